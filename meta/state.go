@@ -1,0 +1,86 @@
+package meta
+
+// State is the whole replicated control state. It is changed only by Apply
+// (one function per command kind) and read under the owner's lock.
+type State struct {
+	Cluster   Cluster            `json:"cluster"`
+	Nodes     map[string]*Node   `json:"nodes"`     // by node id
+	Placement Placement          `json:"placement"` // current PG map; Epoch 0 = none yet
+	Buckets   map[string]*Bucket `json:"buckets"`   // by bucket name
+	Users     map[string]*User   `json:"users"`     // by access key
+}
+
+// Cluster is the identity and the fixed settings chosen at bootstrap.
+type Cluster struct {
+	ID        string `json:"id"`         // empty until bootstrapped
+	K         int    `json:"k"`          // data shards
+	M         int    `json:"m"`          // parity shards
+	PGCount   int    `json:"pg_count"`   // placement groups
+	BlockSize int64  `json:"block_size"` // erasure block size in bytes
+	InlineMax int64  `json:"inline_max"` // objects up to this size are stored inline
+	Created   int64  `json:"created"`    // unix nanoseconds
+	Expect    int    `json:"expect"`     // nodes that formed the cluster (--bootstrap-expect)
+}
+
+// NodeState is the lifecycle state of a node or drive.
+type NodeState uint8
+
+// Node and drive states.
+const (
+	StateUp       NodeState = 1
+	StateDraining NodeState = 2
+	StateOut      NodeState = 3
+)
+
+// Node is one member of the cluster as recorded in Raft.
+type Node struct {
+	ID      string    `json:"id"`
+	RPCAddr string    `json:"rpc_addr"` // host:port of rpc (Raft + shards)
+	S3Addr  string    `json:"s3_addr"`  // host:port of the S3 frontend
+	Drives  []*Drive  `json:"drives"`
+	State   NodeState `json:"state"`
+	Joined  int64     `json:"joined"` // unix nanoseconds
+}
+
+// Drive is one drive of a node.
+type Drive struct {
+	ID     string    `json:"id"`
+	NodeID string    `json:"node_id"`
+	Path   string    `json:"path"`
+	State  NodeState `json:"state"`
+}
+
+// Placement maps placement groups to drives. PGs[pg] is the ordered list of
+// K+M drive ids: shard i of every object in pg lives on PGs[pg][i].
+type Placement struct {
+	Epoch uint64     `json:"epoch"`
+	PGs   [][]string `json:"pgs"`
+}
+
+// Bucket is one S3 bucket and its configuration.
+type Bucket struct {
+	Name    string `json:"name"`
+	Owner   string `json:"owner"`   // access key of the creating user
+	Created int64  `json:"created"` // unix nanoseconds
+	Region  string `json:"region,omitempty"`
+}
+
+// User is an IAM identity with a SigV4 key pair. The secret is sealed
+// (encrypted with a key derived from the cluster key) before it enters Raft.
+type User struct {
+	AccessKey    string `json:"access_key"`
+	SecretSealed []byte `json:"secret_sealed"`
+	Name         string `json:"name"`
+	Root         bool   `json:"root,omitempty"`
+	Disabled     bool   `json:"disabled,omitempty"`
+	Created      int64  `json:"created"`
+}
+
+// NewState returns an empty state with its maps allocated.
+func NewState() *State {
+	return &State{
+		Nodes:   map[string]*Node{},
+		Buckets: map[string]*Bucket{},
+		Users:   map[string]*User{},
+	}
+}
