@@ -1,0 +1,323 @@
+package cluster
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"net"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/memberlist"
+)
+
+// ErrMetaTooLarge is returned when a node's metadata does not fit in a gossip
+// message (memberlist.MetaMaxSize bytes).
+var ErrMetaTooLarge = errors.New("cluster: node metadata too large for gossip")
+
+// Meta is what a node advertises about itself to its peers.
+type Meta struct {
+	RPCAddr string   // host:port of rpc (Raft + shard traffic)
+	S3Addr  string   // host:port of the S3 frontend
+	Drives  []string // drive ids, in --data order
+}
+
+// Member is one live peer (or this node) and its advertised metadata.
+type Member struct {
+	ID         string // node id (memberlist name)
+	GossipAddr string // host:port of its memberlist endpoint
+	Meta       Meta
+}
+
+// EventType says what happened to a member.
+type EventType uint8
+
+// Event types.
+const (
+	EventJoin   EventType = 1
+	EventUpdate EventType = 2
+	EventLeave  EventType = 3
+)
+
+func (t EventType) String() string {
+	switch t {
+	case EventJoin:
+		return "join"
+	case EventUpdate:
+		return "update"
+	case EventLeave:
+		return "leave"
+	}
+	return "unknown(" + strconv.Itoa(int(t)) + ")"
+}
+
+// Event is one membership change.
+type Event struct {
+	Type   EventType
+	Member Member
+}
+
+// Config configures a Cluster.
+type Config struct {
+	NodeID    string
+	BindAddr  string // host:port for memberlist, TCP and UDP
+	Advertise string // host peers use to reach us; empty: derived from BindAddr
+	Key       []byte // 16, 24 or 32 bytes: gossip encryption key (AES-GCM)
+	Meta      Meta
+	// Fast tunes the failure detector for loopback test clusters.
+	Fast bool
+	// Logger receives memberlist's own log lines (node bridges it to slog);
+	// nil discards them.
+	Logger *log.Logger
+}
+
+// DefaultConfig returns a Config with no identity set.
+func DefaultConfig() Config { return Config{BindAddr: "0.0.0.0:9101"} }
+
+// Validate reports the first invalid field.
+func (c Config) Validate() error {
+	if c.NodeID == "" {
+		return errors.New("cluster: node id is required")
+	}
+	switch len(c.Key) {
+	case 16, 24, 32:
+	default:
+		return fmt.Errorf("cluster: gossip key must be 16, 24 or 32 bytes, got %d", len(c.Key))
+	}
+	if _, _, err := net.SplitHostPort(c.BindAddr); err != nil {
+		return fmt.Errorf("cluster: gossip address %q: %w", c.BindAddr, err)
+	}
+	if len(encodeMeta(c.Meta)) > memberlist.MetaMaxSize {
+		return ErrMetaTooLarge
+	}
+	return nil
+}
+
+// Cluster is a running gossip member.
+type Cluster struct {
+	log    *slog.Logger
+	ml     *memberlist.Memberlist
+	events chan Event
+
+	mu   sync.Mutex
+	meta []byte
+}
+
+// New starts gossip on cfg.BindAddr. It does not join anyone: call Join.
+func New(cfg Config, logger *slog.Logger) (*Cluster, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	host, portStr, _ := net.SplitHostPort(cfg.BindAddr)
+	port, err := strconv.Atoi(portStr)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: gossip port %q: %w", portStr, err)
+	}
+	if host == "" {
+		host = "0.0.0.0"
+	}
+	c := &Cluster{
+		log:    logger.With("component", "cluster"),
+		events: make(chan Event, 256),
+		meta:   encodeMeta(cfg.Meta),
+	}
+	mc := memberlist.DefaultLANConfig()
+	if cfg.Fast {
+		mc = memberlist.DefaultLocalConfig()
+		mc.ProbeInterval = 500 * time.Millisecond
+		mc.ProbeTimeout = 250 * time.Millisecond
+		mc.SuspicionMult = 2
+	}
+	mc.Name = cfg.NodeID
+	mc.BindAddr = host
+	mc.BindPort = port
+	mc.AdvertisePort = port
+	if cfg.Advertise != "" {
+		mc.AdvertiseAddr = cfg.Advertise
+	} else if host != "0.0.0.0" && host != "::" {
+		mc.AdvertiseAddr = host
+	}
+	mc.SecretKey = cfg.Key
+	mc.GossipVerifyIncoming = true
+	mc.GossipVerifyOutgoing = true
+	mc.Delegate = (*delegate)(c)
+	mc.Events = (*eventDelegate)(c)
+	mc.Logger = cfg.Logger
+	if mc.Logger == nil {
+		mc.Logger = log.New(io.Discard, "", 0)
+	}
+	// A restarted node reuses its name at a possibly new address.
+	mc.DeadNodeReclaimTime = 10 * time.Second
+	ml, err := memberlist.Create(mc)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: start gossip on %s: %w", cfg.BindAddr, err)
+	}
+	c.ml = ml
+	return c, nil
+}
+
+// Join contacts the given gossip addresses; it succeeds when at least one
+// answered.
+func (c *Cluster) Join(addrs []string) (int, error) {
+	if len(addrs) == 0 {
+		return 0, nil
+	}
+	n, err := c.ml.Join(addrs)
+	if n > 0 {
+		return n, nil
+	}
+	return 0, fmt.Errorf("cluster: join %s: %w", strings.Join(addrs, ","), err)
+}
+
+// Events delivers membership changes. The channel is buffered; a consumer that
+// falls far behind loses nothing important because Members() is the truth.
+func (c *Cluster) Events() <-chan Event { return c.events }
+
+// Members returns the live members (this node included), sorted by id.
+func (c *Cluster) Members() []Member {
+	nodes := c.ml.Members()
+	out := make([]Member, 0, len(nodes))
+	for _, n := range nodes {
+		m, err := toMember(n)
+		if err != nil {
+			c.log.Warn("ignoring member with bad metadata", "member", n.Name, "err", err)
+			continue
+		}
+		out = append(out, m)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// LocalAddr returns this node's gossip address as advertised.
+func (c *Cluster) LocalAddr() string { return c.ml.LocalNode().Address() }
+
+// SetMeta changes this node's advertised metadata and gossips it.
+func (c *Cluster) SetMeta(m Meta) error {
+	b := encodeMeta(m)
+	if len(b) > memberlist.MetaMaxSize {
+		return ErrMetaTooLarge
+	}
+	c.mu.Lock()
+	c.meta = b
+	c.mu.Unlock()
+	return c.ml.UpdateNode(5 * time.Second)
+}
+
+// Close leaves the cluster gracefully (bounded) and stops gossip.
+func (c *Cluster) Close() error {
+	_ = c.ml.Leave(2 * time.Second)
+	return c.ml.Shutdown()
+}
+
+func (c *Cluster) emit(t EventType, n *memberlist.Node) {
+	m, err := toMember(n)
+	if err != nil {
+		c.log.Warn("ignoring member with bad metadata", "member", n.Name, "err", err)
+		return
+	}
+	select {
+	case c.events <- Event{Type: t, Member: m}:
+	default:
+		c.log.Warn("membership event dropped: consumer too slow", "member", m.ID, "event", t.String())
+	}
+}
+
+func toMember(n *memberlist.Node) (Member, error) {
+	meta, err := decodeMeta(n.Meta)
+	if err != nil {
+		return Member{}, err
+	}
+	return Member{ID: n.Name, GossipAddr: n.Address(), Meta: meta}, nil
+}
+
+type delegate Cluster
+
+func (d *delegate) NodeMeta(limit int) []byte {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.meta
+}
+func (d *delegate) NotifyMsg([]byte)                           {}
+func (d *delegate) GetBroadcasts(overhead, limit int) [][]byte { return nil }
+func (d *delegate) LocalState(join bool) []byte                { return nil }
+func (d *delegate) MergeRemoteState(buf []byte, join bool)     {}
+
+type eventDelegate Cluster
+
+func (e *eventDelegate) NotifyJoin(n *memberlist.Node)   { (*Cluster)(e).emit(EventJoin, n) }
+func (e *eventDelegate) NotifyLeave(n *memberlist.Node)  { (*Cluster)(e).emit(EventLeave, n) }
+func (e *eventDelegate) NotifyUpdate(n *memberlist.Node) { (*Cluster)(e).emit(EventUpdate, n) }
+
+// Meta wire format: version byte 1, then length-prefixed (uvarint) strings:
+// rpc addr, s3 addr, drive count, drive ids. Compact because memberlist caps
+// metadata at 512 bytes.
+const metaVersion = 1
+
+func encodeMeta(m Meta) []byte {
+	var b bytes.Buffer
+	b.WriteByte(metaVersion)
+	put := func(s string) {
+		b.Write(binary.AppendUvarint(nil, uint64(len(s))))
+		b.WriteString(s)
+	}
+	put(m.RPCAddr)
+	put(m.S3Addr)
+	b.Write(binary.AppendUvarint(nil, uint64(len(m.Drives))))
+	for _, d := range m.Drives {
+		put(d)
+	}
+	return b.Bytes()
+}
+
+func decodeMeta(p []byte) (Meta, error) {
+	var m Meta
+	if len(p) == 0 {
+		return m, errors.New("cluster: empty member metadata")
+	}
+	if p[0] != metaVersion {
+		return m, fmt.Errorf("cluster: member metadata version %d not supported", p[0])
+	}
+	r := bytes.NewReader(p[1:])
+	get := func() (string, error) {
+		n, err := binary.ReadUvarint(r)
+		if err != nil {
+			return "", err
+		}
+		if n > uint64(r.Len()) {
+			return "", io.ErrUnexpectedEOF
+		}
+		s := make([]byte, n)
+		_, err = io.ReadFull(r, s)
+		return string(s), err
+	}
+	var err error
+	if m.RPCAddr, err = get(); err != nil {
+		return m, fmt.Errorf("cluster: member metadata: %w", err)
+	}
+	if m.S3Addr, err = get(); err != nil {
+		return m, fmt.Errorf("cluster: member metadata: %w", err)
+	}
+	n, err := binary.ReadUvarint(r)
+	if err != nil || n > uint64(r.Len()) {
+		return m, errors.New("cluster: member metadata: bad drive count")
+	}
+	for i := uint64(0); i < n; i++ {
+		d, err := get()
+		if err != nil {
+			return m, fmt.Errorf("cluster: member metadata: %w", err)
+		}
+		m.Drives = append(m.Drives, d)
+	}
+	return m, nil
+}

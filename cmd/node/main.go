@@ -1,0 +1,291 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/pelletier/go-toml/v2"
+	"gopkg.in/yaml.v3"
+
+	"github.com/strata-io/strata/node"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Getenv, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "strata-node: "+strings.ReplaceAll(err.Error(), "\n", " "))
+		os.Exit(1)
+	}
+}
+
+const usage = `usage: strata-node server [flags]
+
+Every flag also reads STRATA_<FLAG> (e.g. STRATA_DATA, STRATA_S3_ADDR) and
+--config FILE (TOML or YAML, keys named like the flags); flags win.
+Root keys of a new cluster: STRATA_ROOT_ACCESS_KEY, STRATA_ROOT_SECRET_KEY.
+Cluster key: --cluster-key-file or STRATA_CLUSTER_KEY (base64, 32+ bytes).
+
+flags:
+`
+
+func run(args []string, getenv func(string) string, stderr io.Writer) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(stderr, usage)
+		newFlags(new(options), stderr).PrintDefaults()
+		if len(args) == 0 {
+			return errors.New("missing command: server")
+		}
+		return nil
+	}
+	if args[0] != "server" {
+		return fmt.Errorf("unknown command %q (want: server)", args[0])
+	}
+	var o options
+	fs := newFlags(&o, stderr)
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if err := resolve(fs, getenv); err != nil {
+		return err
+	}
+	log, err := newLogger(o.logFormat, o.logLevel, stderr)
+	if err != nil {
+		return err
+	}
+	cfg, err := o.config(getenv)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	n, err := node.New(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	if err := n.Run(ctx); err != nil {
+		return err
+	}
+	log.Info("shutting down")
+	return nil
+}
+
+// options holds the raw flag values.
+type options struct {
+	id, data, s3Addr, rpcAddr, gossipAddr, advertise, join, ec, keyFile string
+	config, logFormat, logLevel, region, domains                        string
+	bootstrapExpect, pgCount, voters                                    int
+	blockSize, inlineMax                                                string
+}
+
+func newFlags(o *options, out io.Writer) *flag.FlagSet {
+	d := node.DefaultConfig()
+	fs := flag.NewFlagSet("strata-node server", flag.ContinueOnError)
+	fs.SetOutput(out)
+	host, _ := os.Hostname()
+	fs.StringVar(&o.id, "id", host, "node name, unique in the cluster")
+	fs.StringVar(&o.data, "data", "", "comma-separated drive folders")
+	fs.StringVar(&o.s3Addr, "s3-addr", d.S3Addr, "S3, STS, admin API, /metrics and health")
+	fs.StringVar(&o.rpcAddr, "rpc-addr", d.RPCAddr, "internode: Raft and shard traffic")
+	fs.StringVar(&o.gossipAddr, "gossip-addr", d.GossipAddr, "memberlist gossip, TCP and UDP")
+	fs.StringVar(&o.advertise, "advertise", "", "address peers use (default: bind host, else first non-loopback)")
+	fs.StringVar(&o.join, "join", "", "comma-separated gossip addresses of existing members")
+	fs.IntVar(&o.bootstrapExpect, "bootstrap-expect", 0, "form a new cluster once this many nodes see each other")
+	fs.StringVar(&o.ec, "ec", d.EC, "data+parity shards (read at bootstrap only)")
+	fs.StringVar(&o.keyFile, "cluster-key-file", "", "file holding the base64 cluster key")
+	fs.StringVar(&o.config, "config", "", "config file (TOML or YAML)")
+	fs.StringVar(&o.logFormat, "log-format", "text", "text or json")
+	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.IntVar(&o.pgCount, "pg-count", d.PGCount, "placement groups (read at bootstrap only)")
+	fs.IntVar(&o.voters, "voters", d.Voters, "Raft voters the leader keeps (3 or 5)")
+	fs.StringVar(&o.blockSize, "block-size", "1MiB", "erasure block size (read at bootstrap only)")
+	fs.StringVar(&o.inlineMax, "inline-max", "128KiB", "objects up to this size are stored inline (bootstrap only)")
+	fs.StringVar(&o.region, "region", d.Region, "region name reported to clients")
+	fs.StringVar(&o.domains, "domains", "", "comma-separated domains for virtual-host style requests")
+	return fs
+}
+
+// resolve fills every flag not given on the command line from STRATA_<FLAG>,
+// then from the --config file.
+func resolve(fs *flag.FlagSet, getenv func(string) string) error {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	envName := func(name string) string {
+		return "STRATA_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+	}
+	if !set["config"] {
+		if v := getenv(envName("config")); v != "" {
+			if err := fs.Set("config", v); err != nil {
+				return err
+			}
+		}
+	}
+	file, err := readConfigFile(fs.Lookup("config").Value.String())
+	if err != nil {
+		return err
+	}
+	var errs []error
+	fs.VisitAll(func(f *flag.Flag) {
+		if set[f.Name] || f.Name == "config" {
+			return
+		}
+		v := getenv(envName(f.Name))
+		src := envName(f.Name)
+		if v == "" {
+			var ok bool
+			if v, ok = file[f.Name]; !ok {
+				return
+			}
+			src = "config key " + f.Name
+		}
+		if err := fs.Set(f.Name, v); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", src, err))
+		}
+	})
+	for k := range file {
+		if fs.Lookup(k) == nil {
+			errs = append(errs, fmt.Errorf("config file: unknown key %q", k))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// readConfigFile returns the file's settings keyed by flag name; keys may use
+// '-' or '_', lists become comma-separated values.
+func readConfigFile(path string) (map[string]string, error) {
+	out := map[string]string{}
+	if path == "" {
+		return out, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--config: %w", err)
+	}
+	raw := map[string]any{}
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".toml":
+		err = toml.Unmarshal(b, &raw)
+	case ".yaml", ".yml":
+		err = yaml.Unmarshal(b, &raw)
+	default:
+		return nil, fmt.Errorf("--config %s: want a .toml, .yaml or .yml file", path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("--config %s: %w", path, err)
+	}
+	for k, v := range raw {
+		key := strings.ReplaceAll(k, "_", "-")
+		switch x := v.(type) {
+		case []any:
+			parts := make([]string, len(x))
+			for i, p := range x {
+				parts[i] = fmt.Sprint(p)
+			}
+			out[key] = strings.Join(parts, ",")
+		default:
+			out[key] = fmt.Sprint(x)
+		}
+	}
+	return out, nil
+}
+
+func (o *options) config(getenv func(string) string) (node.Config, error) {
+	c := node.DefaultConfig()
+	c.ID = o.id
+	c.Data = splitList(o.data)
+	c.S3Addr, c.RPCAddr, c.GossipAddr = o.s3Addr, o.rpcAddr, o.gossipAddr
+	c.Advertise = o.advertise
+	c.Join = splitList(o.join)
+	c.BootstrapExpect = o.bootstrapExpect
+	c.EC = o.ec
+	c.PGCount = o.pgCount
+	c.Voters = o.voters
+	c.Region = o.region
+	c.Domains = splitList(o.domains)
+	c.RootAccessKey = getenv("STRATA_ROOT_ACCESS_KEY")
+	c.RootSecretKey = node.Secret(getenv("STRATA_ROOT_SECRET_KEY"))
+	var err error
+	if c.BlockSize, err = parseSize(o.blockSize); err != nil {
+		return c, fmt.Errorf("--block-size: %w", err)
+	}
+	if c.InlineMax, err = parseSize(o.inlineMax); err != nil {
+		return c, fmt.Errorf("--inline-max: %w", err)
+	}
+	keyText := getenv("STRATA_CLUSTER_KEY")
+	if o.keyFile != "" {
+		b, err := os.ReadFile(o.keyFile)
+		if err != nil {
+			return c, fmt.Errorf("--cluster-key-file: %w", err)
+		}
+		keyText = string(b)
+	}
+	if keyText == "" {
+		return c, errors.New("no cluster key: set --cluster-key-file or STRATA_CLUSTER_KEY (create one with `stratactl cluster keygen`)")
+	}
+	if c.ClusterKey, err = base64.StdEncoding.DecodeString(strings.TrimSpace(keyText)); err != nil {
+		return c, fmt.Errorf("cluster key is not valid base64: %w", err)
+	}
+	return c, c.Validate()
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// parseSize reads "1048576", "1MiB", "128KiB", "64k", "1M".
+func parseSize(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	units := []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"K", 1 << 10}, {"M", 1 << 20}, {"G", 1 << 30}, {"k", 1 << 10}, {"B", 1}}
+	mult := int64(1)
+	for _, u := range units {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mult = strings.TrimSuffix(s, u.suffix), u.mult
+			break
+		}
+	}
+	v, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil || v < 0 {
+		return 0, fmt.Errorf("bad size %q", s)
+	}
+	return v * mult, nil
+}
+
+func newLogger(format, level string, w io.Writer) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: want text or json", format)
+}

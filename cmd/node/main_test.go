@@ -1,0 +1,78 @@
+package main
+
+import (
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestResolvePrecedence(t *testing.T) {
+	dir := t.TempDir()
+	cfgFile := filepath.Join(dir, "strata.toml")
+	os.WriteFile(cfgFile, []byte("s3_addr = \":7000\"\nrpc-addr = \":7100\"\ndata = [\"/a\", \"/b\"]\nbootstrap_expect = 3\n"), 0o600)
+	env := map[string]string{"STRATA_RPC_ADDR": ":8100", "STRATA_CONFIG": cfgFile}
+	var o options
+	fs := newFlags(&o, io.Discard)
+	if err := fs.Parse([]string{"--gossip-addr", ":9999"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := resolve(fs, func(k string) string { return env[k] }); err != nil {
+		t.Fatal(err)
+	}
+	if o.s3Addr != ":7000" || o.rpcAddr != ":8100" || o.gossipAddr != ":9999" || o.data != "/a,/b" || o.bootstrapExpect != 3 {
+		t.Fatalf("resolved %+v", o)
+	}
+}
+
+func TestResolveYAMLAndUnknownKey(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "c.yaml")
+	os.WriteFile(good, []byte("ec: 2+2\njoin:\n  - 10.0.0.1:9101\n"), 0o600)
+	var o options
+	fs := newFlags(&o, io.Discard)
+	fs.Parse([]string{"--config", good})
+	if err := resolve(fs, func(string) string { return "" }); err != nil {
+		t.Fatal(err)
+	}
+	if o.ec != "2+2" || o.join != "10.0.0.1:9101" {
+		t.Fatalf("resolved %+v", o)
+	}
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("s3-adr: x\n"), 0o600)
+	fs = newFlags(&o, io.Discard)
+	fs.Parse([]string{"--config", bad})
+	if err := resolve(fs, func(string) string { return "" }); err == nil {
+		t.Fatal("unknown config key accepted")
+	}
+}
+
+func TestRunRejectsBadInput(t *testing.T) {
+	for name, args := range map[string][]string{
+		"unknown command": {"serve"},
+		"bad flag":        {"server", "--nope"},
+		"no key":          {"server", "--data", t.TempDir()},
+		"bad ec":          {"server", "--data", t.TempDir(), "--ec", "x"},
+	} {
+		env := map[string]string{}
+		if name == "bad ec" {
+			env["STRATA_CLUSTER_KEY"] = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+		}
+		if err := run(args, func(k string) string { return env[k] }, io.Discard); err == nil {
+			t.Errorf("%s: run succeeded", name)
+		}
+	}
+	_ = flag.ErrHelp
+}
+
+func TestParseSize(t *testing.T) {
+	for in, want := range map[string]int64{"1048576": 1 << 20, "1MiB": 1 << 20, "128KiB": 128 << 10, "64k": 64 << 10} {
+		if got, err := parseSize(in); err != nil || got != want {
+			t.Errorf("parseSize(%q) = %d, %v", in, got, err)
+		}
+	}
+	if _, err := parseSize("lots"); err == nil {
+		t.Error("bad size accepted")
+	}
+}

@@ -1,0 +1,117 @@
+package node
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+)
+
+// Config is everything a node needs, resolved from flags, environment and
+// config file by cmd/node (or set directly by tests).
+type Config struct {
+	ID              string   // node name, unique in the cluster
+	Data            []string // drive folders
+	S3Addr          string   // S3, STS, admin API, /metrics, health
+	RPCAddr         string   // internode: Raft + shard traffic
+	GossipAddr      string   // memberlist, TCP and UDP
+	Advertise       string   // host peers use; empty: the bind host, else first non-loopback
+	Join            []string // gossip addresses of existing members
+	BootstrapExpect int      // form a new cluster once this many nodes see each other
+	EC              string   // "K+M", read at bootstrap only
+	ClusterKey      []byte   // 32+ bytes shared by all nodes
+	RootAccessKey   string   // root credentials for a new cluster
+	RootSecretKey   Secret
+	PGCount         int   // placement groups, chosen at bootstrap
+	BlockSize       int64 // erasure block size, bytes
+	InlineMax       int64 // objects up to this size are stored inline
+	Voters          int   // Raft voters the leader keeps
+	Region          string
+	Domains         []string // virtual-host style suffixes
+	// FastGossip tunes failure detection and Raft timeouts for loopback tests.
+	FastGossip bool
+}
+
+// Secret is a string that never appears in logs.
+type Secret string
+
+// LogValue redacts the secret.
+func (Secret) LogValue() string { return "REDACTED" }
+
+// String redacts the secret.
+func (Secret) String() string { return "REDACTED" }
+
+// DefaultConfig returns the defaults of INTERFACE.md.
+func DefaultConfig() Config {
+	return Config{
+		S3Addr:     ":9000",
+		RPCAddr:    ":9100",
+		GossipAddr: ":9101",
+		EC:         "4+2",
+		PGCount:    256,
+		BlockSize:  1 << 20,
+		InlineMax:  128 << 10,
+		Voters:     5,
+		Region:     "us-east-1",
+	}
+}
+
+// ParseEC parses "K+M".
+func ParseEC(s string) (k, m int, err error) {
+	ks, ms, ok := strings.Cut(s, "+")
+	if ok {
+		k, err = strconv.Atoi(strings.TrimSpace(ks))
+		if err == nil {
+			m, err = strconv.Atoi(strings.TrimSpace(ms))
+		}
+	}
+	if !ok || err != nil || k < 1 || m < 0 || k+m > 256 {
+		return 0, 0, fmt.Errorf("--ec %q: want DATA+PARITY, e.g. 4+2 (1 <= data, 0 <= parity, total <= 256)", s)
+	}
+	return k, m, nil
+}
+
+// Validate reports the first invalid setting in words an operator can act on.
+func (c Config) Validate() error {
+	if c.ID == "" {
+		return errors.New("--id: node name is required")
+	}
+	if len(c.Data) == 0 {
+		return errors.New("--data: at least one drive folder is required")
+	}
+	seen := map[string]bool{}
+	for _, d := range c.Data {
+		if d == "" {
+			return errors.New("--data: empty drive folder name")
+		}
+		if seen[d] {
+			return fmt.Errorf("--data: drive folder %s given twice", d)
+		}
+		seen[d] = true
+	}
+	for flag, a := range map[string]string{"--s3-addr": c.S3Addr, "--rpc-addr": c.RPCAddr, "--gossip-addr": c.GossipAddr} {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			return fmt.Errorf("%s %q: %v", flag, a, err)
+		}
+	}
+	if _, _, err := ParseEC(c.EC); err != nil {
+		return err
+	}
+	if len(c.ClusterKey) < 32 {
+		return errors.New("cluster key: need 32+ random bytes (--cluster-key-file or STRATA_CLUSTER_KEY, base64); `stratactl cluster keygen` prints one")
+	}
+	if c.BootstrapExpect < 0 {
+		return errors.New("--bootstrap-expect must be >= 0")
+	}
+	if c.PGCount < 1 || c.PGCount > 1<<16 {
+		return fmt.Errorf("pg count %d out of range 1..65536", c.PGCount)
+	}
+	if c.BlockSize < 64<<10 || c.BlockSize > 64<<20 {
+		return fmt.Errorf("block size %d out of range 64 KiB..64 MiB", c.BlockSize)
+	}
+	if c.InlineMax < 0 || c.InlineMax > 1<<20 {
+		return fmt.Errorf("inline max %d out of range 0..1 MiB", c.InlineMax)
+	}
+	return nil
+}
