@@ -7,12 +7,14 @@ import (
 	"testing"
 )
 
+func noenv(string) string { return "" }
+
 func TestKeygen(t *testing.T) {
 	var a, b bytes.Buffer
-	if err := run([]string{"cluster", "keygen"}, &a); err != nil {
+	if err := run([]string{"cluster", "keygen"}, noenv, &a); err != nil {
 		t.Fatal(err)
 	}
-	run([]string{"cluster", "keygen"}, &b)
+	run([]string{"cluster", "keygen"}, noenv, &b)
 	key, err := base64.StdEncoding.DecodeString(strings.TrimSpace(a.String()))
 	if err != nil || len(key) != 32 {
 		t.Fatalf("key %q: %v (len %d)", a.String(), err, len(key))
@@ -20,7 +22,13 @@ func TestKeygen(t *testing.T) {
 	if a.String() == b.String() {
 		t.Fatal("two keygens returned the same key")
 	}
-	if err := run([]string{"cluster", "nope"}, &a); err == nil {
-		t.Fatal("unknown command accepted")
+}
+
+func TestBadUsage(t *testing.T) {
+	var out bytes.Buffer
+	for _, args := range [][]string{{"cluster", "nope"}, {"--bogus"}, {}, {"cluster", "status"}} {
+		if err := run(args, noenv, &out); err == nil {
+			t.Errorf("%v: accepted", args)
+		}
 	}
 }
