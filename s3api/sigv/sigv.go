@@ -3,6 +3,7 @@ package sigv
 import (
 	"errors"
 	"io"
+	"maps"
 	"time"
 )
 
@@ -25,33 +26,69 @@ var (
 	ErrBodyTooLong           = errors.New("sigv: body longer than declared")                   // IncompleteBody/InvalidRequest 400
 	ErrBadChecksum           = errors.New("sigv: trailing checksum does not match")            // BadDigest 400
 	ErrMissingDecodedLength  = errors.New("sigv: missing x-amz-decoded-content-length")        // MissingContentLength 411
+	ErrUnsupportedChecksum   = errors.New("sigv: unsupported checksum algorithm")              // InvalidRequest 400
 )
 
 // Request is the transport-independent view of an HTTP request that
 // signature verification needs.
+//
+// Path and Query must be the bytes of the request line as the client sent
+// them (not decoded, not normalised): the signature covers them.
 type Request struct {
 	Method        string
 	Path          string                   // raw request path as sent, percent-encoded
 	Query         string                   // raw query string, without '?'
 	Header        func(name string) string // header value by lower-case name, "" if absent
 	ContentLength int64                    // the HTTP Content-Length, -1 if unknown
+
+	// PayloadSHA256 is the hex SHA-256 of a body the caller has already
+	// read. It stands for a missing x-amz-content-sha256 header on requests
+	// signed for a service other than s3 (the STS query API, whose clients
+	// sign the body hash without sending it as a header). It is ignored for
+	// s3, which requires the header, as AWS does.
+	PayloadSHA256 string
 }
 
 // Credentials returns the secret key of accessKey, or an error wrapping
 // ErrInvalidAccessKeyID.
 type Credentials func(accessKey string) (secret string, err error)
 
-// Auth is a verified request.
+// Auth is a verified request: who signed it, and what its body must be
+// checked against. An Auth belongs to one request and one goroutine.
 type Auth struct {
 	AccessKey string // empty for an anonymous request
-	// unexported: payload mode, signing key, seed signature, scope, ...
+
+	// SessionToken is the X-Amz-Security-Token sent with the request
+	// (header or presigned query), "" if none. sigv does not check it: the
+	// caller verifies it belongs to AccessKey.
+	SessionToken string
+	// Region and Service are from the credential scope ("s3" or "sts");
+	// the caller must refuse a Service that is not the API it serves.
+	Region  string
+	Service string
+	// Presigned is true for query-string (presigned URL) authentication.
+	Presigned bool
+
+	mode          payloadMode
+	payloadHash   []byte // decoded hex, for payloadSHA256
+	key           []byte // signing key, for chunk and trailer signatures
+	seed          string // request signature (hex), first link of the chunk chain
+	amzDate       string // ISO 8601 timestamp of the string to sign
+	scope         string // date/region/service/aws4_request
+	contentLength int64
+	decodedLength string            // x-amz-decoded-content-length as sent
+	trailer       string            // x-amz-trailer as sent
+	headerSums    map[string]string // x-amz-checksum-* header -> value, as sent
+	ignoreHeaders bool
+	checksums     map[string]string // verified algorithm -> base64
 }
 
 // Verify authenticates r at time now (header SigV4 or presigned query; an
 // unsigned request returns an anonymous Auth, AccessKey ""). It checks the
 // date skew (15 minutes) and presign expiry (X-Amz-Expires up to 7 days).
+// It derives the signing key afresh; a Verifier caches derived keys.
 func Verify(r *Request, creds Credentials, now time.Time) (*Auth, error) {
-	panic("sigv: not implemented")
+	return verify(r, creds, now, nil)
 }
 
 // Body wraps the raw request body so that reading it yields the decoded
@@ -59,10 +96,22 @@ func Verify(r *Request, creds Credentials, now time.Time) (*Auth, error) {
 // chunk signatures, trailer checksum and trailer signature). size is the
 // decoded length (x-amz-decoded-content-length for aws-chunked, else the
 // Content-Length). Any failure is returned from Read wrapping a sentinel.
+//
+// The last byte of the payload is only handed out once everything has been
+// verified, so a reader that stops after size bytes has still checked the
+// whole body; a consumer must nonetheless treat the body as good only once
+// it has read size bytes (or io.EOF) without error. raw must end (io.EOF)
+// where the request body ends. Body may be called once per Auth.
 func (a *Auth) Body(raw io.Reader) (body io.Reader, size int64, err error) {
-	panic("sigv: not implemented")
+	return a.body(raw)
 }
 
 // Checksums returns the checksums verified so far (e.g. "CRC32" -> base64),
 // complete once Body has been read to EOF.
-func (a *Auth) Checksums() map[string]string { panic("sigv: not implemented") }
+func (a *Auth) Checksums() map[string]string { return maps.Clone(a.checksums) }
+
+// IgnoreHeaderChecksums makes Body skip the x-amz-checksum-* request
+// headers. Call it before Body for a request whose checksum headers do not
+// describe its body: CompleteMultipartUpload, where they are the object's
+// checksum. Trailing checksums are always verified.
+func (a *Auth) IgnoreHeaderChecksums() { a.ignoreHeaders = true }
