@@ -3,8 +3,16 @@ package drive
 import (
 	"context"
 	"errors"
-	"io"
+	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 )
 
 // Sentinel errors. Match with errors.Is.
@@ -13,10 +21,29 @@ var (
 	ErrForeignCluster = errors.New("drive: belongs to another cluster")
 	ErrUnknownFormat  = errors.New("drive: unknown format version")
 	ErrClosed         = errors.New("drive: closed")
+
+	// ErrForeignNode: the drive is bound to this cluster but to another
+	// node. Moving a drive between nodes must be an explicit operator action.
+	ErrForeignNode = errors.New("drive: belongs to another node")
+	// ErrBadName: a bucket, key or shard id is empty, too long, or holds
+	// characters that are not allowed (shard ids: [A-Za-z0-9_-], 1..64).
+	ErrBadName = errors.New("drive: invalid name")
+	// ErrBadRange: OpenShard was given a negative offset or one past the end
+	// of the shard file.
+	ErrBadRange = errors.New("drive: invalid shard range")
+	// ErrInUse: the drive's index is locked by another process (or by another
+	// Open of the same folder in this process).
+	ErrInUse = errors.New("drive: in use by another process")
+	// ErrCorrupt: the format file or an index record cannot be decoded. The
+	// drive never overwrites what it cannot read.
+	ErrCorrupt = errors.New("drive: corrupt")
 )
 
 // FileInfo is one drive's record of one object version: what the coordinator
 // wrote with CommitVersion, returned unchanged by ReadVersion and List.
+//
+// An empty (non-nil) Meta map is returned as nil; Inline keeps the
+// nil/empty distinction.
 type FileInfo struct {
 	Bucket    string            `json:"bucket"`
 	Key       string            `json:"key"`
@@ -42,85 +69,237 @@ type ListEntry struct {
 	Info   FileInfo // the record, without Inline; zero for a prefix
 }
 
+// DefaultLockTimeout is how long Open waits for the index lock when
+// Options.LockTimeout is zero.
+const DefaultLockTimeout = 2 * time.Second
+
 // Options configures Open.
 type Options struct {
-	FS     FS           // file system seam; nil means the real OS file system
+	FS     FS           // file system seam; nil means the real OS file system (OSFS)
 	Logger *slog.Logger // nil means discard
+	// LockTimeout bounds the wait for the index lock held by another
+	// process; Open then fails with ErrInUse. Zero means DefaultLockTimeout.
+	LockTimeout time.Duration
 }
 
 // Format is the content of the drive's format file.
 type Format struct {
 	Version   int    `json:"version"`
 	DriveID   string `json:"drive_id"`
-	ClusterID string `json:"cluster_id,omitempty"` // empty until BindCluster
+	ClusterID string `json:"cluster_id,omitempty"` // empty until Bind
 	NodeID    string `json:"node_id,omitempty"`
 }
 
 // Drive is one local drive folder: format file, bbolt index, shard files.
 // Safe for concurrent use.
+//
+// On disk (see schema.go): <dir>/strata.format, <dir>/index.db,
+// <dir>/tmp/<dataDir> (shards being written, emptied by Open) and
+// <dir>/shards/<dataDir[:2]>/<dataDir> (committed shards). A shard file is
+// referenced by at most one index record; the record is written only after
+// the shard is durable in shards/.
 type Drive struct {
-	// unexported fields: owned by the drive implementation
+	dir string
+	fs  FS
+	log *slog.Logger
+	db  *bolt.DB
+	id  string // immutable copy of format.DriveID
+
+	mu     sync.Mutex // serialises Bind (format rewrites)
+	format atomic.Pointer[Format]
+
+	closed atomic.Bool
+	bufs   sync.Pool // *[]byte of copyBufSize, for WriteShard
+	fanout sync.Map  // names of shards/<xx> folders known durable (fsync'd in shards/)
 }
 
 // Open opens the drive folder dir, creating and formatting it (new drive id,
 // no cluster id yet) when it holds no format file. A format file of an unknown
 // version gives ErrUnknownFormat; an unreadable folder gives the OS error.
-func Open(dir string, opts Options) (*Drive, error) { panic("drive: not implemented") }
+//
+// Open takes an exclusive lock on the index: a second Open of the same folder
+// (by this or another process) fails with ErrInUse after Options.LockTimeout.
+// It empties tmp/ (shards of writes that never committed).
+func Open(dir string, opts Options) (*Drive, error) {
+	if dir == "" {
+		return nil, errors.New("drive: empty folder path")
+	}
+	dir = filepath.Clean(dir)
+	fsys := opts.FS
+	if fsys == nil {
+		fsys = OSFS{}
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	timeout := opts.LockTimeout
+	if timeout <= 0 {
+		timeout = DefaultLockTimeout
+	}
+
+	_, statErr := fsys.Stat(dir)
+	created := errors.Is(statErr, os.ErrNotExist)
+	if err := fsys.MkdirAll(dir, dirPerm); err != nil {
+		return nil, fmt.Errorf("drive %s: %w", dir, err)
+	}
+	st, err := fsys.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("drive %s: %w", dir, err)
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("drive %s: not a directory", dir)
+	}
+	if created {
+		// Make the new folder's own entry durable in its parent.
+		if err := syncDir(fsys, filepath.Dir(dir)); err != nil {
+			return nil, fmt.Errorf("drive %s: %w", dir, err)
+		}
+	}
+	// Check the format before touching anything else: a folder of another
+	// format version or a corrupt format file is refused, not overwritten.
+	if _, _, err := readFormat(fsys, dir); err != nil {
+		return nil, err
+	}
+
+	indexPath := filepath.Join(dir, indexFile)
+	db, err := bolt.Open(indexPath, filePerm, &bolt.Options{Timeout: timeout})
+	if err != nil {
+		if errors.Is(err, berrors.ErrTimeout) {
+			return nil, fmt.Errorf("drive %s: index %s is locked (drive already open by another process or Open) after %s: %w", dir, indexPath, timeout, ErrInUse)
+		}
+		return nil, fmt.Errorf("drive %s: open index: %w", dir, err)
+	}
+	d := &Drive{dir: dir, fs: fsys, db: db, log: log}
+	d.bufs.New = func() any {
+		b := make([]byte, copyBufSize)
+		return &b
+	}
+	if err := d.init(); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	d.log = log.With("drive_id", d.id)
+	return d, nil
+}
+
+// init runs under the index lock: it reads (or creates) the format, prepares
+// tmp/ and shards/ and the index's top-level buckets.
+func (d *Drive) init() error {
+	// Re-read under the lock: another process may have formatted the
+	// folder between the first read and taking the lock.
+	f, found, err := readFormat(d.fs, d.dir)
+	if err != nil {
+		return err
+	}
+	if !found {
+		f = Format{Version: FormatVersion, DriveID: newDriveID()}
+		if err := writeFormat(d.fs, d.dir, f); err != nil {
+			return err
+		}
+	}
+	d.id = f.DriveID
+	d.format.Store(&f)
+
+	tmp := filepath.Join(d.dir, tmpDir)
+	if left, err := d.fs.ReadDir(tmp); err == nil && len(left) > 0 {
+		d.log.Info("removing temporary shards of unfinished writes", "count", len(left))
+	}
+	if err := d.fs.RemoveAll(tmp); err != nil {
+		return fmt.Errorf("drive %s: empty %s: %w", d.dir, tmp, err)
+	}
+	for _, sub := range []string{tmpDir, shardsDir} {
+		if err := d.fs.MkdirAll(filepath.Join(d.dir, sub), dirPerm); err != nil {
+			return fmt.Errorf("drive %s: %w", d.dir, err)
+		}
+	}
+	if err := syncDir(d.fs, d.dir); err != nil {
+		return fmt.Errorf("drive %s: %w", d.dir, err)
+	}
+	// Every fan-out folder present now is made durable once, here, so that
+	// commits only fsync shards/ when they create a new one.
+	shards := filepath.Join(d.dir, shardsDir)
+	ents, err := d.fs.ReadDir(shards)
+	if err != nil {
+		return fmt.Errorf("drive %s: %w", d.dir, err)
+	}
+	if err := syncDir(d.fs, shards); err != nil {
+		return fmt.Errorf("drive %s: %w", d.dir, err)
+	}
+	for _, e := range ents {
+		if e.IsDir() {
+			d.fanout.Store(e.Name(), struct{}{})
+		}
+	}
+	if err := d.probe(); err != nil {
+		return err
+	}
+	err = d.db.Update(func(tx *bolt.Tx) error {
+		_, err := tx.CreateBucketIfNotExists(bucketObjects)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("drive %s: init index: %w", d.dir, err)
+	}
+	return nil
+}
+
+// probe writes, fsyncs and removes a small file in tmp/, so that a
+// read-only or broken folder fails at Open rather than at the first PUT.
+func (d *Drive) probe() error {
+	name := filepath.Join(d.dir, tmpDir, probeFile)
+	f, err := d.fs.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, filePerm)
+	if err != nil {
+		return fmt.Errorf("drive %s: not writable: %w", d.dir, err)
+	}
+	_, werr := f.Write([]byte{'x'})
+	serr := f.Sync()
+	cerr := f.Close()
+	rerr := d.fs.Remove(name)
+	if err := errors.Join(werr, serr, cerr, rerr); err != nil {
+		return fmt.Errorf("drive %s: not writable: %w", d.dir, err)
+	}
+	return nil
+}
 
 // ID returns the drive's id from its format file.
-func (d *Drive) ID() string { panic("drive: not implemented") }
+func (d *Drive) ID() string { return d.id }
 
 // Path returns the drive folder.
-func (d *Drive) Path() string { panic("drive: not implemented") }
+func (d *Drive) Path() string { return d.dir }
 
 // Format returns the current format file content.
-func (d *Drive) Format() Format { panic("drive: not implemented") }
+func (d *Drive) Format() Format { return *d.format.Load() }
 
-// Bind records clusterID and nodeID in the format file (fsync'd) when it has
-// none, and returns ErrForeignCluster when it holds a different cluster id.
-func (d *Drive) Bind(clusterID, nodeID string) error { panic("drive: not implemented") }
-
-// WriteShard streams r into a temporary shard file named dataDir, fsyncs and
-// closes it. The shard is invisible until CommitVersion names it.
-func (d *Drive) WriteShard(ctx context.Context, dataDir string, r io.Reader) (int64, error) {
-	panic("drive: not implemented")
+// Close closes the index; further calls return ErrClosed. It waits for
+// index transactions in progress; shard streams already open stay readable.
+func (d *Drive) Close() error {
+	if d.closed.Swap(true) {
+		return ErrClosed
+	}
+	if err := d.db.Close(); err != nil {
+		return fmt.Errorf("drive %s: close index: %w", d.dir, err)
+	}
+	return nil
 }
 
-// AbortShard removes a temporary shard file written by WriteShard.
-func (d *Drive) AbortShard(ctx context.Context, dataDir string) error {
-	panic("drive: not implemented")
+// live returns ErrClosed once Close was called, else ctx's error.
+func (d *Drive) live(ctx context.Context) error {
+	if d.closed.Load() {
+		return ErrClosed
+	}
+	return ctx.Err()
 }
 
-// CommitVersion makes fi the current record of fi.Bucket/fi.Key: it moves the
-// temporary shard fi.DataDir (if any) into place, fsyncs, and writes fi to the
-// index in one bbolt transaction. A record with an older ModTime than the one
-// stored is ignored (returns nil). The replaced version's shard file is removed.
-func (d *Drive) CommitVersion(ctx context.Context, fi FileInfo) error {
-	panic("drive: not implemented")
+// dbErr maps bbolt's "database not open" (Close raced with a call) to
+// ErrClosed.
+func dbErr(err error) error {
+	if errors.Is(err, berrors.ErrDatabaseNotOpen) {
+		return ErrClosed
+	}
+	return err
 }
 
-// ReadVersion returns the current record of bucket/key, ErrNotFound if none.
-func (d *Drive) ReadVersion(ctx context.Context, bucket, key string) (FileInfo, error) {
-	panic("drive: not implemented")
-}
-
-// OpenShard opens the committed shard file dataDir for reading length bytes
-// from offset (length < 0: to the end).
-func (d *Drive) OpenShard(ctx context.Context, dataDir string, offset, length int64) (io.ReadCloser, error) {
-	panic("drive: not implemented")
-}
-
-// List returns up to limit entries of bucket in key order, with keys that
-// start with prefix and sort after `after`. With a delimiter, keys whose rest
-// after prefix contains it are collapsed into one Prefix entry (and the scan
-// skips past them). Tombstones are included (Info.Deleted). more reports
-// whether entries remain after the last one returned.
-func (d *Drive) List(ctx context.Context, bucket, prefix, delimiter, after string, limit int) (entries []ListEntry, more bool, err error) {
-	panic("drive: not implemented")
-}
-
-// DropBucket removes every record and shard of bucket from this drive.
-func (d *Drive) DropBucket(ctx context.Context, bucket string) error { panic("drive: not implemented") }
-
-// Close closes the index; further calls return ErrClosed.
-func (d *Drive) Close() error { panic("drive: not implemented") }
+// copyBuf / putBuf lend WriteShard a pooled copy buffer.
+func (d *Drive) copyBuf() *[]byte { return d.bufs.Get().(*[]byte) }
+func (d *Drive) putBuf(b *[]byte) { d.bufs.Put(b) }

@@ -1,0 +1,39 @@
+package drive
+
+import (
+	"io/fs"
+	"os"
+)
+
+// OSFS is the real operating-system file system. Open uses it when
+// Options.FS is nil; tests wrap it to inject faults.
+type OSFS struct{}
+
+var _ FS = OSFS{}
+
+// OpenFile opens name with os.OpenFile.
+func (OSFS) OpenFile(name string, flag int, perm fs.FileMode) (File, error) {
+	f, err := os.OpenFile(name, flag, perm)
+	if err != nil {
+		return nil, err // a nil *os.File must not become a non-nil File
+	}
+	return f, nil
+}
+
+// Rename renames oldpath to newpath with os.Rename.
+func (OSFS) Rename(oldpath, newpath string) error { return os.Rename(oldpath, newpath) }
+
+// Remove removes name with os.Remove.
+func (OSFS) Remove(name string) error { return os.Remove(name) }
+
+// RemoveAll removes name and its children with os.RemoveAll.
+func (OSFS) RemoveAll(name string) error { return os.RemoveAll(name) }
+
+// MkdirAll creates name and missing parents with os.MkdirAll.
+func (OSFS) MkdirAll(name string, perm fs.FileMode) error { return os.MkdirAll(name, perm) }
+
+// Stat returns os.Stat of name.
+func (OSFS) Stat(name string) (fs.FileInfo, error) { return os.Stat(name) }
+
+// ReadDir returns os.ReadDir of name.
+func (OSFS) ReadDir(name string) ([]fs.DirEntry, error) { return os.ReadDir(name) }

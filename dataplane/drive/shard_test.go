@@ -1,0 +1,507 @@
+package drive_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"testing/iotest"
+
+	"github.com/strata-io/strata/dataplane/drive"
+	"github.com/strata-io/strata/dataplane/drive/drivetest"
+)
+
+// shardFile is where a committed shard lives (the layout is part of the
+// on-disk format).
+func shardFile(d *drive.Drive, dataDir string) string {
+	return filepath.Join(d.Path(), "shards", dataDir[:2], dataDir)
+}
+
+func tmpFiles(t *testing.T, d *drive.Drive) []string {
+	t.Helper()
+	ents, err := os.ReadDir(filepath.Join(d.Path(), "tmp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
+func exists(t *testing.T, path string) bool {
+	t.Helper()
+	_, err := os.Stat(path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		t.Fatal(err)
+	}
+	return err == nil
+}
+
+// put writes data as shard dataDir and commits fi naming it.
+func put(t *testing.T, d *drive.Drive, fi drive.FileInfo, data []byte) {
+	t.Helper()
+	ctx := context.Background()
+	if fi.DataDir != "" {
+		n, err := d.WriteShard(ctx, fi.DataDir, bytes.NewReader(data))
+		if err != nil || n != int64(len(data)) {
+			t.Fatalf("WriteShard(%s) = %d, %v", fi.DataDir, n, err)
+		}
+	}
+	if err := d.CommitVersion(ctx, fi); err != nil {
+		t.Fatalf("CommitVersion(%s/%s): %v", fi.Bucket, fi.Key, err)
+	}
+}
+
+func readShard(t *testing.T, d *drive.Drive, dataDir string, off, n int64) []byte {
+	t.Helper()
+	rc, err := d.OpenShard(context.Background(), dataDir, off, n)
+	if err != nil {
+		t.Fatalf("OpenShard(%s, %d, %d): %v", dataDir, off, n, err)
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func pattern(n int) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(i*7 + i/251)
+	}
+	return b
+}
+
+func TestWriteCommitRead(t *testing.T) {
+	d := drivetest.NewDrive(t, nil)
+	ctx := context.Background()
+	data := pattern(3<<20 + 17) // several copy buffers, not a multiple of any
+	fi := drive.FileInfo{
+		Bucket: "photos", Key: "2024/cat.jpg", VersionID: "v1", ModTime: 100,
+		Size: int64(len(data)), ETag: "abc", Meta: map[string]string{"content-type": "image/jpeg"},
+		K: 2, M: 2, BlockSize: 1 << 20, Shard: 3, DataDir: "0123456789abcdef",
+	}
+	if _, err := d.ReadVersion(ctx, fi.Bucket, fi.Key); !errors.Is(err, drive.ErrNotFound) {
+		t.Fatalf("ReadVersion before commit = %v", err)
+	}
+	n, err := d.WriteShard(ctx, fi.DataDir, iotest.HalfReader(bytes.NewReader(data)))
+	if err != nil || n != int64(len(data)) {
+		t.Fatalf("WriteShard = %d, %v", n, err)
+	}
+	if _, err := d.OpenShard(ctx, fi.DataDir, 0, -1); !errors.Is(err, drive.ErrNotFound) {
+		t.Fatalf("uncommitted shard visible: %v", err)
+	}
+	if err := d.CommitVersion(ctx, fi); err != nil {
+		t.Fatal(err)
+	}
+	if len(tmpFiles(t, d)) != 0 {
+		t.Fatalf("tmp not empty after commit: %v", tmpFiles(t, d))
+	}
+	got, err := d.ReadVersion(ctx, fi.Bucket, fi.Key)
+	if err != nil || !reflect.DeepEqual(got, fi) {
+		t.Fatalf("ReadVersion = %+v, %v; want %+v", got, err, fi)
+	}
+	size := int64(len(data))
+	ranges := []struct{ off, n int64 }{
+		{0, -1}, {0, size}, {0, 1}, {1, 10}, {1 << 20, 1 << 20}, {size - 5, -1}, {size - 5, 100}, {size, -1}, {size, 0}, {123, 0},
+	}
+	for _, r := range ranges {
+		end := size
+		if r.n >= 0 {
+			end = min(r.off+r.n, size)
+		}
+		if b := readShard(t, d, fi.DataDir, r.off, r.n); !bytes.Equal(b, data[r.off:end]) {
+			t.Errorf("OpenShard(%d, %d): %d bytes, want data[%d:%d]", r.off, r.n, len(b), r.off, end)
+		}
+	}
+	for _, off := range []int64{-1, size + 1} {
+		if _, err := d.OpenShard(ctx, fi.DataDir, off, 1); !errors.Is(err, drive.ErrBadRange) {
+			t.Errorf("OpenShard(off %d) = %v, want ErrBadRange", off, err)
+		}
+	}
+	if _, err := d.OpenShard(ctx, "nosuchshard", 0, -1); !errors.Is(err, drive.ErrNotFound) {
+		t.Errorf("OpenShard(missing) = %v", err)
+	}
+}
+
+func TestInlineAndTombstoneRecords(t *testing.T) {
+	d := drivetest.NewDrive(t, nil)
+	ctx := context.Background()
+	recs := []drive.FileInfo{
+		{Bucket: "b", Key: "small", VersionID: "v1", ModTime: 1, Size: 3, Inline: []byte("abc"), Shard: 1},
+		{Bucket: "b", Key: "empty", VersionID: "v1", ModTime: 1, Size: 0, Inline: []byte{}},
+		{Bucket: "b", Key: "gone", VersionID: "v1", ModTime: 1, Deleted: true},
+		{Bucket: "b", Key: strings.Repeat("k", 1024), VersionID: "v1", ModTime: 1, Inline: []byte{0, 1, 2}},
+	}
+	for _, fi := range recs {
+		put(t, d, fi, nil)
+		got, err := d.ReadVersion(ctx, fi.Bucket, fi.Key)
+		if err != nil || !reflect.DeepEqual(got, fi) {
+			t.Errorf("ReadVersion(%.20s) = %+v, %v; want %+v", fi.Key, got, err, fi)
+		}
+	}
+}
+
+func TestCommitOrdering(t *testing.T) {
+	ctx := context.Background()
+	cases := []struct {
+		name        string
+		first, then drive.FileInfo
+		wantWinner  string // VersionID
+	}{
+		{"newer replaces", drive.FileInfo{VersionID: "a", ModTime: 1, DataDir: "d1"}, drive.FileInfo{VersionID: "b", ModTime: 2, DataDir: "d2"}, "b"},
+		{"older ignored", drive.FileInfo{VersionID: "a", ModTime: 2, DataDir: "d1"}, drive.FileInfo{VersionID: "b", ModTime: 1, DataDir: "d2"}, "a"},
+		{"tie: greater version wins (second)", drive.FileInfo{VersionID: "a", ModTime: 5, DataDir: "d1"}, drive.FileInfo{VersionID: "b", ModTime: 5, DataDir: "d2"}, "b"},
+		{"tie: greater version wins (first)", drive.FileInfo{VersionID: "b", ModTime: 5, DataDir: "d1"}, drive.FileInfo{VersionID: "a", ModTime: 5, DataDir: "d2"}, "b"},
+		{"tombstone replaces shard", drive.FileInfo{VersionID: "a", ModTime: 1, DataDir: "d1"}, drive.FileInfo{VersionID: "b", ModTime: 2, Deleted: true}, "b"},
+		{"inline replaces shard", drive.FileInfo{VersionID: "a", ModTime: 1, DataDir: "d1"}, drive.FileInfo{VersionID: "b", ModTime: 2, Inline: []byte("x")}, "b"},
+		{"older shard after inline ignored", drive.FileInfo{VersionID: "b", ModTime: 2, Inline: []byte("x")}, drive.FileInfo{VersionID: "a", ModTime: 1, DataDir: "d2"}, "b"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			d := drivetest.NewDrive(t, nil)
+			for _, fi := range []*drive.FileInfo{&tc.first, &tc.then} {
+				fi.Bucket, fi.Key = "b", "k"
+				put(t, d, *fi, []byte("data of "+fi.VersionID))
+			}
+			got, err := d.ReadVersion(ctx, "b", "k")
+			if err != nil || got.VersionID != tc.wantWinner {
+				t.Fatalf("current = %+v, %v; want version %s", got, err, tc.wantWinner)
+			}
+			loser := tc.first
+			if tc.wantWinner == tc.first.VersionID {
+				loser = tc.then
+			}
+			if got.DataDir != "" && !exists(t, shardFile(d, got.DataDir)) {
+				t.Errorf("winner's shard %s missing", got.DataDir)
+			}
+			if loser.DataDir != "" && exists(t, shardFile(d, loser.DataDir)) {
+				t.Errorf("loser's shard %s not removed", loser.DataDir)
+			}
+			if len(tmpFiles(t, d)) != 0 {
+				t.Errorf("tmp not empty: %v", tmpFiles(t, d))
+			}
+		})
+	}
+}
+
+func TestCommitRetryIsIdempotent(t *testing.T) {
+	d := drivetest.NewDrive(t, nil)
+	fi := drive.FileInfo{Bucket: "b", Key: "k", VersionID: "v", ModTime: 1, DataDir: "dd01"}
+	put(t, d, fi, []byte("hello"))
+	if err := d.CommitVersion(context.Background(), fi); err != nil {
+		t.Fatalf("retried commit: %v", err)
+	}
+	if b := readShard(t, d, "dd01", 0, -1); string(b) != "hello" {
+		t.Fatalf("shard after retry = %q", b)
+	}
+	// A commit naming a shard that was never written fails, index unchanged.
+	bad := drive.FileInfo{Bucket: "b", Key: "k", VersionID: "w", ModTime: 2, DataDir: "never"}
+	if err := d.CommitVersion(context.Background(), bad); !errors.Is(err, drive.ErrNotFound) {
+		t.Fatalf("commit of unwritten shard = %v", err)
+	}
+	if got, _ := d.ReadVersion(context.Background(), "b", "k"); got.VersionID != "v" {
+		t.Fatalf("index changed: %+v", got)
+	}
+}
+
+func TestWriteShardFaults(t *testing.T) {
+	ctx := context.Background()
+	data := pattern(1 << 20)
+	cases := []struct {
+		name string
+		arm  func(*drivetest.FaultFS)
+		r    io.Reader
+		want error
+	}{
+		{"fsync fails", func(f *drivetest.FaultFS) { f.FailSync(1, nil) }, bytes.NewReader(data), drivetest.ErrInjected},
+		{"torn write", func(f *drivetest.FaultFS) { f.TearWrites(func(string) bool { return true }) }, bytes.NewReader(data), drivetest.ErrInjected},
+		{"create fails", func(f *drivetest.FaultFS) { f.FailOpen(func(string, int) bool { return true }) }, bytes.NewReader(data), drivetest.ErrInjected},
+		{"reader fails", func(*drivetest.FaultFS) {}, iotest.TimeoutReader(bytes.NewReader(data)), iotest.ErrTimeout},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ffs := drivetest.NewFaultFS(nil)
+			d := drivetest.NewDrive(t, ffs)
+			tc.arm(ffs)
+			_, err := d.WriteShard(ctx, "shard01", tc.r)
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("WriteShard = %v, want %v", err, tc.want)
+			}
+			if left := tmpFiles(t, d); len(left) != 0 {
+				t.Fatalf("temporary files left: %v", left)
+			}
+			ffs.Reset()
+			// The same id can be written again after the failure.
+			put(t, d, drive.FileInfo{Bucket: "b", Key: "k", ModTime: 1, DataDir: "shard01"}, data)
+			if !bytes.Equal(readShard(t, d, "shard01", 0, -1), data) {
+				t.Fatal("shard rewritten after a fault reads back wrong")
+			}
+		})
+	}
+}
+
+func TestWriteShardContextCancel(t *testing.T) {
+	d := drivetest.NewDrive(t, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &cancelAfter{r: bytes.NewReader(pattern(4 << 20)), n: 2, cancel: cancel}
+	if _, err := d.WriteShard(ctx, "cancelled", r); !errors.Is(err, context.Canceled) {
+		t.Fatalf("WriteShard = %v, want context.Canceled", err)
+	}
+	if left := tmpFiles(t, d); len(left) != 0 {
+		t.Fatalf("temporary files left: %v", left)
+	}
+}
+
+// cancelAfter cancels its context after n reads.
+type cancelAfter struct {
+	r      io.Reader
+	n      int
+	cancel context.CancelFunc
+}
+
+func (c *cancelAfter) Read(p []byte) (int, error) {
+	if c.n--; c.n == 0 {
+		c.cancel()
+	}
+	return c.r.Read(p)
+}
+
+func TestWriteShardExclusive(t *testing.T) {
+	d := drivetest.NewDrive(t, nil)
+	ctx := context.Background()
+	if _, err := d.WriteShard(ctx, "dup", strings.NewReader("one")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.WriteShard(ctx, "dup", strings.NewReader("two")); !errors.Is(err, os.ErrExist) {
+		t.Fatalf("second WriteShard of the same id = %v, want ErrExist", err)
+	}
+}
+
+func TestCommitRenameFailureKeepsIndex(t *testing.T) {
+	ffs := drivetest.NewFaultFS(nil)
+	d := drivetest.NewDrive(t, ffs)
+	ctx := context.Background()
+	old := drive.FileInfo{Bucket: "b", Key: "k", VersionID: "old", ModTime: 1, DataDir: "old1"}
+	put(t, d, old, []byte("old data"))
+
+	ffs.FailRename(func(oldpath, _ string) bool { return strings.Contains(oldpath, "new1") })
+	if _, err := d.WriteShard(ctx, "new1", strings.NewReader("new data")); err != nil {
+		t.Fatal(err)
+	}
+	nu := drive.FileInfo{Bucket: "b", Key: "k", VersionID: "new", ModTime: 2, DataDir: "new1"}
+	if err := d.CommitVersion(ctx, nu); !errors.Is(err, drivetest.ErrInjected) {
+		t.Fatalf("CommitVersion = %v, want injected rename error", err)
+	}
+	got, err := d.ReadVersion(ctx, "b", "k")
+	if err != nil || got.VersionID != "old" {
+		t.Fatalf("after failed commit: %+v, %v", got, err)
+	}
+	if string(readShard(t, d, "old1", 0, -1)) != "old data" {
+		t.Fatal("old version unreadable")
+	}
+	// The temporary shard is still there for the caller to abort.
+	if err := d.AbortShard(ctx, "new1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.AbortShard(ctx, "new1"); !errors.Is(err, drive.ErrNotFound) {
+		t.Fatalf("second AbortShard = %v, want ErrNotFound", err)
+	}
+}
+
+func TestCommitDirSyncFailureKeepsIndex(t *testing.T) {
+	cases := []struct {
+		name string
+		dir  func(d *drive.Drive) string // the folder whose fsync fails
+	}{
+		{"shards root after creating the fan-out folder", func(d *drive.Drive) string { return filepath.Join(d.Path(), "shards") }},
+		{"fan-out folder after the rename", func(d *drive.Drive) string { return filepath.Join(d.Path(), "shards", "zz") }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ffs := drivetest.NewFaultFS(nil)
+			d := drivetest.NewDrive(t, ffs)
+			ctx := context.Background()
+			if _, err := d.WriteShard(ctx, "zz01", strings.NewReader("data")); err != nil {
+				t.Fatal(err)
+			}
+			dir := tc.dir(d)
+			ffs.FailSync(1, func(name string) bool { return name == dir })
+			fi := drive.FileInfo{Bucket: "b", Key: "k", VersionID: "v", ModTime: 1, DataDir: "zz01"}
+			if err := d.CommitVersion(ctx, fi); !errors.Is(err, drivetest.ErrInjected) {
+				t.Fatalf("CommitVersion = %v, want injected fsync error", err)
+			}
+			if _, err := d.ReadVersion(ctx, "b", "k"); !errors.Is(err, drive.ErrNotFound) {
+				t.Fatalf("record visible after failed commit: %v", err)
+			}
+			if _, err := d.OpenShard(ctx, "zz01", 0, -1); !errors.Is(err, drive.ErrNotFound) {
+				t.Fatalf("shard visible after failed commit: %v", err)
+			}
+			// Nothing half-committed: a retry succeeds.
+			if err := d.CommitVersion(ctx, fi); err != nil {
+				t.Fatalf("retry: %v", err)
+			}
+			if string(readShard(t, d, "zz01", 0, -1)) != "data" {
+				t.Fatal("shard unreadable after retry")
+			}
+		})
+	}
+}
+
+func TestAbortShard(t *testing.T) {
+	d := drivetest.NewDrive(t, nil)
+	ctx := context.Background()
+	if _, err := d.WriteShard(ctx, "ab01", strings.NewReader("x")); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.AbortShard(ctx, "ab01"); err != nil {
+		t.Fatal(err)
+	}
+	if len(tmpFiles(t, d)) != 0 {
+		t.Fatal("AbortShard left the file")
+	}
+	if err := d.CommitVersion(ctx, drive.FileInfo{Bucket: "b", Key: "k", ModTime: 1, DataDir: "ab01"}); !errors.Is(err, drive.ErrNotFound) {
+		t.Fatalf("commit of aborted shard = %v", err)
+	}
+	if err := d.AbortShard(ctx, "never"); !errors.Is(err, drive.ErrNotFound) {
+		t.Fatalf("AbortShard(never written) = %v", err)
+	}
+}
+
+func TestOpenEmptiesTmp(t *testing.T) {
+	d := drivetest.NewDrive(t, nil)
+	ctx := context.Background()
+	if _, err := d.WriteShard(ctx, "orphan", strings.NewReader("x")); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	d2 := drivetest.Open(t, d.Path(), nil)
+	if left := tmpFiles(t, d2); len(left) != 0 {
+		t.Fatalf("tmp after reopen: %v", left)
+	}
+}
+
+func TestBadNames(t *testing.T) {
+	d := drivetest.NewDrive(t, nil)
+	ctx := context.Background()
+	badIDs := []string{"", "../etc", "a/b", "a.b", ".", "..", strings.Repeat("a", 65), "sp ace", "é"}
+	for _, id := range badIDs {
+		if _, err := d.WriteShard(ctx, id, strings.NewReader("x")); !errors.Is(err, drive.ErrBadName) {
+			t.Errorf("WriteShard(%q) = %v", id, err)
+		}
+		if err := d.AbortShard(ctx, id); !errors.Is(err, drive.ErrBadName) {
+			t.Errorf("AbortShard(%q) = %v", id, err)
+		}
+		if _, err := d.OpenShard(ctx, id, 0, -1); !errors.Is(err, drive.ErrBadName) {
+			t.Errorf("OpenShard(%q) = %v", id, err)
+		}
+		if id == "" {
+			continue // an empty DataDir means "no shard file"
+		}
+		if err := d.CommitVersion(ctx, drive.FileInfo{Bucket: "b", Key: "k", DataDir: id}); !errors.Is(err, drive.ErrBadName) {
+			t.Errorf("CommitVersion(DataDir %q) = %v", id, err)
+		}
+	}
+	for _, id := range []string{"a", "A-z_09", strings.Repeat("f", 64)} {
+		put(t, d, drive.FileInfo{Bucket: "ok", Key: id, ModTime: 1, DataDir: id}, []byte(id))
+	}
+	badRecs := []drive.FileInfo{
+		{Bucket: "", Key: "k"},
+		{Bucket: "b", Key: ""},
+		{Bucket: "b", Key: strings.Repeat("k", 1025)},
+		{Bucket: strings.Repeat("b", 1025), Key: "k"},
+	}
+	for _, fi := range badRecs {
+		if err := d.CommitVersion(ctx, fi); !errors.Is(err, drive.ErrBadName) {
+			t.Errorf("CommitVersion(%.10q/%.10q) = %v", fi.Bucket, fi.Key, err)
+		}
+		if _, err := d.ReadVersion(ctx, fi.Bucket, fi.Key); !errors.Is(err, drive.ErrBadName) {
+			t.Errorf("ReadVersion(%.10q/%.10q) = %v", fi.Bucket, fi.Key, err)
+		}
+	}
+	if _, _, err := d.List(ctx, "", "", "", "", 1); !errors.Is(err, drive.ErrBadName) {
+		t.Errorf("List(empty bucket) = %v", err)
+	}
+	if err := d.DropBucket(ctx, ""); !errors.Is(err, drive.ErrBadName) {
+		t.Errorf("DropBucket(empty) = %v", err)
+	}
+	if ents, _ := os.ReadDir(filepath.Dir(d.Path())); len(ents) != 1 {
+		t.Errorf("something was written outside the drive folder: %v", ents)
+	}
+}
+
+func TestDropBucket(t *testing.T) {
+	d := drivetest.NewDrive(t, nil)
+	ctx := context.Background()
+	for _, b := range []string{"drop", "keep"} {
+		put(t, d, drive.FileInfo{Bucket: b, Key: "big", ModTime: 1, DataDir: "dd" + b}, []byte("data"))
+		put(t, d, drive.FileInfo{Bucket: b, Key: "small", ModTime: 1, Inline: []byte("x")}, nil)
+		put(t, d, drive.FileInfo{Bucket: b, Key: "gone", ModTime: 1, Deleted: true}, nil)
+	}
+	if err := d.DropBucket(ctx, "drop"); err != nil {
+		t.Fatal(err)
+	}
+	if exists(t, shardFile(d, "dddrop")) {
+		t.Error("dropped bucket's shard still on disk")
+	}
+	if !exists(t, shardFile(d, "ddkeep")) {
+		t.Error("other bucket's shard removed")
+	}
+	if _, err := d.ReadVersion(ctx, "drop", "small"); !errors.Is(err, drive.ErrNotFound) {
+		t.Errorf("ReadVersion in dropped bucket = %v", err)
+	}
+	if ents, more, err := d.List(ctx, "drop", "", "", "", 10); err != nil || len(ents) != 0 || more {
+		t.Errorf("List of dropped bucket = %v, %v, %v", ents, more, err)
+	}
+	if ents, _, _ := d.List(ctx, "keep", "", "", "", 10); len(ents) != 3 {
+		t.Errorf("other bucket lists %d entries", len(ents))
+	}
+	if err := d.DropBucket(ctx, "drop"); err != nil {
+		t.Errorf("dropping again: %v", err)
+	}
+	// The bucket can be used again.
+	put(t, d, drive.FileInfo{Bucket: "drop", Key: "k", ModTime: 1, Inline: []byte("y")}, nil)
+}
+
+func TestReopenRetainsEverything(t *testing.T) {
+	d := drivetest.NewDrive(t, nil)
+	if err := d.Bind("c", "n"); err != nil {
+		t.Fatal(err)
+	}
+	recs := []drive.FileInfo{
+		{Bucket: "b1", Key: "a", VersionID: "1", ModTime: 1, Size: 5, DataDir: "r1", Meta: map[string]string{"x": "y"}},
+		{Bucket: "b1", Key: "b", VersionID: "2", ModTime: 2, Size: 1, Inline: []byte("i")},
+		{Bucket: "b2", Key: "c/d", VersionID: "3", ModTime: 3, Deleted: true},
+	}
+	for _, fi := range recs {
+		put(t, d, fi, []byte("hello"))
+	}
+	id := d.ID()
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	d2 := drivetest.Open(t, d.Path(), nil)
+	if d2.ID() != id || d2.Format().ClusterID != "c" || d2.Format().NodeID != "n" {
+		t.Fatalf("format after reopen: %+v", d2.Format())
+	}
+	for _, fi := range recs {
+		got, err := d2.ReadVersion(context.Background(), fi.Bucket, fi.Key)
+		if err != nil || !reflect.DeepEqual(got, fi) {
+			t.Errorf("ReadVersion(%s/%s) = %+v, %v", fi.Bucket, fi.Key, got, err)
+		}
+	}
+	if string(readShard(t, d2, "r1", 0, -1)) != "hello" {
+		t.Error("shard lost across reopen")
+	}
+}
