@@ -1,0 +1,12 @@
+package rpc
+
+// Dials returns how many connections t has dialled (calls and streams), so
+// tests can check pooling.
+func Dials(t *Transport) int64 { return t.dials.Load() }
+
+// IdleConns returns the number of pooled idle connections to addr.
+func IdleConns(t *Transport, addr string) int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.idle[addr])
+}
