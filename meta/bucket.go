@@ -1,0 +1,98 @@
+package meta
+
+import "strings"
+
+// Bucket name limits (S3 general-purpose buckets).
+const (
+	MinBucketNameLen = 3
+	MaxBucketNameLen = 63
+)
+
+// reservedBucketPrefixes and reservedBucketSuffixes are the name forms S3
+// reserves for its own features; read-only tables.
+var (
+	reservedBucketPrefixes = []string{"xn--", "sthree-", "amzn-s3-demo-"}
+	reservedBucketSuffixes = []string{"-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"}
+)
+
+// ValidateBucketName checks name against the S3 rules for general-purpose
+// buckets. The error wraps ErrInvalidBucketName with the rule broken.
+func ValidateBucketName(name string) error {
+	bad := func(format string, args ...any) error { return reject(ErrInvalidBucketName, format, args...) }
+	if len(name) < MinBucketNameLen || len(name) > MaxBucketNameLen {
+		return bad("%q: length %d outside %d..%d", name, len(name), MinBucketNameLen, MaxBucketNameLen)
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !isLowerAlnum(c) && c != '.' && c != '-' {
+			return bad("%q: character %q not allowed (lowercase letters, digits, '.', '-')", name, c)
+		}
+	}
+	if !isLowerAlnum(name[0]) || !isLowerAlnum(name[len(name)-1]) {
+		return bad("%q: must start and end with a letter or digit", name)
+	}
+	if strings.Contains(name, "..") {
+		return bad("%q: two adjacent periods", name)
+	}
+	if looksLikeIPv4(name) {
+		return bad("%q: formatted as an IP address", name)
+	}
+	for _, p := range reservedBucketPrefixes {
+		if strings.HasPrefix(name, p) {
+			return bad("%q: prefix %q is reserved", name, p)
+		}
+	}
+	for _, sfx := range reservedBucketSuffixes {
+		if strings.HasSuffix(name, sfx) {
+			return bad("%q: suffix %q is reserved", name, sfx)
+		}
+	}
+	return nil
+}
+
+func isLowerAlnum(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' }
+
+// looksLikeIPv4 reports whether name is four dot-separated runs of digits,
+// the form S3 refuses ("192.168.5.4").
+func looksLikeIPv4(name string) bool {
+	parts := strings.Split(name, ".")
+	if len(parts) != 4 {
+		return false
+	}
+	for _, p := range parts {
+		if p == "" {
+			return false
+		}
+		for i := 0; i < len(p); i++ {
+			if p[i] < '0' || p[i] > '9' {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func (s *State) applyCreateBucket(c CreateBucket) error {
+	if !s.Bootstrapped() {
+		return ErrNotBootstrapped
+	}
+	if err := ValidateBucketName(c.Bucket.Name); err != nil {
+		return err
+	}
+	if _, ok := s.Buckets[c.Bucket.Name]; ok {
+		return reject(ErrBucketExists, "%s", c.Bucket.Name)
+	}
+	s.Buckets[c.Bucket.Name] = c.Bucket.clone()
+	return nil
+}
+
+func (s *State) applyDeleteBucket(c DeleteBucket) error {
+	if !s.Bootstrapped() {
+		return ErrNotBootstrapped
+	}
+	if _, ok := s.Buckets[c.Name]; !ok {
+		return reject(ErrNoSuchBucket, "%s", c.Name)
+	}
+	delete(s.Buckets, c.Name)
+	return nil
+}

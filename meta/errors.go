@@ -1,0 +1,29 @@
+package meta
+
+import "errors"
+
+// Rejections returned by State.Apply. A rejected command leaves the state
+// unchanged. Match with errors.Is; details are wrapped with %w.
+var (
+	ErrAlreadyBootstrapped = errors.New("meta: cluster already bootstrapped")
+	ErrNotBootstrapped     = errors.New("meta: cluster not bootstrapped")
+	ErrStaleEpoch          = errors.New("meta: placement epoch is not current+1")
+	ErrBucketExists        = errors.New("meta: bucket already exists")
+	ErrNoSuchBucket        = errors.New("meta: no such bucket")
+	ErrInvalidBucketName   = errors.New("meta: invalid bucket name")
+	ErrUserExists          = errors.New("meta: user already exists")
+	ErrInvalid             = errors.New("meta: invalid command")
+)
+
+// Errors of the wire formats (Decode, ReadSnapshot, ComputePlacement).
+var (
+	// ErrUnknownKind is returned by Decode for a command kind this version
+	// does not know and that does not carry KindIgnoreIfUnknown.
+	ErrUnknownKind = errors.New("meta: unknown command kind")
+	// ErrMalformed is returned for bytes that are not a valid command or
+	// snapshot of a known kind and version.
+	ErrMalformed = errors.New("meta: malformed encoding")
+	// ErrNotEnoughDrives is returned by ComputePlacement when fewer drives
+	// are up than a PG needs.
+	ErrNotEnoughDrives = errors.New("meta: not enough drives for placement")
+)

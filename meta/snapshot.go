@@ -1,0 +1,236 @@
+package meta
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+)
+
+// Snapshot format, version 1:
+//
+//	header:  "STRATA-SNAP" [format version u8 = 1]
+//	records: [record kind u8][payload length u32 big-endian][payload JSON]
+//	         in this fixed order: one cluster, nodes sorted by id, one
+//	         placement, buckets sorted by name, users sorted by access key
+//	end:     [0][0 0 0 0]
+//
+// A new record kind or a changed payload needs a new format version; readers
+// keep restoring every older version (testdata/snapshot/v1.snap pins v1).
+
+// SnapshotMagic starts every snapshot.
+const SnapshotMagic = "STRATA-SNAP"
+
+// SnapshotVersion is the format version WriteSnapshot writes.
+const SnapshotVersion uint8 = 1
+
+// Record kinds of format version 1, in the order they appear.
+const (
+	recordEnd       uint8 = 0
+	recordCluster   uint8 = 1
+	recordNode      uint8 = 2
+	recordPlacement uint8 = 3
+	recordBucket    uint8 = 4
+	recordUser      uint8 = 5
+)
+
+// maxRecordLen bounds one record's payload; the reader never allocates more
+// than the bytes actually present.
+const maxRecordLen = 1 << 30
+
+// WriteSnapshot serialises s to w in the current format version.
+func WriteSnapshot(w io.Writer, s *State) error {
+	bw := bufio.NewWriter(w)
+	bw.WriteString(SnapshotMagic)
+	bw.WriteByte(SnapshotVersion)
+	if err := writeRecord(bw, recordCluster, s.Cluster); err != nil {
+		return err
+	}
+	for _, id := range sortedKeys(s.Nodes) {
+		n := s.Nodes[id]
+		if n == nil || n.ID != id {
+			return fmt.Errorf("meta: snapshot: node entry %q is nil or has another id", id)
+		}
+		if err := writeRecord(bw, recordNode, n); err != nil {
+			return err
+		}
+	}
+	if err := writeRecord(bw, recordPlacement, s.Placement); err != nil {
+		return err
+	}
+	for _, name := range sortedKeys(s.Buckets) {
+		b := s.Buckets[name]
+		if b == nil || b.Name != name {
+			return fmt.Errorf("meta: snapshot: bucket entry %q is nil or has another name", name)
+		}
+		if err := writeRecord(bw, recordBucket, b); err != nil {
+			return err
+		}
+	}
+	for _, ak := range sortedKeys(s.Users) {
+		u := s.Users[ak]
+		if u == nil || u.AccessKey != ak {
+			return fmt.Errorf("meta: snapshot: user entry %q is nil or has another access key", ak)
+		}
+		if err := writeRecord(bw, recordUser, u); err != nil {
+			return err
+		}
+	}
+	bw.Write([]byte{recordEnd, 0, 0, 0, 0})
+	return bw.Flush()
+}
+
+func writeRecord(w *bufio.Writer, kind uint8, v any) error {
+	payload, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("meta: snapshot record %d: %w", kind, err)
+	}
+	if len(payload) > maxRecordLen {
+		return fmt.Errorf("meta: snapshot record %d of %d bytes exceeds %d", kind, len(payload), maxRecordLen)
+	}
+	var hdr [5]byte
+	hdr[0] = kind
+	binary.BigEndian.PutUint32(hdr[1:], uint32(len(payload)))
+	w.Write(hdr[:])
+	_, err = w.Write(payload) // bufio keeps the first write error; Flush reports it
+	return err
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// ReadSnapshot restores a fresh State from a snapshot of any supported format
+// version. It reads up to and including the end record (it may buffer bytes
+// beyond it). Truncated, reordered or unknown input is an error wrapping
+// ErrMalformed, never a panic.
+func ReadSnapshot(r io.Reader) (*State, error) {
+	br := bufio.NewReader(r)
+	hdr := make([]byte, len(SnapshotMagic)+1)
+	if _, err := io.ReadFull(br, hdr); err != nil {
+		return nil, fmt.Errorf("%w: snapshot header: %w", ErrMalformed, err)
+	}
+	if string(hdr[:len(SnapshotMagic)]) != SnapshotMagic {
+		return nil, fmt.Errorf("%w: not a Strata snapshot", ErrMalformed)
+	}
+	switch v := hdr[len(SnapshotMagic)]; v {
+	case 1:
+		return readSnapshotV1(br)
+	default:
+		return nil, fmt.Errorf("%w: snapshot format version %d unsupported (this node reads 1..%d)", ErrMalformed, v, SnapshotVersion)
+	}
+}
+
+func readSnapshotV1(br *bufio.Reader) (*State, error) {
+	s := NewState()
+	var buf bytes.Buffer
+	last := recordEnd
+	for n := 0; ; n++ {
+		var rh [5]byte
+		if _, err := io.ReadFull(br, rh[:]); err != nil {
+			return nil, fmt.Errorf("%w: snapshot record %d header: %w", ErrMalformed, n, noEOF(err))
+		}
+		kind, size := rh[0], binary.BigEndian.Uint32(rh[1:])
+		if kind == recordEnd {
+			if size != 0 {
+				return nil, fmt.Errorf("%w: snapshot end record with length %d", ErrMalformed, size)
+			}
+			break
+		}
+		if err := checkRecordOrder(last, kind); err != nil {
+			return nil, fmt.Errorf("%w: snapshot record %d: %v", ErrMalformed, n, err)
+		}
+		last = kind
+		if size > maxRecordLen {
+			return nil, fmt.Errorf("%w: snapshot record %d of %d bytes", ErrMalformed, n, size)
+		}
+		buf.Reset()
+		// CopyN grows the buffer with the data present, so a garbage length
+		// cannot make the reader allocate a gigabyte.
+		if _, err := io.CopyN(&buf, br, int64(size)); err != nil {
+			return nil, fmt.Errorf("%w: snapshot record %d payload: %w", ErrMalformed, n, noEOF(err))
+		}
+		if err := s.restoreRecord(kind, buf.Bytes()); err != nil {
+			return nil, fmt.Errorf("%w: snapshot record %d (kind %d): %v", ErrMalformed, n, kind, err)
+		}
+	}
+	if last < recordPlacement {
+		return nil, fmt.Errorf("%w: snapshot ends before its placement record", ErrMalformed)
+	}
+	return s, nil
+}
+
+// checkRecordOrder enforces the v1 order: cluster once, nodes, placement once,
+// buckets, users.
+func checkRecordOrder(last, kind uint8) error {
+	switch {
+	case kind > recordUser:
+		return fmt.Errorf("unknown record kind %d", kind)
+	case kind < last:
+		return fmt.Errorf("record kind %d after kind %d", kind, last)
+	case kind == last && (kind == recordCluster || kind == recordPlacement):
+		return fmt.Errorf("record kind %d twice", kind)
+	case last == recordEnd && kind != recordCluster:
+		return errors.New("first record is not the cluster")
+	case last < recordPlacement && kind > recordPlacement:
+		return errors.New("placement record missing")
+	}
+	return nil
+}
+
+func (s *State) restoreRecord(kind uint8, payload []byte) error {
+	switch kind {
+	case recordCluster:
+		return strictJSON(payload, &s.Cluster)
+	case recordNode:
+		var n Node
+		if err := strictJSON(payload, &n); err != nil {
+			return err
+		}
+		if n.ID == "" || s.Nodes[n.ID] != nil {
+			return fmt.Errorf("node id %q empty or repeated", n.ID)
+		}
+		if slices.Contains(n.Drives, nil) {
+			return fmt.Errorf("node %s has a null drive", n.ID)
+		}
+		s.Nodes[n.ID] = &n
+	case recordPlacement:
+		return strictJSON(payload, &s.Placement)
+	case recordBucket:
+		var b Bucket
+		if err := strictJSON(payload, &b); err != nil {
+			return err
+		}
+		if b.Name == "" || s.Buckets[b.Name] != nil {
+			return fmt.Errorf("bucket name %q empty or repeated", b.Name)
+		}
+		s.Buckets[b.Name] = &b
+	case recordUser:
+		var u User
+		if err := strictJSON(payload, &u); err != nil {
+			return err
+		}
+		if u.AccessKey == "" || s.Users[u.AccessKey] != nil {
+			return fmt.Errorf("user access key %q empty or repeated", u.AccessKey)
+		}
+		s.Users[u.AccessKey] = &u
+	}
+	return nil
+}
+
+// noEOF turns a clean EOF in the middle of a snapshot into ErrUnexpectedEOF.
+func noEOF(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}

@@ -1,0 +1,151 @@
+package meta_test
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+
+	"github.com/strata-io/strata/meta"
+	"github.com/strata-io/strata/meta/metatest"
+)
+
+// fullState has records of every kind, with every field set.
+func fullState(t testing.TB) *meta.State {
+	s := metatest.State(t, metatest.Options{K: 2, M: 1, PGCount: 8, Nodes: 3, DrivesPerNode: 2})
+	for _, c := range []meta.Command{
+		meta.CreateBucket{Bucket: meta.Bucket{Name: "zeta", Owner: metatest.RootAccessKey, Created: 3, Region: "eu-west-1"}},
+		meta.CreateBucket{Bucket: meta.Bucket{Name: "alpha", Owner: "AKALICE", Created: 4}},
+		meta.PutUser{User: meta.User{AccessKey: "AKALICE", SecretSealed: []byte{0, 1, 2, 255}, Name: "alice", Disabled: true, Created: 5}},
+	} {
+		if err := s.Apply(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s
+}
+
+func TestSnapshotRoundTrip(t *testing.T) {
+	for name, s := range map[string]*meta.State{
+		"empty":  meta.NewState(),
+		"formed": metatest.State(t, metatest.Options{}),
+		"full":   fullState(t),
+	} {
+		t.Run(name, func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := meta.WriteSnapshot(&buf, s); err != nil {
+				t.Fatal(err)
+			}
+			got, err := meta.ReadSnapshot(bytes.NewReader(buf.Bytes()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, s) {
+				t.Fatalf("round trip differs:\n got %+v\nwant %+v", got, s)
+			}
+			// Deterministic: the same state always gives the same bytes.
+			var again bytes.Buffer
+			if err := meta.WriteSnapshot(&again, got); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(buf.Bytes(), again.Bytes()) {
+				t.Fatal("snapshot bytes not deterministic")
+			}
+		})
+	}
+}
+
+// TestSnapshotGoldenV1 pins format version 1: a snapshot written by the first
+// release must restore forever.
+func TestSnapshotGoldenV1(t *testing.T) {
+	path := filepath.Join("testdata", "snapshot", "v1.snap")
+	if *update {
+		var buf bytes.Buffer
+		if err := meta.WriteSnapshot(&buf, fullState(t)); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create)", err)
+	}
+	defer f.Close()
+	got, err := meta.ReadSnapshot(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := fullState(t); !reflect.DeepEqual(got, want) {
+		t.Fatalf("golden v1 restores to\n%+v\nwant\n%+v", got, want)
+	}
+}
+
+func TestSnapshotCorrupt(t *testing.T) {
+	var buf bytes.Buffer
+	if err := meta.WriteSnapshot(&buf, fullState(t)); err != nil {
+		t.Fatal(err)
+	}
+	good := buf.Bytes()
+	for n := 0; n < len(good); n++ {
+		if _, err := meta.ReadSnapshot(bytes.NewReader(good[:n])); !errors.Is(err, meta.ErrMalformed) {
+			t.Fatalf("truncated at %d of %d: got %v", n, len(good), err)
+		}
+	}
+	mutate := func(f func(b []byte) []byte) []byte { return f(bytes.Clone(good)) }
+	for name, b := range map[string][]byte{
+		"garbage":     []byte("definitely not a snapshot at all"),
+		"wrong magic": mutate(func(b []byte) []byte { b[0] = 'X'; return b }),
+		"version 2":   mutate(func(b []byte) []byte { b[len(meta.SnapshotMagic)] = 2; return b }),
+		"version 0":   mutate(func(b []byte) []byte { b[len(meta.SnapshotMagic)] = 0; return b }),
+		"first not cluster": mutate(func(b []byte) []byte {
+			b[len(meta.SnapshotMagic)+1] = 4
+			return b
+		}),
+		"huge length": mutate(func(b []byte) []byte {
+			copy(b[len(meta.SnapshotMagic)+2:], []byte{0x7f, 0xff, 0xff, 0xff})
+			return b
+		}),
+		"no placement":    append([]byte(meta.SnapshotMagic), 1, 1, 0, 0, 0, 2, '{', '}', 0, 0, 0, 0, 0),
+		"end with length": append([]byte(meta.SnapshotMagic), 1, 0, 0, 0, 0, 1),
+	} {
+		if _, err := meta.ReadSnapshot(bytes.NewReader(b)); !errors.Is(err, meta.ErrMalformed) {
+			t.Errorf("%s: got %v", name, err)
+		}
+	}
+}
+
+func FuzzReadSnapshot(f *testing.F) {
+	for _, s := range []*meta.State{meta.NewState(), fullState(f)} {
+		var buf bytes.Buffer
+		if err := meta.WriteSnapshot(&buf, s); err != nil {
+			f.Fatal(err)
+		}
+		f.Add(buf.Bytes())
+	}
+	f.Add([]byte(meta.SnapshotMagic))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s, err := meta.ReadSnapshot(bytes.NewReader(b))
+		if err != nil {
+			if !errors.Is(err, meta.ErrMalformed) {
+				t.Fatalf("error not ErrMalformed: %v", err)
+			}
+			return
+		}
+		// Whatever restores writes and restores again to the same state.
+		var buf bytes.Buffer
+		if err := meta.WriteSnapshot(&buf, s); err != nil {
+			t.Fatal(err)
+		}
+		again, err := meta.ReadSnapshot(&buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(s, again) {
+			t.Fatal("restored state does not round-trip")
+		}
+	})
+}

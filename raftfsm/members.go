@@ -1,0 +1,390 @@
+package raftfsm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/strata-io/strata/meta"
+)
+
+// Member is a live node as gossip sees it.
+type Member struct {
+	ID      string
+	RPCAddr string // host:port: Raft and rpc
+	S3Addr  string // host:port of the S3 frontend
+	Drives  []meta.Drive
+}
+
+// EventType is the kind of a membership change.
+type EventType uint8
+
+// Membership events.
+const (
+	EventJoin   EventType = 1 // a node appeared
+	EventUpdate EventType = 2 // a node's addresses or drives changed
+	EventLeave  EventType = 3 // a node left or failed
+)
+
+// String names the event type for logs.
+func (t EventType) String() string {
+	switch t {
+	case EventJoin:
+		return "join"
+	case EventUpdate:
+		return "update"
+	case EventLeave:
+		return "leave"
+	}
+	return "unknown"
+}
+
+// MemberEvent is one membership change, fed to Run.
+type MemberEvent struct {
+	Type   EventType
+	Member Member
+}
+
+// Run drives membership until ctx ends or the store closes. members returns
+// the current live members (this node included); events wake Run early.
+//
+// On every node: while this node has no Raft state and BootstrapExpect > 0,
+// it bootstraps Raft once members() holds at least BootstrapExpect nodes,
+// with exactly those nodes as voters (every node of the initial set computes
+// the same configuration).
+//
+// On the leader only (after its term's barrier): propose Bootstrap if the
+// cluster has no identity, NodeUp for every member the state does not know or
+// knows differently, the first placement once Cluster.Expect nodes are known,
+// then add unknown members to Raft as non-voters and promote healthy
+// non-voters while voters < Voters, keeping the number of voters odd. A node
+// that leaves is not removed (a restart rejoins); removal is decommissioning.
+func (s *Store) Run(ctx context.Context, members func() []Member, events <-chan MemberEvent) {
+	t := time.NewTicker(s.cfg.ReconcileInterval)
+	defer t.Stop()
+	r := &reconciler{s: s, nonvoterSince: map[string]time.Time{}, rejected: map[string]string{}, warned: map[string]bool{}}
+	for {
+		r.step(ctx, members())
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.done:
+			return
+		case <-t.C:
+		case <-s.kick:
+		case ev, ok := <-events:
+			if !ok {
+				events = nil // closed: keep running on the ticker
+				continue
+			}
+			s.log.Debug("member event", "type", ev.Type.String(), "member", ev.Member.ID, "rpc", ev.Member.RPCAddr)
+		}
+	}
+}
+
+// reconciler is Run's state; used by the Run goroutine only.
+type reconciler struct {
+	s *Store
+	// nonvoterSince is when a non-voter was first seen in the
+	// configuration; it is promoted only a reconcile interval later, so it
+	// had time to catch up on the log before it counts for the quorum.
+	nonvoterSince map[string]time.Time
+	// rejected holds, per member, the NodeUp last rejected by the state, so
+	// an unchanged member is not proposed (and logged) again every pass.
+	rejected map[string]string
+	// warned holds warnings already logged this leadership, so a stuck
+	// condition is not logged every second.
+	warned    map[string]bool
+	wasLeader bool
+}
+
+func (r *reconciler) warnOnce(key, msg string, args ...any) {
+	if !r.warned[key] {
+		r.warned[key] = true
+		r.s.log.Warn(msg, args...)
+	}
+}
+
+func (r *reconciler) step(ctx context.Context, ms []Member) {
+	s := r.s
+	if !s.hasState.Load() {
+		r.maybeBootstrap(ms)
+	}
+	leading := s.leaderReady()
+	if leading != r.wasLeader {
+		clear(r.warned)
+		clear(r.nonvoterSince)
+		clear(r.rejected)
+		r.wasLeader = leading
+	}
+	if !leading {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.ApplyTimeout)
+	defer cancel()
+	if !r.ensureBootstrapped(ctx) {
+		return
+	}
+	r.upsertNodes(ctx, ms)
+	r.ensurePlacement(ctx)
+	r.reconcileVoters(ms)
+}
+
+// maybeBootstrap bootstraps Raft with the first BootstrapExpect members seen.
+func (r *reconciler) maybeBootstrap(ms []Member) {
+	s := r.s
+	if s.raft.LastIndex() > 0 {
+		s.hasState.Store(true) // a leader replicated to us
+		return
+	}
+	if s.cfg.BootstrapExpect == 0 {
+		return
+	}
+	if addr, _ := s.raft.LeaderWithID(); addr != "" {
+		return
+	}
+	servers := map[string]raft.Server{}
+	for _, m := range ms {
+		if m.ID != "" && m.RPCAddr != "" {
+			servers[m.ID] = raft.Server{Suffrage: raft.Voter, ID: raft.ServerID(m.ID), Address: raft.ServerAddress(m.RPCAddr)}
+		}
+	}
+	if _, self := servers[s.cfg.NodeID]; !self || len(servers) < s.cfg.BootstrapExpect {
+		s.log.Debug("waiting for nodes to bootstrap", "have", len(servers), "expect", s.cfg.BootstrapExpect)
+		return
+	}
+	var conf raft.Configuration
+	for _, id := range sortedKeys(servers) {
+		conf.Servers = append(conf.Servers, servers[id])
+	}
+	err := s.raft.BootstrapCluster(conf).Error()
+	switch {
+	case err == nil:
+		s.log.Info("raft bootstrapped", "voters", len(conf.Servers))
+		s.hasState.Store(true)
+	case errors.Is(err, raft.ErrCantBootstrap):
+		s.hasState.Store(true)
+	default:
+		s.log.Warn("raft bootstrap failed", "err", err)
+	}
+}
+
+// ensureBootstrapped proposes the cluster's Bootstrap command when the state
+// has no identity yet. It reports whether the state is bootstrapped.
+func (r *reconciler) ensureBootstrapped(ctx context.Context) bool {
+	s := r.s
+	var done bool
+	s.View(func(st *meta.State) { done = st.Bootstrapped() })
+	if done {
+		return true
+	}
+	if s.cfg.Root == nil || s.cfg.BootstrapExpect == 0 {
+		// Only a node started to form the cluster carries the root user.
+		r.warnOnce("no-root", "leader cannot bootstrap the cluster: it was not started with bootstrap-expect and root keys; waiting for a leader that was")
+		return false
+	}
+	now := s.cfg.Now().UnixNano()
+	c := s.cfg.Cluster
+	c.ID, c.Created, c.Expect = s.cfg.NewID(), now, s.cfg.BootstrapExpect
+	root := *s.cfg.Root
+	root.Created = now
+	err := s.Propose(ctx, meta.Bootstrap{Cluster: c, Root: root})
+	switch {
+	case err == nil:
+		s.log.Info("cluster bootstrapped", "cluster", c.ID, "ec_k", c.K, "ec_m", c.M, "pgs", c.PGCount, "expect", c.Expect)
+		return true
+	case errors.Is(err, meta.ErrAlreadyBootstrapped):
+		return true
+	}
+	s.log.Warn("propose bootstrap failed", "err", err)
+	return false
+}
+
+// upsertNodes proposes NodeUp for members the state does not know as they are.
+func (r *reconciler) upsertNodes(ctx context.Context, ms []Member) {
+	s := r.s
+	var stale []Member
+	s.View(func(st *meta.State) {
+		for _, m := range ms {
+			if m.ID != "" && m.RPCAddr != "" && !sameNode(st.Nodes[m.ID], m) {
+				stale = append(stale, m)
+			}
+		}
+	})
+	slices.SortFunc(stale, func(a, b Member) int { return strings.Compare(a.ID, b.ID) })
+	for _, m := range stale {
+		n := meta.Node{ID: m.ID, RPCAddr: m.RPCAddr, S3Addr: m.S3Addr, State: meta.StateUp, Joined: s.cfg.Now().UnixNano()}
+		for _, d := range m.Drives {
+			d.NodeID = m.ID
+			n.Drives = append(n.Drives, &d)
+		}
+		key := fmt.Sprintf("%+v", m)
+		if r.rejected[m.ID] == key {
+			continue
+		}
+		if err := s.Propose(ctx, meta.NodeUp{Node: n}); err != nil {
+			if rejection := rejectionCode(err); rejection != "" && rejection != codeUnknownRejection {
+				r.rejected[m.ID] = key
+			}
+			r.warnOnce("nodeup/"+m.ID, "propose node up failed", "member", m.ID, "err", err)
+			continue
+		}
+		s.log.Info("node recorded", "member", m.ID, "rpc", m.RPCAddr, "s3", m.S3Addr, "drives", len(m.Drives))
+	}
+}
+
+// sameNode reports whether the recorded node matches the member's addresses
+// and drive ids.
+func sameNode(n *meta.Node, m Member) bool {
+	if n == nil || n.RPCAddr != m.RPCAddr || n.S3Addr != m.S3Addr || len(n.Drives) != len(m.Drives) {
+		return false
+	}
+	have := make([]string, len(n.Drives))
+	for i, d := range n.Drives {
+		have[i] = d.ID
+	}
+	want := make([]string, len(m.Drives))
+	for i, d := range m.Drives {
+		want[i] = d.ID
+	}
+	slices.Sort(have)
+	slices.Sort(want)
+	return slices.Equal(have, want)
+}
+
+// ensurePlacement proposes the first placement once the nodes that formed the
+// cluster are recorded.
+//
+// The placement is never recomputed afterwards in this version: a new epoch
+// moves data between drives, which needs the rebalancer (a later issue). New
+// nodes therefore store nothing until then.
+func (r *reconciler) ensurePlacement(ctx context.Context) {
+	s := r.s
+	var (
+		epoch  uint64
+		expect int
+		pgs    int
+		width  int
+		nodes  []*meta.Node
+	)
+	s.View(func(st *meta.State) {
+		epoch, expect, pgs, width = st.Placement.Epoch, st.Cluster.Expect, st.Cluster.PGCount, st.Cluster.K+st.Cluster.M
+		if epoch == 0 && len(st.Nodes) >= expect {
+			nodes = st.Clone().SortedNodes()
+		}
+	})
+	if epoch != 0 || nodes == nil {
+		return
+	}
+	p, err := meta.ComputePlacement(nodes, pgs, width, 1)
+	if err != nil {
+		r.warnOnce("placement", "cannot compute the first placement", "err", err)
+		return
+	}
+	err = s.Propose(ctx, meta.SetPlacement{Placement: p})
+	switch {
+	case err == nil:
+		s.log.Info("placement installed", "epoch", 1, "pgs", pgs, "width", width, "nodes", len(nodes))
+	case errors.Is(err, meta.ErrStaleEpoch):
+	default:
+		r.warnOnce("placement-propose", "propose placement failed", "err", err)
+	}
+}
+
+// reconcileVoters adds live members missing from the Raft configuration as
+// non-voters, and promotes healthy non-voters to reach an odd number of
+// voters up to Voters.
+func (r *reconciler) reconcileVoters(ms []Member) {
+	s := r.s
+	f := s.raft.GetConfiguration()
+	if err := f.Error(); err != nil {
+		return
+	}
+	inConf := map[string]raft.Server{}
+	voters := 0
+	for _, srv := range f.Configuration().Servers {
+		inConf[string(srv.ID)] = srv
+		if srv.Suffrage == raft.Voter {
+			voters++
+		}
+	}
+	var recorded map[string]bool
+	s.View(func(st *meta.State) {
+		recorded = make(map[string]bool, len(st.Nodes))
+		for id := range st.Nodes {
+			recorded[id] = true
+		}
+	})
+	live := slices.Clone(ms)
+	slices.SortFunc(live, func(a, b Member) int { return strings.Compare(a.ID, b.ID) })
+
+	var candidates []Member
+	seen := map[string]bool{}
+	for _, m := range live {
+		if m.ID == "" || m.RPCAddr == "" || seen[m.ID] {
+			continue
+		}
+		seen[m.ID] = true
+		srv, ok := inConf[m.ID]
+		switch {
+		case !ok:
+			err := s.raft.AddNonvoter(raft.ServerID(m.ID), raft.ServerAddress(m.RPCAddr), 0, s.cfg.ApplyTimeout).Error()
+			if err != nil {
+				r.warnOnce("addnonvoter/"+m.ID, "add non-voter failed", "member", m.ID, "err", err)
+				continue
+			}
+			s.log.Info("added raft non-voter", "member", m.ID, "rpc", m.RPCAddr)
+		case string(srv.Address) != m.RPCAddr:
+			// Same node, new address (restarted elsewhere): keep its suffrage.
+			var err error
+			if srv.Suffrage == raft.Voter {
+				err = s.raft.AddVoter(srv.ID, raft.ServerAddress(m.RPCAddr), 0, s.cfg.ApplyTimeout).Error()
+			} else {
+				err = s.raft.AddNonvoter(srv.ID, raft.ServerAddress(m.RPCAddr), 0, s.cfg.ApplyTimeout).Error()
+			}
+			if err != nil {
+				r.warnOnce("readdr/"+m.ID, "update raft address failed", "member", m.ID, "err", err)
+			} else {
+				s.log.Info("raft address updated", "member", m.ID, "rpc", m.RPCAddr)
+			}
+		case srv.Suffrage != raft.Voter:
+			since, ok := r.nonvoterSince[m.ID]
+			if !ok {
+				r.nonvoterSince[m.ID] = time.Now()
+			} else if time.Since(since) >= s.cfg.ReconcileInterval && recorded[m.ID] {
+				candidates = append(candidates, m)
+			}
+		}
+	}
+
+	target := min(s.cfg.Voters, voters+len(candidates))
+	if target%2 == 0 {
+		target-- // an even count adds no failure tolerance over the odd one below it
+	}
+	for _, m := range candidates {
+		if voters >= target {
+			break
+		}
+		if err := s.raft.AddVoter(raft.ServerID(m.ID), raft.ServerAddress(m.RPCAddr), 0, s.cfg.ApplyTimeout).Error(); err != nil {
+			r.warnOnce("addvoter/"+m.ID, "promote to voter failed", "member", m.ID, "err", err)
+			return
+		}
+		voters++
+		delete(r.nonvoterSince, m.ID)
+		s.log.Info("promoted raft voter", "member", m.ID, "voters", voters)
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
