@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sort"
+	"sync/atomic"
 	"time"
 
 	"github.com/strata-io/strata/dataplane/drive"
@@ -20,6 +22,8 @@ var (
 	ErrBadDigest      = errors.New("dataplane: Content-MD5 does not match the body")
 	ErrNoPlacement    = errors.New("dataplane: cluster has no placement yet")
 	ErrCorrupt        = errors.New("dataplane: shard checksum mismatch") // only when fewer than K good shards remain
+	ErrInvalidRange   = errors.New("dataplane: range not satisfiable")   // NewReader offset outside the object
+	ErrInvalidSize    = errors.New("dataplane: negative object size")    // PutObject size < 0
 )
 
 // QuorumError reports that fewer drives than needed answered.
@@ -39,9 +43,40 @@ type Topology interface {
 	View(fn func(*meta.State))
 }
 
-// Config configures a Store.
+// Config configures a Store. Zero durations take the defaults of
+// DefaultConfig.
 type Config struct {
 	NodeID string // this node's id, to recognise local drives
+
+	// MetaTimeout bounds each fan-out of small calls (read a record, commit,
+	// delete, list) when ctx has no earlier deadline, so that a silent node
+	// turns into a quorum error instead of a hung request.
+	MetaTimeout time.Duration
+	// StragglerWait is how long a read waits for the remaining drives once
+	// the answers it has already decide the version: a late drive is then
+	// read around (from parity) instead of delaying the request.
+	StragglerWait time.Duration
+	// StallTimeout is how long a drive may take to accept (PUT) or deliver
+	// (GET) one shard block before it is treated as failed: rpc has no I/O
+	// deadline, and a peer that went silent on an open connection would
+	// otherwise hold the request until TCP gives up.
+	StallTimeout time.Duration
+}
+
+// DefaultConfig returns the default timeouts; NodeID must still be set.
+func DefaultConfig() Config {
+	return Config{MetaTimeout: 10 * time.Second, StragglerWait: 50 * time.Millisecond, StallTimeout: 30 * time.Second}
+}
+
+// Validate reports a Config that cannot work.
+func (c Config) Validate() error {
+	if c.NodeID == "" {
+		return errors.New("dataplane: config: NodeID is empty")
+	}
+	if c.MetaTimeout < 0 || c.StragglerWait < 0 || c.StallTimeout < 0 {
+		return errors.New("dataplane: config: negative timeout")
+	}
+	return nil
 }
 
 // PutOptions are the client-supplied attributes of a new object.
@@ -59,6 +94,19 @@ type ObjectInfo struct {
 	ETag      string // hex, no quotes
 	ModTime   time.Time
 	Meta      map[string]string
+}
+
+// infoOf converts a drive record into the ObjectInfo callers see.
+func infoOf(fi drive.FileInfo) ObjectInfo {
+	return ObjectInfo{
+		Bucket:    fi.Bucket,
+		Key:       fi.Key,
+		VersionID: fi.VersionID,
+		Size:      fi.Size,
+		ETag:      fi.ETag,
+		ModTime:   time.Unix(0, fi.ModTime),
+		Meta:      fi.Meta,
+	}
 }
 
 // ListOptions selects a page of ListObjects.
@@ -80,57 +128,160 @@ type ListResult struct {
 // Store is the erasure-coded object store of one node: it coordinates reads
 // and writes across the PG's drives (local or remote over rpc), and serves
 // its local drives to other nodes.
+//
+// A write is acknowledged only once its shards are fsync'd and its record
+// committed on a write quorum (K, or K+1 when K == M); a read needs K drives
+// holding the same version. A Store is safe for concurrent use.
 type Store struct {
-	// unexported fields: owned by the dataplane implementation
+	cfg      Config
+	log      *slog.Logger
+	topology Topology
+	tr       *rpc.Transport // nil: no other node is reachable
+
+	local    map[string]localDrive // this node's drives by id; fixed after New
+	localIDs []string              // sorted keys of local
+
+	codecs codecs
+	topo   atomic.Pointer[topoCache] // derived from the latest placement epoch
 }
 
 // New builds a Store over the node's local drives and registers the
-// dataplane's rpc handlers on tr (call before tr.Start).
+// dataplane's rpc handlers on tr (call before tr.Start). tr may be nil for a
+// store that only uses its local drives (a single node without rpc).
 func New(cfg Config, local []*drive.Drive, topo Topology, tr *rpc.Transport, log *slog.Logger) (*Store, error) {
-	panic("dataplane: not implemented")
+	drives := make(map[string]localDrive, len(local))
+	for _, d := range local {
+		if d == nil {
+			return nil, errors.New("dataplane: nil drive")
+		}
+		if _, dup := drives[d.ID()]; dup {
+			return nil, fmt.Errorf("dataplane: drive %s given twice", d.ID())
+		}
+		drives[d.ID()] = d
+	}
+	return newStore(cfg, drives, topo, tr, log)
 }
 
-// PutObject reads exactly size bytes from r, erasure-codes them across the
-// object's PG and returns once the data and the record are durable on a write
-// quorum. An error from r is returned wrapped (%w).
-func (s *Store) PutObject(ctx context.Context, bucket, key string, r io.Reader, size int64, opts PutOptions) (ObjectInfo, error) {
-	panic("dataplane: not implemented")
+// newStore is New over any localDrive implementation (tests inject faults).
+func newStore(cfg Config, local map[string]localDrive, topo Topology, tr *rpc.Transport, log *slog.Logger) (*Store, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if topo == nil {
+		return nil, errors.New("dataplane: nil topology")
+	}
+	def := DefaultConfig()
+	if cfg.MetaTimeout == 0 {
+		cfg.MetaTimeout = def.MetaTimeout
+	}
+	if cfg.StragglerWait == 0 {
+		cfg.StragglerWait = def.StragglerWait
+	}
+	if cfg.StallTimeout == 0 {
+		cfg.StallTimeout = def.StallTimeout
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Store{
+		cfg:      cfg,
+		log:      log.With("component", "dataplane"),
+		topology: topo,
+		tr:       tr,
+		local:    local,
+	}
+	for id := range local {
+		s.localIDs = append(s.localIDs, id)
+	}
+	sort.Strings(s.localIDs)
+	if tr != nil {
+		s.registerHandlers(tr)
+	}
+	return s, nil
+}
+
+// metaCtx bounds a fan-out of small calls by MetaTimeout.
+func (s *Store) metaCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, s.cfg.MetaTimeout)
 }
 
 // Object is a resolved object version, ready to read.
 type Object struct {
 	Info ObjectInfo
-	// unexported fields: the drives holding it and their records
+
+	s       *Store
+	lay     layout
+	dataDir string         // empty for an inline object
+	srcs    []*shardSource // by shard index; nil: no drive answered with it
+	// missing is the number of PG drives that did not answer when the
+	// version was resolved: shards they hold count as unavailable, not bad.
+	missing int
+}
+
+// shardSource is one drive holding one shard of the resolved version.
+type shardSource struct {
+	driveID string
+	store   shardStore
+	fi      drive.FileInfo
 }
 
 // GetObject resolves the current version of bucket/key by quorum.
 func (s *Store) GetObject(ctx context.Context, bucket, key string) (*Object, error) {
-	panic("dataplane: not implemented")
-}
-
-// NewReader streams length bytes from offset (length < 0: to the end),
-// verifying every shard block and reconstructing from parity when needed.
-func (o *Object) NewReader(ctx context.Context, offset, length int64) (io.ReadCloser, error) {
-	panic("dataplane: not implemented")
+	return s.resolve(ctx, bucket, key)
 }
 
 // HeadObject is GetObject without preparing to read.
 func (s *Store) HeadObject(ctx context.Context, bucket, key string) (ObjectInfo, error) {
-	panic("dataplane: not implemented")
+	o, err := s.resolve(ctx, bucket, key)
+	if err != nil {
+		return ObjectInfo{}, err
+	}
+	return o.Info, nil
+}
+
+// NewReader streams length bytes from offset (length < 0: to the end),
+// verifying every shard block and reconstructing from parity when needed.
+// A length past the end is cut at the end; an offset outside [0, Size] gives
+// ErrInvalidRange. The reader holds about K+M shard blocks of memory.
+func (o *Object) NewReader(ctx context.Context, offset, length int64) (io.ReadCloser, error) {
+	return o.newReader(ctx, offset, length)
 }
 
 // DeleteObject removes bucket/key (writes a tombstone on a write quorum).
 // Deleting a missing key succeeds.
+//
+// The PG drives are probed first: with fewer than a write quorum reachable
+// nothing is written (*QuorumError); when the drives that answered hold no
+// record at all and are enough to see any acknowledged version, there is
+// nothing to hide and no tombstone is written.
 func (s *Store) DeleteObject(ctx context.Context, bucket, key string) error {
-	panic("dataplane: not implemented")
-}
-
-// ListObjects returns one page of bucket's current objects.
-func (s *Store) ListObjects(ctx context.Context, bucket string, opts ListOptions) (ListResult, error) {
-	panic("dataplane: not implemented")
-}
-
-// DropBucket removes all records and shards of bucket from every drive.
-func (s *Store) DropBucket(ctx context.Context, bucket string) error {
-	panic("dataplane: not implemented")
+	rt, err := s.route(bucket, key)
+	if err != nil {
+		return err
+	}
+	n, need := len(rt.drives), writeQuorum(rt.k, rt.m)
+	pr := s.probe(ctx, rt, bucket, key)
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if pr.n < need {
+		return &QuorumError{Op: "delete", Have: pr.n, Need: need}
+	}
+	if pr.records == 0 && pr.n > n-need {
+		return nil
+	}
+	fi := drive.FileInfo{
+		Bucket:    bucket,
+		Key:       key,
+		VersionID: newVersionID(),
+		ModTime:   pr.modTime(),
+		Deleted:   true,
+		K:         rt.k,
+		M:         rt.m,
+	}
+	_, ok := s.commitAll(context.WithoutCancel(ctx), rt, fi, pr.reachable, nil)
+	if ok < need {
+		return &QuorumError{Op: "delete", Have: ok, Need: need}
+	}
+	return nil
 }
