@@ -1,0 +1,237 @@
+package s3api
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/strata-io/strata/dataplane"
+	"github.com/strata-io/strata/meta"
+)
+
+// maxBucketConfigSize bounds the CreateBucket body we read into memory.
+const maxBucketConfigSize = 64 << 10
+
+// bucket returns a copy of the named bucket. A bucket missing from the
+// local state is looked up again after a read barrier before NoSuchBucket
+// is answered, so a bucket created a moment ago through another node is
+// found.
+func (s *Server) bucket(ctx context.Context, name string) (meta.Bucket, error) {
+	var b meta.Bucket
+	found := false
+	lookup := func(st *meta.State) {
+		if p := st.Buckets[name]; p != nil {
+			b, found = *p, true
+		}
+	}
+	s.deps.Control.View(lookup)
+	if !found {
+		if err := s.deps.Control.Barrier(ctx); err != nil {
+			return b, fmt.Errorf("read barrier for bucket lookup: %w", err)
+		}
+		s.deps.Control.View(lookup)
+	}
+	if !found {
+		return b, apiError(codeNoSuchBucket)
+	}
+	return b, nil
+}
+
+// ownerOf describes the user with accessKey as an S3 owner. The ID is a
+// stable 64-hex-digit canonical id derived from the access key (AWS's
+// canonical user ids look alike); the display name is the user's name.
+func (s *Server) ownerOf(accessKey string) owner {
+	sum := sha256.Sum256([]byte("strata/owner/" + accessKey))
+	o := owner{ID: hex.EncodeToString(sum[:])}
+	s.deps.Control.View(func(st *meta.State) {
+		if u := st.Users[accessKey]; u != nil {
+			o.DisplayName = u.Name
+		}
+	})
+	if o.DisplayName == "" {
+		o.DisplayName = accessKey
+	}
+	return o
+}
+
+// regionOf is the region a bucket lives in.
+func (s *Server) regionOf(b meta.Bucket) string {
+	if b.Region != "" {
+		return b.Region
+	}
+	return s.cfg.Region
+}
+
+// isRoot reports whether accessKey belongs to a root user.
+func (s *Server) isRoot(accessKey string) bool {
+	root := false
+	s.deps.Control.View(func(st *meta.State) {
+		if u := st.Users[accessKey]; u != nil {
+			root = u.Root
+		}
+	})
+	return root
+}
+
+// listBuckets serves ListBuckets (GET /): a root user sees every bucket,
+// any other user the buckets it owns.
+func (s *Server) listBuckets(r *request) error {
+	ak := r.auth.AccessKey
+	all := s.isRoot(ak)
+	var list []meta.Bucket
+	s.deps.Control.View(func(st *meta.State) {
+		for _, b := range st.Buckets {
+			if all || b.Owner == ak {
+				list = append(list, *b)
+			}
+		}
+	})
+	slices.SortFunc(list, func(a, b meta.Bucket) int { return strings.Compare(a.Name, b.Name) })
+	res := listAllMyBucketsResult{Xmlns: s3Namespace, Owner: s.ownerOf(ak), Buckets: []bucketEntry{}}
+	for _, b := range list {
+		res.Buckets = append(res.Buckets, bucketEntry{
+			Name:         b.Name,
+			CreationDate: s3Time(time.Unix(0, b.Created)),
+			BucketRegion: s.regionOf(b),
+		})
+	}
+	return s.writeXML(r, res)
+}
+
+// createBucket serves CreateBucket (PUT /bucket) with an optional
+// CreateBucketConfiguration body.
+func (s *Server) createBucket(r *request) error {
+	if err := meta.ValidateBucketName(r.bucket); err != nil {
+		return err
+	}
+	if s.reservedBucket(r.bucket) {
+		return apiError(codeInvalidBucketName, "The bucket name is reserved by this service.")
+	}
+	body, _, err := s.requestBody(r, false)
+	if err != nil {
+		return err
+	}
+	data, err := io.ReadAll(io.LimitReader(body, maxBucketConfigSize+1))
+	if err != nil {
+		return err
+	}
+	if len(data) > maxBucketConfigSize {
+		return apiError(codeMalformedXML)
+	}
+	region := s.cfg.Region
+	if len(bytes.TrimSpace(data)) > 0 {
+		var conf createBucketConfiguration
+		if err := xml.Unmarshal(data, &conf); err != nil {
+			return apiError(codeMalformedXML)
+		}
+		// A constraint naming another region is refused, as AWS refuses one
+		// that does not match the endpoint's region.
+		if lc := strings.TrimSpace(conf.LocationConstraint); lc != "" && lc != s.cfg.Region {
+			return apiError(codeIllegalLocationConstraint,
+				fmt.Sprintf("The %s location constraint is incompatible for the region specific endpoint this request was sent to (%s).", lc, s.cfg.Region))
+		}
+	}
+
+	me := r.auth.AccessKey
+	if err := s.bucketTaken(r.bucket, me); err != nil {
+		return err
+	}
+	cmd := meta.CreateBucket{Bucket: meta.Bucket{
+		Name:    r.bucket,
+		Owner:   me,
+		Created: s.cfg.Now().UnixNano(),
+		Region:  region,
+	}}
+	if err := s.deps.Control.Propose(r.ctx, cmd); err != nil {
+		if errors.Is(err, meta.ErrBucketExists) {
+			if err := s.bucketTaken(r.bucket, me); err != nil {
+				return err
+			}
+		}
+		return err
+	}
+	r.fctx.Response.Header.Set("Location", "/"+r.bucket)
+	r.fctx.SetStatusCode(fasthttp.StatusOK)
+	return nil
+}
+
+// bucketTaken returns BucketAlreadyOwnedByYou or BucketAlreadyExists when
+// name exists in the local state, nil otherwise.
+func (s *Server) bucketTaken(name, me string) error {
+	var b meta.Bucket
+	found := false
+	s.deps.Control.View(func(st *meta.State) {
+		if p := st.Buckets[name]; p != nil {
+			b, found = *p, true
+		}
+	})
+	switch {
+	case !found:
+		return nil
+	case b.Owner == me:
+		return apiError(codeBucketAlreadyOwnedByYou)
+	}
+	return apiError(codeBucketAlreadyExists)
+}
+
+// headBucket serves HeadBucket.
+func (s *Server) headBucket(r *request) error {
+	b, err := s.bucket(r.ctx, r.bucket)
+	if err != nil {
+		return err
+	}
+	r.fctx.Response.Header.Set("x-amz-bucket-region", s.regionOf(b))
+	r.fctx.SetStatusCode(fasthttp.StatusOK)
+	return nil
+}
+
+// getBucketLocation serves GetBucketLocation (GET /bucket?location): empty
+// for us-east-1, as AWS answers.
+func (s *Server) getBucketLocation(r *request) error {
+	b, err := s.bucket(r.ctx, r.bucket)
+	if err != nil {
+		return err
+	}
+	loc := s.regionOf(b)
+	if loc == "us-east-1" {
+		loc = ""
+	}
+	return s.writeXML(r, locationConstraint{Xmlns: s3Namespace, Location: loc})
+}
+
+// deleteBucket serves DeleteBucket: only an empty bucket is deleted. Once
+// Raft has removed it, the data plane drops whatever a racing PUT may have
+// left behind.
+func (s *Server) deleteBucket(r *request) error {
+	if _, err := s.bucket(r.ctx, r.bucket); err != nil {
+		return err
+	}
+	page, err := s.deps.Objects.ListObjects(r.ctx, r.bucket, dataplane.ListOptions{Max: 1})
+	if err != nil {
+		return err
+	}
+	if len(page.Objects) > 0 || len(page.Prefixes) > 0 {
+		return apiError(codeBucketNotEmpty)
+	}
+	if err := s.deps.Control.Propose(r.ctx, meta.DeleteBucket{Name: r.bucket}); err != nil {
+		return err
+	}
+	if err := s.deps.Objects.DropBucket(r.ctx, r.bucket); err != nil {
+		// The bucket is gone from Raft: answering an error would only make
+		// the client retry into NoSuchBucket. Leftovers are logged for the
+		// operator.
+		s.log.Error("drop data of deleted bucket", "bucket", r.bucket, "request_id", r.id, "err", err)
+	}
+	r.fctx.SetStatusCode(fasthttp.StatusNoContent)
+	return nil
+}

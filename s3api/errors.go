@@ -1,0 +1,253 @@
+package s3api
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+
+	"github.com/strata-io/strata/dataplane"
+	"github.com/strata-io/strata/meta"
+	"github.com/strata-io/strata/s3api/sigv"
+)
+
+// errCode names one S3 error of the closed table in errCode.info. The
+// numbers are private to this package; only the string codes go on the wire.
+type errCode int
+
+// The S3 errors Strata answers with. Keep info in step: a table test walks
+// every value from 1 to numCodes-1.
+const (
+	codeAccessDenied errCode = iota + 1
+	codeAuthorizationHeaderMalformed
+	codeAuthorizationQueryParametersError
+	codeBadDigest
+	codeBucketAlreadyExists
+	codeBucketAlreadyOwnedByYou
+	codeBucketNotEmpty
+	codeEntityTooLarge
+	codeIllegalLocationConstraint
+	codeIncompleteBody
+	codeInternalError
+	codeInvalidAccessKeyID
+	codeInvalidArgument
+	codeInvalidBucketName
+	codeInvalidDigest
+	codeInvalidRange
+	codeInvalidRequest
+	codeInvalidToken
+	codeInvalidURI
+	codeKeyTooLong
+	codeMalformedXML
+	codeMetadataTooLarge
+	codeMethodNotAllowed
+	codeMissingContentLength
+	codeNoSuchBucket
+	codeNoSuchKey
+	codeNotImplemented
+	codePreconditionFailed
+	codeRequestHeaderSectionTooLarge
+	codeRequestTimeout
+	codeRequestTimeTooSkewed
+	codeServiceUnavailable
+	codeSignatureDoesNotMatch
+	codeXAmzContentSHA256Mismatch
+	numCodes // not a code: one past the last
+)
+
+// info returns the wire code, the HTTP status and the default message of c,
+// as Amazon S3 documents them.
+func (c errCode) info() (code string, status int, message string) {
+	switch c {
+	case codeAccessDenied:
+		return "AccessDenied", http.StatusForbidden, "Access Denied"
+	case codeAuthorizationHeaderMalformed:
+		return "AuthorizationHeaderMalformed", http.StatusBadRequest, "The authorization header is malformed."
+	case codeAuthorizationQueryParametersError:
+		return "AuthorizationQueryParametersError", http.StatusBadRequest, "Error parsing the X-Amz-Credential parameter or another presigned query parameter."
+	case codeBadDigest:
+		return "BadDigest", http.StatusBadRequest, "The Content-MD5 or checksum you specified did not match what was received."
+	case codeBucketAlreadyExists:
+		return "BucketAlreadyExists", http.StatusConflict, "The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again."
+	case codeBucketAlreadyOwnedByYou:
+		return "BucketAlreadyOwnedByYou", http.StatusConflict, "Your previous request to create the named bucket succeeded and you already own it."
+	case codeBucketNotEmpty:
+		return "BucketNotEmpty", http.StatusConflict, "The bucket you tried to delete is not empty."
+	case codeEntityTooLarge:
+		return "EntityTooLarge", http.StatusBadRequest, "Your proposed upload exceeds the maximum allowed object size."
+	case codeIllegalLocationConstraint:
+		return "IllegalLocationConstraintException", http.StatusBadRequest, "The location constraint is incompatible for the region specific endpoint this request was sent to."
+	case codeIncompleteBody:
+		return "IncompleteBody", http.StatusBadRequest, "You did not provide the number of bytes specified by the Content-Length HTTP header."
+	case codeInternalError:
+		return "InternalError", http.StatusInternalServerError, "We encountered an internal error. Please try again."
+	case codeInvalidAccessKeyID:
+		return "InvalidAccessKeyId", http.StatusForbidden, "The AWS Access Key Id you provided does not exist in our records."
+	case codeInvalidArgument:
+		return "InvalidArgument", http.StatusBadRequest, "Invalid Argument"
+	case codeInvalidBucketName:
+		return "InvalidBucketName", http.StatusBadRequest, "The specified bucket is not valid."
+	case codeInvalidDigest:
+		return "InvalidDigest", http.StatusBadRequest, "The Content-MD5 you specified is not valid."
+	case codeInvalidRange:
+		return "InvalidRange", http.StatusRequestedRangeNotSatisfiable, "The requested range is not satisfiable"
+	case codeInvalidRequest:
+		return "InvalidRequest", http.StatusBadRequest, "Invalid Request"
+	case codeInvalidToken:
+		return "InvalidToken", http.StatusBadRequest, "The provided token is malformed or otherwise invalid."
+	case codeInvalidURI:
+		return "InvalidURI", http.StatusBadRequest, "Couldn't parse the specified URI."
+	case codeKeyTooLong:
+		return "KeyTooLongError", http.StatusBadRequest, "Your key is too long"
+	case codeMalformedXML:
+		return "MalformedXML", http.StatusBadRequest, "The XML you provided was not well-formed or did not validate against our published schema."
+	case codeMetadataTooLarge:
+		return "MetadataTooLarge", http.StatusBadRequest, "Your metadata headers exceed the maximum allowed metadata size."
+	case codeMethodNotAllowed:
+		return "MethodNotAllowed", http.StatusMethodNotAllowed, "The specified method is not allowed against this resource."
+	case codeMissingContentLength:
+		return "MissingContentLength", http.StatusLengthRequired, "You must provide the Content-Length HTTP header."
+	case codeNoSuchBucket:
+		return "NoSuchBucket", http.StatusNotFound, "The specified bucket does not exist"
+	case codeNoSuchKey:
+		return "NoSuchKey", http.StatusNotFound, "The specified key does not exist."
+	case codeNotImplemented:
+		return "NotImplemented", http.StatusNotImplemented, "A header or query you provided implies functionality that is not implemented."
+	case codePreconditionFailed:
+		return "PreconditionFailed", http.StatusPreconditionFailed, "At least one of the pre-conditions you specified did not hold"
+	case codeRequestHeaderSectionTooLarge:
+		return "RequestHeaderSectionTooLarge", http.StatusBadRequest, "Your request header section exceeds the maximum allowed size."
+	case codeRequestTimeout:
+		return "RequestTimeout", http.StatusBadRequest, "Your socket connection to the server was not read from or written to within the timeout period."
+	case codeRequestTimeTooSkewed:
+		return "RequestTimeTooSkewed", http.StatusForbidden, "The difference between the request time and the server's time is too large."
+	case codeServiceUnavailable:
+		return "ServiceUnavailable", http.StatusServiceUnavailable, "Please reduce your request rate or try again later."
+	case codeSignatureDoesNotMatch:
+		return "SignatureDoesNotMatch", http.StatusForbidden, "The request signature we calculated does not match the signature you provided. Check your key and signing method."
+	case codeXAmzContentSHA256Mismatch:
+		return "XAmzContentSHA256Mismatch", http.StatusBadRequest, "The provided 'x-amz-content-sha256' header does not match what was computed."
+	}
+	return "InternalError", http.StatusInternalServerError, "We encountered an internal error. Please try again."
+}
+
+// APIError is one S3 error response: the wire code, the HTTP status and a
+// human message. Handlers return it (it is an error); toS3Error turns every
+// other error into one.
+type APIError struct {
+	Code    string // S3 error code, e.g. "NoSuchKey"
+	Status  int    // HTTP status
+	Message string // human-readable message
+	code    errCode
+}
+
+// Error implements error.
+func (e *APIError) Error() string { return "s3: " + e.Code + ": " + e.Message }
+
+// apiError returns c as an error with its default message, or msg when given.
+func apiError(c errCode, msg ...string) *APIError {
+	code, status, m := c.info()
+	if len(msg) > 0 && msg[0] != "" {
+		m = msg[0]
+	}
+	return &APIError{Code: code, Status: status, Message: m, code: c}
+}
+
+// errAccessKeyDisabled is returned by the credentials lookup for a disabled
+// user; it also wraps sigv.ErrInvalidAccessKeyID, which is how AWS answers
+// for an inactive key.
+var errAccessKeyDisabled = errors.New("s3api: access key is disabled")
+
+// toS3Error maps any error from a handler, sigv, the data plane or the
+// control plane to the S3 error to answer with. It is the only place that
+// knows these mappings. An error it does not know becomes InternalError and
+// its cause is logged; an error the node calls unavailable (no leader, no
+// quorum) becomes ServiceUnavailable so that clients retry.
+func (s *Server) toS3Error(err error) *APIError {
+	if e, known := classify(err, s.deps.Unavailable); known {
+		return e
+	}
+	s.log.Error("internal error", "err", err)
+	return apiError(codeInternalError)
+}
+
+// classify is toS3Error without the logging; known is false for an error
+// that is not in the table (reported as InternalError).
+func classify(err error, unavailable func(error) bool) (e *APIError, known bool) {
+	var apiErr *APIError
+	var quorum *dataplane.QuorumError
+	switch {
+	case err == nil:
+		return nil, true
+	case errors.As(err, &apiErr):
+		return apiErr, true
+
+	// Authentication (s3api/sigv and our credentials lookup).
+	case errors.Is(err, errAccessKeyDisabled):
+		return apiError(codeInvalidAccessKeyID, "The access key you provided is disabled."), true
+	case errors.Is(err, sigv.ErrMissingAuth):
+		return apiError(codeAccessDenied), true
+	case errors.Is(err, sigv.ErrInvalidAccessKeyID):
+		return apiError(codeInvalidAccessKeyID), true
+	case errors.Is(err, sigv.ErrSignatureDoesNotMatch), errors.Is(err, sigv.ErrChunkSignature):
+		return apiError(codeSignatureDoesNotMatch), true
+	case errors.Is(err, sigv.ErrAuthHeaderMalformed):
+		return apiError(codeAuthorizationHeaderMalformed), true
+	case errors.Is(err, sigv.ErrQueryAuthMalformed):
+		return apiError(codeAuthorizationQueryParametersError), true
+	case errors.Is(err, sigv.ErrUnsupportedAlgorithm):
+		return apiError(codeInvalidRequest, "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256."), true
+	case errors.Is(err, sigv.ErrTimeSkewed):
+		return apiError(codeRequestTimeTooSkewed), true
+	case errors.Is(err, sigv.ErrPresignExpired):
+		return apiError(codeAccessDenied, "Request has expired"), true
+	case errors.Is(err, sigv.ErrMissingDate):
+		return apiError(codeAccessDenied, "AWS authentication requires a valid Date or x-amz-date header"), true
+	case errors.Is(err, sigv.ErrContentSHA256Mismatch):
+		return apiError(codeXAmzContentSHA256Mismatch), true
+	case errors.Is(err, sigv.ErrBadContentSHA256):
+		return apiError(codeInvalidArgument, "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, a STREAMING-* value or a valid SHA-256 value."), true
+	case errors.Is(err, sigv.ErrChunkMalformed):
+		return apiError(codeIncompleteBody, "The aws-chunked request body is malformed or truncated."), true
+	case errors.Is(err, sigv.ErrIncompleteBody), errors.Is(err, dataplane.ErrIncompleteBody), errors.Is(err, io.ErrUnexpectedEOF):
+		return apiError(codeIncompleteBody), true
+	case errors.Is(err, sigv.ErrBodyTooLong):
+		return apiError(codeIncompleteBody, "The request body is longer than its declared length."), true
+	case errors.Is(err, sigv.ErrBadChecksum):
+		return apiError(codeBadDigest, "The checksum you specified did not match the calculated checksum."), true
+	case errors.Is(err, sigv.ErrMissingDecodedLength):
+		return apiError(codeMissingContentLength), true
+	case errors.Is(err, sigv.ErrUnsupportedChecksum):
+		return apiError(codeInvalidRequest, "The checksum algorithm is not supported."), true
+
+	// Data plane.
+	case errors.Is(err, dataplane.ErrObjectNotFound):
+		return apiError(codeNoSuchKey), true
+	case errors.Is(err, dataplane.ErrBadDigest):
+		return apiError(codeBadDigest), true
+	case errors.Is(err, dataplane.ErrNoPlacement), errors.As(err, &quorum):
+		return apiError(codeServiceUnavailable), true
+
+	// Control plane.
+	case errors.Is(err, meta.ErrBucketExists):
+		return apiError(codeBucketAlreadyExists), true
+	case errors.Is(err, meta.ErrNoSuchBucket):
+		return apiError(codeNoSuchBucket), true
+	case errors.Is(err, meta.ErrInvalidBucketName):
+		return apiError(codeInvalidBucketName), true
+	case errors.Is(err, meta.ErrNotBootstrapped):
+		return apiError(codeServiceUnavailable, "The cluster is not bootstrapped yet."), true
+
+	case unavailable != nil && unavailable(err):
+		return apiError(codeServiceUnavailable), true
+	// A socket deadline: the client stopped sending or reading.
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return apiError(codeRequestTimeout), true
+	// Our own per-request deadline, or shutdown: the cluster could not finish
+	// in time; the client may retry.
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return apiError(codeServiceUnavailable, "The request could not be completed in time. Please try again."), true
+	}
+	return apiError(codeInternalError), false
+}

@@ -1,0 +1,212 @@
+package s3api
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/url"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/strata-io/strata/s3api/sigv"
+)
+
+// request is one S3 request being served. It lives for one call of handle;
+// only ctx (through a GET body stream) may outlive it.
+type request struct {
+	fctx *fasthttp.RequestCtx
+	// ctx is the request's own context: fctx.Done fires only at server
+	// shutdown, and fctx is reused after the handler returns.
+	ctx    context.Context
+	cancel context.CancelFunc
+	id     string
+	method string
+	target
+	query url.Values
+	op    op
+	auth  *sigv.Auth
+}
+
+// header returns the request header name (lower-case), repeated values
+// joined by ',' as SigV4 canonicalises them, "" if absent.
+func (r *request) header(name string) string {
+	vs := r.fctx.Request.Header.PeekAll(name)
+	switch len(vs) {
+	case 0:
+		return ""
+	case 1:
+		return string(vs[0])
+	}
+	return string(bytes.Join(vs, []byte(",")))
+}
+
+// resource is the path-style resource the request names, for error bodies.
+func (r *request) resource() string {
+	switch {
+	case r.bucket == "":
+		return "/"
+	case r.key == "":
+		return "/" + r.bucket
+	}
+	return "/" + r.bucket + "/" + r.key
+}
+
+// handle is the fasthttp handler: health and extra routes, then S3.
+func (s *Server) handle(fctx *fasthttp.RequestCtx) {
+	start := time.Now()
+	id := s.newRequestID()
+	s.setCommonHeaders(fctx, id)
+
+	host := string(fctx.Request.Header.Host())
+	uri := string(fctx.Request.Header.RequestURI())
+	t, terr := parseTarget(host, uri, s.domains)
+	if !t.vhost {
+		if h := s.route(t.rawPath); h != nil {
+			h(fctx)
+			return
+		}
+	}
+
+	r := &request{fctx: fctx, id: id, method: string(fctx.Method()), target: t}
+	defer func() {
+		if v := recover(); v != nil {
+			s.log.Error("panic in handler", "err", fmt.Sprint(v), "request_id", id, "stack", string(debug.Stack()))
+			fctx.Response.Reset()
+			s.setCommonHeaders(fctx, id)
+			s.writeError(r, apiError(codeInternalError))
+		}
+		if r.cancel != nil {
+			r.cancel()
+		}
+		s.log.Debug("request", "request_id", id, "op", r.op.String(), "method", r.method,
+			"bucket", r.bucket, "key", r.key, "status", fctx.Response.StatusCode(),
+			"dur", time.Since(start))
+	}()
+	if terr != nil {
+		s.writeError(r, terr)
+		return
+	}
+	if isAdminPath(t) {
+		s.serveAdmin(r)
+		return
+	}
+	if err := s.serve(r); err != nil {
+		s.writeError(r, err)
+	}
+}
+
+// serve parses, authenticates and dispatches r. The returned error is
+// written as an S3 error; a nil error means the response is written.
+func (s *Server) serve(r *request) error {
+	q, err := parseQuery(r.rawQuery)
+	if err != nil {
+		return err
+	}
+	r.query = q
+	r.op = selectOp(r.method, r.target, q, r.header)
+
+	timeout := s.cfg.RequestTimeout
+	if r.op == opPutObject || r.op == opGetObject {
+		timeout = s.cfg.TransferTimeout
+	}
+	r.ctx, r.cancel = context.WithTimeout(s.base, timeout)
+
+	if err := s.authenticate(r); err != nil {
+		return err
+	}
+	// Authorization: every authenticated user may do everything for now.
+	// IAM and bucket policy evaluation (iam.Evaluate over the user's and the
+	// bucket's policies, with r.op as the action) hooks in here, and
+	// anonymous requests (r.auth.AccessKey == "") will be let through when
+	// a bucket policy allows them; today authenticate refuses them.
+
+	switch r.op {
+	case opListBuckets:
+		return s.listBuckets(r)
+	case opCreateBucket:
+		return s.createBucket(r)
+	case opHeadBucket:
+		return s.headBucket(r)
+	case opDeleteBucket:
+		return s.deleteBucket(r)
+	case opGetBucketLocation:
+		return s.getBucketLocation(r)
+	case opListObjectsV1:
+		return s.listObjectsV1(r)
+	case opListObjectsV2:
+		return s.listObjectsV2(r)
+	case opPutObject:
+		return s.putObject(r)
+	case opGetObject:
+		return s.getObject(r)
+	case opHeadObject:
+		return s.headObject(r)
+	case opDeleteObject:
+		return s.deleteObject(r)
+	case opMethodNotAllowed:
+		return apiError(codeMethodNotAllowed)
+	}
+	return apiError(codeNotImplemented)
+}
+
+// writeError answers r with err translated by toS3Error. HEAD responses
+// carry the status and headers only.
+func (s *Server) writeError(r *request, err error) {
+	e := s.toS3Error(err)
+	if e.Status >= 500 && e.code != codeNotImplemented {
+		s.log.Warn("request failed", "request_id", r.id, "op", r.op.String(), "bucket", r.bucket, "key", r.key, "code", e.Code, "err", err)
+	}
+	var bucket, key string
+	switch e.code {
+	case codeNoSuchBucket, codeBucketNotEmpty, codeBucketAlreadyExists, codeBucketAlreadyOwnedByYou, codeInvalidBucketName:
+		bucket = r.bucket
+	case codeNoSuchKey:
+		key = r.key
+	}
+	if e.code == codeServiceUnavailable {
+		r.fctx.Response.Header.Set("Retry-After", "1")
+	}
+	s.writeErrorBody(r.fctx, e, bucket, key, r.resource(), r.id)
+}
+
+// writeErrorBody writes e as the response, with an XML body unless the
+// request is HEAD.
+func (s *Server) writeErrorBody(fctx *fasthttp.RequestCtx, e *APIError, bucket, key, resource, id string) {
+	fctx.Response.ResetBody()
+	fctx.SetStatusCode(e.Status)
+	if fctx.IsHead() {
+		fctx.Response.Header.SetContentLength(0)
+		return
+	}
+	body, err := marshalXML(errorResponse{
+		Code: e.Code, Message: e.Message, BucketName: bucket, Key: key,
+		Resource: resource, RequestID: id, HostID: s.hostID,
+	})
+	if err != nil {
+		s.log.Error("encode error body", "err", err)
+		return
+	}
+	fctx.SetContentType("application/xml")
+	fctx.SetBody(body)
+}
+
+// writeXML answers r with status 200 and v as the XML body.
+func (s *Server) writeXML(r *request, v any) error {
+	body, err := marshalXML(v)
+	if err != nil {
+		return fmt.Errorf("encode response: %w", err)
+	}
+	r.fctx.SetStatusCode(fasthttp.StatusOK)
+	r.fctx.SetContentType("application/xml")
+	r.fctx.SetBody(body)
+	return nil
+}
+
+// headerSafe reports whether a header value is safe to echo in a response
+// header (no control characters).
+func headerSafe(v string) bool {
+	return !strings.ContainsFunc(v, func(c rune) bool { return c < 0x20 && c != '\t' || c == 0x7f })
+}
