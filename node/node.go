@@ -134,6 +134,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Node, err error)
 		Objects:     n.data,
 		Unseal:      func(sealed []byte) (string, error) { return iam.Unseal(sealKey, sealed) },
 		Unavailable: unavailable,
+		Admin:       n,
 	}, log)
 	if err != nil {
 		return nil, fmt.Errorf("--s3-addr %s: %w", cfg.S3Addr, err)

@@ -89,7 +89,7 @@ func run(args []string, getenv func(string) string, stderr io.Writer) error {
 // options holds the raw flag values.
 type options struct {
 	id, data, s3Addr, rpcAddr, gossipAddr, advertise, join, ec, keyFile string
-	config, logFormat, logLevel, region, domains                        string
+	configFile, logFormat, logLevel, region, domains                    string
 	bootstrapExpect, pgCount, voters                                    int
 	blockSize, inlineMax                                                string
 }
@@ -109,7 +109,7 @@ func newFlags(o *options, out io.Writer) *flag.FlagSet {
 	fs.IntVar(&o.bootstrapExpect, "bootstrap-expect", 0, "form a new cluster once this many nodes see each other")
 	fs.StringVar(&o.ec, "ec", d.EC, "data+parity shards (read at bootstrap only)")
 	fs.StringVar(&o.keyFile, "cluster-key-file", "", "file holding the base64 cluster key")
-	fs.StringVar(&o.config, "config", "", "config file (TOML or YAML)")
+	fs.StringVar(&o.configFile, "config", "", "config file (TOML or YAML)")
 	fs.StringVar(&o.logFormat, "log-format", "text", "text or json")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.IntVar(&o.pgCount, "pg-count", d.PGCount, "placement groups (read at bootstrap only)")
