@@ -86,7 +86,7 @@ func TestRoundTripsAndRanges(t *testing.T) {
 	start := time.Now()
 	cl := testcluster.Start(t, testcluster.Options{Nodes: 4, EC: "2+2"})
 	c := cl.S3Client(0)
-	mustCreateBucket(t, c, "rt")
+	mustCreateBucket(t, c, "round-trips")
 	t.Logf("4-node cluster ready in %v", time.Since(start))
 
 	sizes := []int{0, 1, 100 << 10, 1<<20 + 1, 64 << 20}
@@ -94,11 +94,11 @@ func TestRoundTripsAndRanges(t *testing.T) {
 	for i, n := range sizes {
 		key := fmt.Sprintf("obj-%d", n)
 		objs[key] = payload(n, int64(i))
-		put(t, cl.S3Client(i%4), "rt", key, objs[key])
+		put(t, cl.S3Client(i%4), "round-trips", key, objs[key])
 	}
 	for key, want := range objs {
 		for i := 0; i < 4; i++ {
-			if got := get(t, cl.S3Client(i), "rt", key, ""); sum(got) != sum(want) {
+			if got := get(t, cl.S3Client(i), "round-trips", key, ""); sum(got) != sum(want) {
 				t.Fatalf("node %d: %s: content differs (%d vs %d bytes)", i, key, len(got), len(want))
 			}
 		}
@@ -117,16 +117,16 @@ func TestRoundTripsAndRanges(t *testing.T) {
 		{"bytes=-1000", len(big) - 1000, len(big) - 1},
 		{fmt.Sprintf("bytes=%d-%d", len(big)-5, len(big)+100), len(big) - 5, len(big) - 1},
 	} {
-		got := get(t, cl.S3Client(1), "rt", "obj-67108864", r.hdr)
+		got := get(t, cl.S3Client(1), "round-trips", "obj-67108864", r.hdr)
 		if !bytes.Equal(got, big[r.from:r.to+1]) {
 			t.Errorf("range %s: got %d bytes, want %d", r.hdr, len(got), r.to-r.from+1)
 		}
 	}
 	small := objs[fmt.Sprintf("obj-%d", 100<<10)]
-	if got := get(t, c, "rt", "obj-102400", "bytes=100-50000"); !bytes.Equal(got, small[100:50001]) {
+	if got := get(t, c, "round-trips", "obj-102400", "bytes=100-50000"); !bytes.Equal(got, small[100:50001]) {
 		t.Error("range inside an inline object differs")
 	}
-	_, err := c.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String("rt"), Key: aws.String("obj-1"), Range: aws.String("bytes=5-9")})
+	_, err := c.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String("round-trips"), Key: aws.String("obj-1"), Range: aws.String("bytes=5-9")})
 	if apiCode(err) != "InvalidRange" {
 		t.Errorf("unsatisfiable range: got %v, want InvalidRange", err)
 	}
@@ -134,10 +134,10 @@ func TestRoundTripsAndRanges(t *testing.T) {
 	// minio-go writes and reads too, across nodes.
 	mc := cl.MinioClient(2)
 	data := payload(3<<20+7, 99)
-	if _, err := mc.PutObject(context.Background(), "rt", "minio/obj", bytes.NewReader(data), int64(len(data)), minio.PutObjectOptions{ContentType: "application/x-test"}); err != nil {
+	if _, err := mc.PutObject(context.Background(), "round-trips", "minio/obj", bytes.NewReader(data), int64(len(data)), minio.PutObjectOptions{ContentType: "application/x-test"}); err != nil {
 		t.Fatal(err)
 	}
-	obj, err := cl.MinioClient(3).GetObject(context.Background(), "rt", "minio/obj", minio.GetObjectOptions{})
+	obj, err := cl.MinioClient(3).GetObject(context.Background(), "round-trips", "minio/obj", minio.GetObjectOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,18 +151,18 @@ func TestRoundTripsAndRanges(t *testing.T) {
 	}
 
 	// Overwrite and delete.
-	put(t, c, "rt", "obj-1", []byte("new"))
-	if got := get(t, cl.S3Client(3), "rt", "obj-1", ""); string(got) != "new" {
+	put(t, c, "round-trips", "obj-1", []byte("new"))
+	if got := get(t, cl.S3Client(3), "round-trips", "obj-1", ""); string(got) != "new" {
 		t.Fatalf("overwrite: got %q", got)
 	}
-	if _, err := c.DeleteObject(context.Background(), &s3.DeleteObjectInput{Bucket: aws.String("rt"), Key: aws.String("obj-1")}); err != nil {
+	if _, err := c.DeleteObject(context.Background(), &s3.DeleteObjectInput{Bucket: aws.String("round-trips"), Key: aws.String("obj-1")}); err != nil {
 		t.Fatal(err)
 	}
-	_, err = cl.S3Client(2).GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String("rt"), Key: aws.String("obj-1")})
+	_, err = cl.S3Client(2).GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String("round-trips"), Key: aws.String("obj-1")})
 	if apiCode(err) != "NoSuchKey" {
 		t.Fatalf("get after delete: %v", err)
 	}
-	_, err = c.HeadObject(context.Background(), &s3.HeadObjectInput{Bucket: aws.String("rt"), Key: aws.String("obj-1")})
+	_, err = c.HeadObject(context.Background(), &s3.HeadObjectInput{Bucket: aws.String("round-trips"), Key: aws.String("obj-1")})
 	var nf *s3types.NotFound
 	if !errors.As(err, &nf) {
 		t.Fatalf("head after delete: %v", err)

@@ -4,9 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"log/slog"
 	"net"
-	"net/http"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -277,7 +277,7 @@ func (c *Cluster) S3Client(i int) *s3.Client {
 	cfg, err := config.LoadDefaultConfig(context.Background(),
 		config.WithRegion("us-east-1"),
 		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(RootAccessKey, RootSecretKey, "")),
-		config.WithHTTPClient(&http.Client{Timeout: 5 * time.Minute}),
+		config.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(5*time.Minute)),
 	)
 	if err != nil {
 		c.t.Fatal(err)
