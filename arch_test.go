@@ -54,7 +54,7 @@ var allowed = map[string][]string{
 	"dataplane/drive/drivetest": {"dataplane/drive"},
 	"meta/metatest":             {"meta"},
 	"internal/testcluster":      {"node", "meta", "raftfsm"},
-	"test/e2e":                  {"internal/testcluster"},
+	"test/e2e":                  {"internal/testcluster", "adminapi"},
 	"test/chaos":                {"internal/testcluster"},
 }
 

@@ -76,11 +76,13 @@ type Client struct {
 // ClusterStatus fetches the cluster's status.
 func (c *Client) ClusterStatus(ctx context.Context) (ClusterStatus, error) {
 	var out ClusterStatus
-	err := c.do(ctx, http.MethodGet, PathClusterStatus, nil, &out)
+	err := c.Do(ctx, http.MethodGet, PathClusterStatus, nil, &out)
 	return out, err
 }
 
-func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
+// Do sends a signed JSON request (in may be nil) and decodes the JSON answer
+// into out (may be nil). A non-2xx answer is returned as *Error.
+func (c *Client) Do(ctx context.Context, method, path string, in, out any) error {
 	var body []byte
 	if in != nil {
 		var err error

@@ -40,7 +40,6 @@ type Node struct {
 	rpcAddr string // advertised
 	s3Addr  string // advertised
 
-	runOnce   sync.Once
 	closeOnce sync.Once
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup

@@ -268,6 +268,13 @@ type testServer struct {
 
 func startTestServer(t *testing.T, mutate ...func(*Config)) *testServer {
 	t.Helper()
+	return startTestServerDeps(t, nil, mutate...)
+}
+
+// startTestServerDeps is startTestServer with a hook to change the
+// dependencies (the fakes are already in place) before New.
+func startTestServerDeps(t *testing.T, deps func(*Deps), mutate ...func(*Config)) *testServer {
+	t.Helper()
 	cfg := DefaultConfig()
 	cfg.Addr = "127.0.0.1:0"
 	cfg.Domains = []string{"s3.test", "localhost"}
@@ -280,10 +287,14 @@ func startTestServer(t *testing.T, mutate ...func(*Config)) *testServer {
 	tw := &testWriter{t: t}
 	t.Cleanup(func() { tw.stopped.Store(true) }) // runs last: after Close
 	log := slog.New(slog.NewTextHandler(tw, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	srv, err := New(cfg, Deps{
+	d := Deps{
 		Control: ctl, Objects: objs, Unseal: fakeUnseal,
 		Unavailable: func(err error) bool { return errors.Is(err, errTestNoLeader) },
-	}, log)
+	}
+	if deps != nil {
+		deps(&d)
+	}
+	srv, err := New(cfg, d, log)
 	if err != nil {
 		t.Fatal(err)
 	}

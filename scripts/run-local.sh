@@ -29,6 +29,7 @@ stop() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
 	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
 	echo "stopped; data kept in $RUN"
+	exit 0
 }
 trap stop INT TERM EXIT
 
@@ -84,5 +85,19 @@ export AWS_DEFAULT_REGION=us-east-1
 then e.g.: aws s3 mb s3://demo && aws s3 cp README.md s3://demo/ && aws s3 ls s3://demo
 Ctrl-C stops every node.
 EOT
-wait -n "${pids[@]}" || true
-echo "a node exited; see $RUN/n*.log" >&2
+# A node that exits (a crash, or kill -9 to watch the cluster cope) is
+# reported; the others keep serving until Ctrl-C.
+running=("${pids[@]}")
+while [ ${#running[@]} -gt 0 ]; do
+	wait -n "${running[@]}" || true
+	still=()
+	for i in "${!pids[@]}"; do
+		p=${pids[$i]}
+		if kill -0 "$p" 2>/dev/null; then
+			still+=("$p")
+		elif [[ " ${running[*]} " == *" $p "* ]]; then
+			echo "node n$((i + 1)) exited; see $RUN/n$((i + 1)).log (the others keep serving)" >&2
+		fi
+	done
+	running=("${still[@]+"${still[@]}"}")
+done

@@ -5,16 +5,20 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/strata-io/strata/adminapi"
 )
 
 var binDir string
@@ -240,6 +244,20 @@ func TestAWSCLIAgainstFourNodes(t *testing.T) {
 		t.Fatalf("ls buckets:\n%s", out)
 	}
 
+	// stratactl reads the cluster through the admin API.
+	st := clusterStatus(t, ep, rootSK)
+	if len(st.Nodes) != 4 || st.Leader == "" || st.EC != "2+2" || st.Buckets != 1 {
+		t.Fatalf("cluster status: %+v", st)
+	}
+	for _, n := range st.Nodes {
+		if !n.Alive || len(n.Drives) != 2 || n.Raft == "none" {
+			t.Fatalf("node in cluster status: %+v", n)
+		}
+	}
+	if out, err := stratactl(ep, "wrong-secret-key", "cluster", "status"); err == nil || !strings.Contains(out, "SignatureDoesNotMatch") {
+		t.Fatalf("stratactl with a wrong secret: err=%v\n%s", err, out)
+	}
+
 	// kill -9 one node: everything still readable and writable.
 	procs[3].kill9()
 	got := filepath.Join(dir, "got.bin")
@@ -257,9 +275,22 @@ func TestAWSCLIAgainstFourNodes(t *testing.T) {
 		t.Fatal("while-down.bin differs")
 	}
 
+	// Gossip notices the dead node and the admin API says so.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		st := clusterStatus(t, ep, rootSK)
+		if i := slices.IndexFunc(st.Nodes, func(n adminapi.NodeStatus) bool { return n.ID == procs[3].id }); i >= 0 && !st.Nodes[i].Alive {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("killed node still alive in cluster status: %+v", st.Nodes)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+
 	// The killed node comes back with its identity and data.
 	procs[3].start(t)
-	deadline := time.Now().Add(60 * time.Second)
+	deadline = time.Now().Add(60 * time.Second)
 	for !procs[3].ready() {
 		if time.Now().After(deadline) {
 			t.Fatal("n4 not ready after restart")
@@ -283,6 +314,30 @@ func TestAWSCLIAgainstFourNodes(t *testing.T) {
 	if out := mustAWS(t, ep, "s3", "ls"); strings.Contains(out, "e2e") {
 		t.Fatalf("bucket still listed:\n%s", out)
 	}
+}
+
+// stratactl runs the stratactl binary as the root user against endpoint.
+func stratactl(endpoint, secret string, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(binDir, "stratactl"), args...)
+	cmd.Env = append(os.Environ(), "STRATA_ENDPOINT=http://"+endpoint,
+		"STRATA_ACCESS_KEY="+rootAK, "STRATA_SECRET_KEY="+secret)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+func clusterStatus(t *testing.T, endpoint, secret string) adminapi.ClusterStatus {
+	t.Helper()
+	out, err := stratactl(endpoint, secret, "cluster", "status", "--json")
+	if err != nil {
+		t.Fatalf("stratactl cluster status: %v\n%s", err, out)
+	}
+	var st adminapi.ClusterStatus
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		t.Fatalf("stratactl cluster status --json: %v\n%s", err, out)
+	}
+	return st
 }
 
 // runNode runs strata-node to completion (it must fail) and returns its
