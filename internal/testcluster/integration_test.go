@@ -87,7 +87,8 @@ func TestRoundTripsAndRanges(t *testing.T) {
 	cl := testcluster.Start(t, testcluster.Options{Nodes: 4, EC: "2+2"})
 	c := cl.S3Client(0)
 	mustCreateBucket(t, c, "round-trips")
-	t.Logf("4-node cluster ready in %v", time.Since(start))
+	put(t, c, "round-trips", "first", []byte("first"))
+	t.Logf("4-node cluster started and acknowledged its first PUT in %v", time.Since(start))
 
 	sizes := []int{0, 1, 100 << 10, 1<<20 + 1, 64 << 20}
 	objs := map[string][]byte{}
