@@ -406,9 +406,20 @@ func TestBadInput(t *testing.T) {
 		t.Errorf("skewed date: %d %s", resp.status, resp.body)
 	}
 	// A body shorter than its Content-Length: an error, nothing stored.
-	status := shortBody(t, cl.Instance(0).Config.S3Addr, "/bad-input/short", 1000, 400)
-	if status != 0 && status < 400 {
-		t.Errorf("short body: status %d", status)
+	addr := cl.Instance(0).Config.S3Addr
+	if r := rawPut(t, addr, "/bad-input/short", 1000, bytes.Repeat([]byte("a"), 400), "UNSIGNED-PAYLOAD"); r.status != 0 && r.status < 400 {
+		t.Errorf("short body: status %d", r.status)
+	}
+	// A body longer than its Content-Length: the request ends at the
+	// declared length, so the signed SHA-256 of the whole body does not
+	// match what was received; nothing is stored.
+	long := bytes.Repeat([]byte("b"), 20)
+	h := sha256.Sum256(long)
+	if r := rawPut(t, addr, "/bad-input/long", 10, long, hex.EncodeToString(h[:])); r.status != 400 || !strings.Contains(r.body, "XAmzContentSHA256Mismatch") {
+		t.Errorf("long body: %d %s", r.status, r.body)
+	}
+	if _, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("bad-input"), Key: aws.String("long")}); err == nil {
+		t.Error("object stored from a body longer than its Content-Length")
 	}
 	if _, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("bad-input"), Key: aws.String("short")}); err == nil {
 		t.Error("object stored from a short body")
@@ -446,16 +457,17 @@ func signedDo(t *testing.T, method, url string, body []byte, at time.Time) rawRe
 	return rawResponse{resp.StatusCode, string(b)}
 }
 
-// shortBody sends a signed UNSIGNED-PAYLOAD PUT declaring length bytes but
-// sending only send, then half-closes; it returns the HTTP status, or 0 when
-// the server closed the connection without answering.
-func shortBody(t *testing.T, addr, path string, length, send int) int {
+// rawPut sends a signed PUT declaring Content-Length: length, then the
+// bytes of body (fewer or more than length), then half-closes. payloadHash
+// is the signed x-amz-content-sha256. It returns the first response's
+// status and body, status 0 when the server closed without answering.
+func rawPut(t *testing.T, addr, path string, length int, body []byte, payloadHash string) rawResponse {
 	t.Helper()
 	req, _ := http.NewRequest("PUT", "http://"+addr+path, nil)
 	req.ContentLength = int64(length)
-	req.Header.Set("x-amz-content-sha256", "UNSIGNED-PAYLOAD")
+	req.Header.Set("x-amz-content-sha256", payloadHash)
 	creds := aws.Credentials{AccessKeyID: testcluster.RootAccessKey, SecretAccessKey: testcluster.RootSecretKey}
-	if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, "UNSIGNED-PAYLOAD", "s3", "us-east-1", time.Now()); err != nil {
+	if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, payloadHash, "s3", "us-east-1", time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	conn, err := net.Dial("tcp", addr)
@@ -471,14 +483,15 @@ func shortBody(t *testing.T, addr, path string, length, send int) int {
 		}
 	}
 	head.WriteString("\r\n")
-	head.Write(bytes.Repeat([]byte("a"), send))
+	head.Write(body)
 	conn.Write(head.Bytes())
 	conn.(*net.TCPConn).CloseWrite()
 	conn.SetReadDeadline(time.Now().Add(30 * time.Second))
 	resp, err := http.ReadResponse(bufio.NewReader(conn), req)
 	if err != nil {
-		return 0
+		return rawResponse{}
 	}
-	resp.Body.Close()
-	return resp.StatusCode
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return rawResponse{resp.StatusCode, string(b)}
 }
