@@ -20,6 +20,8 @@ func (s *State) Apply(cmd Command) error {
 		return s.applyCreateBucket(c)
 	case DeleteBucket:
 		return s.applyDeleteBucket(c)
+	case SetBucketVersioning:
+		return s.applySetBucketVersioning(c)
 	case PutUser:
 		return s.applyPutUser(c)
 	case Skipped:

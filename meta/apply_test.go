@@ -123,6 +123,19 @@ func TestApplyEffects(t *testing.T) {
 	if b := s.Buckets["bkt1"]; b == nil || b.Owner != "o" || b.Created != 5 {
 		t.Fatalf("bucket: %+v", b)
 	}
+	mustApply(t, s, meta.SetBucketVersioning{Name: "bkt1", Versioning: meta.VersioningEnabled})
+	mustApply(t, s, meta.SetBucketVersioning{Name: "bkt1", Versioning: meta.VersioningSuspended})
+	if b := s.Buckets["bkt1"]; b.Versioning != meta.VersioningSuspended || b.Versioning.String() != "Suspended" || b.Owner != "o" {
+		t.Fatalf("bucket after versioning: %+v", b)
+	}
+	for _, bad := range []meta.SetBucketVersioning{{Name: "bkt1", Versioning: meta.VersioningOff}, {Name: "bkt1", Versioning: 9}} {
+		if err := s.Apply(bad); !errors.Is(err, meta.ErrInvalid) {
+			t.Fatalf("%+v: %v, want ErrInvalid", bad, err)
+		}
+	}
+	if err := s.Apply(meta.SetBucketVersioning{Name: "nope", Versioning: meta.VersioningEnabled}); !errors.Is(err, meta.ErrNoSuchBucket) {
+		t.Fatalf("versioning of a missing bucket: %v", err)
+	}
 	mustApply(t, s, meta.DeleteBucket{Name: "bkt1"})
 	if _, ok := s.Buckets["bkt1"]; ok {
 		t.Fatal("bucket not deleted")

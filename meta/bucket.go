@@ -96,3 +96,20 @@ func (s *State) applyDeleteBucket(c DeleteBucket) error {
 	delete(s.Buckets, c.Name)
 	return nil
 }
+
+func (s *State) applySetBucketVersioning(c SetBucketVersioning) error {
+	if !s.Bootstrapped() {
+		return ErrNotBootstrapped
+	}
+	b, ok := s.Buckets[c.Name]
+	if !ok {
+		return reject(ErrNoSuchBucket, "%s", c.Name)
+	}
+	if c.Versioning != VersioningEnabled && c.Versioning != VersioningSuspended {
+		return reject(ErrInvalid, "bucket %s: versioning state %d (want Enabled or Suspended)", c.Name, c.Versioning)
+	}
+	nb := b.clone()
+	nb.Versioning = c.Versioning
+	s.Buckets[c.Name] = nb
+	return nil
+}

@@ -27,6 +27,8 @@ const (
 	KindCreateBucket Kind = 4
 	KindDeleteBucket Kind = 5
 	KindPutUser      Kind = 6
+	// KindSetBucketVersioning: PutBucketVersioning.
+	KindSetBucketVersioning Kind = 7
 
 	// KindIgnoreIfUnknown is a flag bit a future command kind may carry so
 	// that nodes which do not know it apply it as a no-op (Skipped) instead
@@ -53,6 +55,8 @@ func (k Kind) String() string {
 		return "delete_bucket"
 	case KindPutUser:
 		return "put_user"
+	case KindSetBucketVersioning:
+		return "set_bucket_versioning"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
@@ -101,6 +105,13 @@ type PutUser struct {
 	User User `json:"user"`
 }
 
+// SetBucketVersioning sets a bucket's versioning state to Enabled or
+// Suspended. A bucket never returns to VersioningOff (S3 semantics).
+type SetBucketVersioning struct {
+	Name       string     `json:"name"`
+	Versioning Versioning `json:"versioning"`
+}
+
 // Skipped is what Decode returns for a command of an unknown kind that carries
 // KindIgnoreIfUnknown. It applies as a no-op and re-encodes to the same bytes.
 type Skipped struct {
@@ -127,6 +138,9 @@ func (DeleteBucket) Kind() Kind { return KindDeleteBucket }
 // Kind implements Command.
 func (PutUser) Kind() Kind { return KindPutUser }
 
+// Kind implements Command.
+func (SetBucketVersioning) Kind() Kind { return KindSetBucketVersioning }
+
 // Kind implements Command: the kind as received.
 func (s Skipped) Kind() Kind { return s.RawKind }
 
@@ -134,7 +148,7 @@ func (s Skipped) Kind() Kind { return s.RawKind }
 // command value types.
 func Encode(cmd Command) ([]byte, error) {
 	switch c := cmd.(type) {
-	case Bootstrap, NodeUp, SetPlacement, CreateBucket, DeleteBucket, PutUser:
+	case Bootstrap, NodeUp, SetPlacement, CreateBucket, DeleteBucket, PutUser, SetBucketVersioning:
 	case Skipped:
 		if c.RawKind&KindIgnoreIfUnknown == 0 {
 			return nil, fmt.Errorf("%w: skipped command of kind %d without the ignore flag", ErrInvalid, c.RawKind)
@@ -173,6 +187,8 @@ func Decode(b []byte) (Command, error) {
 		return decodePayload[DeleteBucket](k, v, payload)
 	case KindPutUser:
 		return decodePayload[PutUser](k, v, payload)
+	case KindSetBucketVersioning:
+		return decodePayload[SetBucketVersioning](k, v, payload)
 	}
 	if k&KindIgnoreIfUnknown != 0 {
 		return Skipped{RawKind: k, Version: v, Payload: bytes.Clone(payload)}, nil

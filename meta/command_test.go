@@ -30,10 +30,11 @@ func sampleCommands() map[string]meta.Command {
 				{ID: "d-2", NodeID: "n1", Path: "/mnt/nvme1", State: meta.StateDraining},
 			},
 		}},
-		"set_placement": meta.SetPlacement{Placement: meta.Placement{Epoch: 1, PGs: [][]string{{"d-1", "d-3", "d-5"}, {"d-4", "d-2", "d-6"}}}},
-		"create_bucket": meta.CreateBucket{Bucket: meta.Bucket{Name: "photos", Owner: "ROOTACCESSKEY", Created: 1700000000000000002, Region: "us-east-1"}},
-		"delete_bucket": meta.DeleteBucket{Name: "photos"},
-		"put_user":      meta.PutUser{User: meta.User{AccessKey: "AKIAEXAMPLE", SecretSealed: []byte{1, 2, 3, 4}, Name: "alice", Disabled: true, Created: 1700000000000000003}},
+		"set_placement":         meta.SetPlacement{Placement: meta.Placement{Epoch: 1, PGs: [][]string{{"d-1", "d-3", "d-5"}, {"d-4", "d-2", "d-6"}}}},
+		"create_bucket":         meta.CreateBucket{Bucket: meta.Bucket{Name: "photos", Owner: "ROOTACCESSKEY", Created: 1700000000000000002, Region: "us-east-1"}},
+		"delete_bucket":         meta.DeleteBucket{Name: "photos"},
+		"put_user":              meta.PutUser{User: meta.User{AccessKey: "AKIAEXAMPLE", SecretSealed: []byte{1, 2, 3, 4}, Name: "alice", Disabled: true, Created: 1700000000000000003}},
+		"set_bucket_versioning": meta.SetBucketVersioning{Name: "photos", Versioning: meta.VersioningSuspended},
 	}
 }
 
@@ -72,7 +73,7 @@ func TestCommandGolden(t *testing.T) {
 			}
 		})
 	}
-	if len(cmds) != 6 {
+	if len(cmds) != 7 {
 		t.Fatalf("a kind was added without a golden sample")
 	}
 }

@@ -63,6 +63,32 @@ type Bucket struct {
 	Owner   string `json:"owner"`   // access key of the creating user
 	Created int64  `json:"created"` // unix nanoseconds
 	Region  string `json:"region,omitempty"`
+	// Versioning is the bucket's S3 versioning state; the zero value is
+	// a bucket that was never versioned.
+	Versioning Versioning `json:"versioning,omitempty"`
+}
+
+// Versioning is a bucket's S3 versioning state.
+type Versioning uint8
+
+// Versioning states. A bucket starts VersioningOff and, once versioned,
+// moves only between Enabled and Suspended.
+const (
+	VersioningOff       Versioning = 0
+	VersioningEnabled   Versioning = 1
+	VersioningSuspended Versioning = 2
+)
+
+// String is the state as S3 spells it in VersioningConfiguration ("" for
+// a bucket never versioned).
+func (v Versioning) String() string {
+	switch v {
+	case VersioningEnabled:
+		return "Enabled"
+	case VersioningSuspended:
+		return "Suspended"
+	}
+	return ""
 }
 
 // User is an IAM identity with a SigV4 key pair. The secret is sealed
