@@ -79,23 +79,6 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// PutOptions are the client-supplied attributes of a new object.
-type PutOptions struct {
-	ContentMD5 []byte            // optional: verified against the body (ErrBadDigest)
-	Meta       map[string]string // stored as is: content-type, x-amz-meta-*, ...
-}
-
-// ObjectInfo describes one object version.
-type ObjectInfo struct {
-	Bucket    string
-	Key       string
-	VersionID string
-	Size      int64
-	ETag      string // hex, no quotes
-	ModTime   time.Time
-	Meta      map[string]string
-}
-
 // infoOf converts a drive record into the ObjectInfo callers see.
 func infoOf(fi drive.FileInfo) ObjectInfo {
 	return ObjectInfo{
