@@ -30,14 +30,19 @@ const usage = `usage: stratactl [--endpoint URL] [--access-key AK] [--secret-key
   cluster status     cluster id, EC layout, leader, node and bucket counts
   cluster nodes      every node: addresses, state, Raft role, liveness
   cluster drives     every drive: node, state, placement groups
+  presign get|put|head|delete s3://BUCKET/KEY [--expires 1h]
+                     print a presigned (SigV4 query-signed) URL, usable with
+                     curl, valid for --expires (900s, 60m, 12h, 2d, 1w; at
+                     most 7 days; default 1h)
 
 Credentials: STRATA_ENDPOINT, STRATA_ACCESS_KEY, STRATA_SECRET_KEY, falling
 back to AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY.
 `
 
 type globals struct {
-	endpoint, accessKey, secretKey string
-	json                           bool
+	endpoint, accessKey, secretKey, region string
+	expires                                string
+	json                                   bool
 }
 
 func run(args []string, getenv func(string) string, out io.Writer) error {
@@ -47,6 +52,8 @@ func run(args []string, getenv func(string) string, out io.Writer) error {
 	fs.StringVar(&g.endpoint, "endpoint", first(getenv("STRATA_ENDPOINT"), getenv("AWS_ENDPOINT_URL")), "")
 	fs.StringVar(&g.accessKey, "access-key", first(getenv("STRATA_ACCESS_KEY"), getenv("AWS_ACCESS_KEY_ID")), "")
 	fs.StringVar(&g.secretKey, "secret-key", first(getenv("STRATA_SECRET_KEY"), getenv("AWS_SECRET_ACCESS_KEY")), "")
+	fs.StringVar(&g.region, "region", first(getenv("AWS_REGION"), getenv("AWS_DEFAULT_REGION"), "us-east-1"), "")
+	fs.StringVar(&g.expires, "expires", "1h", "")
 	fs.BoolVar(&g.json, "json", false, "")
 	// Global flags may also follow the command words.
 	var words []string
@@ -71,6 +78,9 @@ func run(args []string, getenv func(string) string, out io.Writer) error {
 			return errors.New("missing command")
 		}
 		return nil
+	}
+	if words[0] == "presign" {
+		return presign(g, words[1:], out)
 	}
 	cmd := strings.Join(words, " ")
 	switch cmd {
@@ -114,7 +124,7 @@ func (g globals) client() (*adminapi.Client, error) {
 	if !strings.Contains(ep, "://") {
 		ep = "http://" + ep
 	}
-	return &adminapi.Client{Endpoint: ep, AccessKey: g.accessKey, SecretKey: g.secretKey}, nil
+	return &adminapi.Client{Endpoint: ep, AccessKey: g.accessKey, SecretKey: g.secretKey, Region: g.region}, nil
 }
 
 func printStatus(out io.Writer, cmd string, st adminapi.ClusterStatus, asJSON bool) error {
