@@ -89,7 +89,7 @@ func run(args []string, getenv func(string) string, stderr io.Writer) error {
 // options holds the raw flag values.
 type options struct {
 	id, data, s3Addr, rpcAddr, gossipAddr, advertise, join, ec, keyFile string
-	configFile, logFormat, logLevel, region, domains                    string
+	configFile, logFormat, logLevel, region, domains, domain            string
 	bootstrapExpect, pgCount, voters                                    int
 	blockSize, inlineMax                                                string
 }
@@ -117,7 +117,8 @@ func newFlags(o *options, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.blockSize, "block-size", "1MiB", "erasure block size (read at bootstrap only)")
 	fs.StringVar(&o.inlineMax, "inline-max", "128KiB", "objects up to this size are stored inline (bootstrap only)")
 	fs.StringVar(&o.region, "region", d.Region, "region name reported to clients")
-	fs.StringVar(&o.domains, "domains", "", "comma-separated domains for virtual-host style requests")
+	fs.StringVar(&o.domains, "domains", "", "comma-separated domains for virtual-host style requests (bucket.DOMAIN/key)")
+	fs.StringVar(&o.domain, "domain", "", "same as --domains (the name MinIO users know); both may be given")
 	return fs
 }
 
@@ -217,7 +218,7 @@ func (o *options) config(getenv func(string) string) (node.Config, error) {
 	c.PGCount = o.pgCount
 	c.Voters = o.voters
 	c.Region = o.region
-	c.Domains = splitList(o.domains)
+	c.Domains = append(splitList(o.domains), splitList(o.domain)...)
 	c.RootAccessKey = getenv("STRATA_ROOT_ACCESS_KEY")
 	c.RootSecretKey = node.Secret(getenv("STRATA_ROOT_SECRET_KEY"))
 	var err error

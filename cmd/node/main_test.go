@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 )
 
@@ -74,5 +75,25 @@ func TestParseSize(t *testing.T) {
 	}
 	if _, err := parseSize("lots"); err == nil {
 		t.Error("bad size accepted")
+	}
+}
+
+func TestDomainAndDomains(t *testing.T) {
+	env := map[string]string{"STRATA_DOMAIN": "s3.example.org", "STRATA_CLUSTER_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="}
+	getenv := func(k string) string { return env[k] }
+	var o options
+	fs := newFlags(&o, io.Discard)
+	if err := fs.Parse([]string{"--domains", "a.test,b.test", "--data", t.TempDir()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := resolve(fs, getenv); err != nil {
+		t.Fatal(err)
+	}
+	c, err := o.config(getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"a.test", "b.test", "s3.example.org"}; !slices.Equal(c.Domains, want) {
+		t.Fatalf("domains %v, want %v", c.Domains, want)
 	}
 }
