@@ -29,11 +29,11 @@ func TestConcurrentCommits(t *testing.T) {
 					errs <- err
 					return
 				}
-				fi := drive.FileInfo{Bucket: "b", Key: key, VersionID: dd, ModTime: int64(i), DataDir: dd}
+				fi := drive.FileInfo{Bucket: "b", Key: key, VersionID: dd, Null: true, ModTime: int64(i), DataDir: dd}
 				if err := d.CommitVersion(ctx, fi); err != nil {
 					errs <- err
 				}
-				if _, _, err := d.List(ctx, "b", "", "", "", 5); err != nil {
+				if _, _, err := d.List(ctx, "b", drive.ListOptions{Prefix: "", Delimiter: "", After: "", Limit: 5}); err != nil {
 					errs <- err
 				}
 			}
@@ -44,7 +44,7 @@ func TestConcurrentCommits(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
-	cur, err := d.ReadVersion(ctx, "b", "hot")
+	cur, err := d.ReadVersion(ctx, "b", "hot", drive.Ref{})
 	if err != nil || cur.ModTime != writers-1 {
 		t.Fatalf("hot key = %+v, %v; want ModTime %d", cur, err, writers-1)
 	}

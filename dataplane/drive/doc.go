@@ -1,18 +1,35 @@
 // Package drive owns one local drive folder of a Strata node: its format file
-// (drive id, cluster and node binding), its bbolt index of object version
-// records (with small objects' shard bytes inline) and its shard files, and
-// the fsync rules that make a committed record survive a crash.
+// (drive id, cluster and node binding), its bbolt index, and its shard files,
+// with the fsync rules that make a committed record survive a crash.
+//
+// The index keeps, per S3 bucket and key, every version of the key newest
+// first (ModTime descending, then version id: CompareVersions), delete
+// markers and unversioned-delete tombstones included, and at most one null
+// version, which a newer null version replaces (its shards freed). Small
+// objects' shard bytes are stored inline in their record; a multipart
+// object's record lists its parts' shard files in a compact binary section.
+// Records written before versioning (one per key) still read, as the key's
+// null version, and are converted on the key's next write. The index also
+// keeps multipart uploads in progress: the upload's record and one record
+// per part, whose shard files a completing version takes over (schema.go
+// has the layout, record.go the value encodings).
 //
 // Durability protocol: WriteShard writes tmp/<id> and fsyncs it;
-// CommitVersion renames it to shards/<id[:2]>/<id>, fsyncs that folder, and
-// only then writes the record in one bbolt transaction (fsync'd by bbolt).
-// A crash before the transaction leaves at worst an unreferenced file.
+// CommitVersion (or CommitPart) renames it to shards/<id[:2]>/<id>, fsyncs
+// that folder, and only then writes the record in one bbolt transaction
+// (fsync'd by bbolt). A crash before the transaction leaves at worst an
+// unreferenced file. Shards no record references any more (replaced null
+// versions, deleted versions, aborted uploads, parts a completion did not
+// list, dropped buckets) are removed after the transaction that dropped
+// them.
 //
-// Main types: Drive (opened with Open), FileInfo (one version record),
-// ListEntry, Format, and the FS seam through which all file I/O except
-// bbolt's goes (OSFS is the real one; dataplane/drive/drivetest wraps it to
-// inject faults).
+// Main types: Drive (opened with Open), FileInfo (one version record), Part
+// and Upload (multipart), Ref (names a version), KeyVersions, ListOptions,
+// ListEntry and UploadEntry, Format, and the FS seam through which all file
+// I/O except bbolt's goes (OSFS is the real one; dataplane/drive/drivetest
+// wraps it to inject faults).
 //
 // It must not import any other Strata package: dataplane uses it, never the
-// reverse, and it knows nothing of placement, erasure coding or rpc.
+// reverse, and it knows nothing of placement, erasure coding, S3 semantics
+// or rpc.
 package drive

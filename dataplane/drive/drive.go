@@ -40,33 +40,93 @@ var (
 )
 
 // FileInfo is one drive's record of one object version: what the coordinator
-// wrote with CommitVersion, returned unchanged by ReadVersion and List.
+// wrote with CommitVersion, returned by ReadVersion, ReadVersions and List.
 //
-// An empty (non-nil) Meta map is returned as nil; Inline keeps the
+// A key holds any number of versions, ordered newest first by ModTime
+// (descending) then VersionID (ascending); see CompareVersions. At most one
+// of them is the null version (Null): committing a null version replaces
+// the previous one. A record without data is a delete marker (Deleted), or,
+// with Tombstone also set, the trace of an unversioned delete, which readers
+// never report as a version.
+//
+// An empty (non-nil) Meta or Tags map is returned as nil; Inline keeps the
 // nil/empty distinction.
 type FileInfo struct {
 	Bucket    string            `json:"bucket"`
 	Key       string            `json:"key"`
-	VersionID string            `json:"version_id"`           // unique per write
-	ModTime   int64             `json:"mod_time"`             // unix nanoseconds, set by the coordinator
-	Deleted   bool              `json:"deleted,omitempty"`    // tombstone: the key was deleted at ModTime
-	Size      int64             `json:"size"`                 // object size in bytes
-	ETag      string            `json:"etag,omitempty"`       // quoted-less hex, e.g. MD5
-	Meta      map[string]string `json:"meta,omitempty"`       // content-type, x-amz-meta-*, checksums ...
-	K         int               `json:"k,omitempty"`          // data shards
-	M         int               `json:"m,omitempty"`          // parity shards
-	BlockSize int64             `json:"block_size,omitempty"` // bytes of object per erasure block
-	Shard     int               `json:"shard"`                // index (0..K+M-1) of the shard this drive holds
-	DataDir   string            `json:"data_dir,omitempty"`   // shard file id; empty when inline or deleted
-	Inline    []byte            `json:"inline,omitempty"`     // this drive's shard bytes when stored inline
+	VersionID string            `json:"version_id"`          // unique per write (the null version has one too)
+	Null      bool              `json:"null,omitempty"`      // the key's null version
+	ModTime   int64             `json:"mod_time"`            // unix nanoseconds, set by the coordinator
+	Deleted   bool              `json:"deleted,omitempty"`   // delete marker (or tombstone): no data
+	Tombstone bool              `json:"tombstone,omitempty"` // with Deleted: an unversioned delete, never listed
+	Size      int64             `json:"size"`                // object size in bytes
+	ETag      string            `json:"etag,omitempty"`      // quoted-less hex, e.g. MD5
+	Meta      map[string]string `json:"meta,omitempty"`      // content-type, x-amz-meta-*, ...
+	Tags      map[string]string `json:"tags,omitempty"`      // object tags
+	TagTime   int64             `json:"tag_time,omitempty"`  // when Tags were last set (orders tag updates)
+
+	ChecksumAlgo  string `json:"checksum_algo,omitempty"`  // object checksum: algorithm,
+	ChecksumValue string `json:"checksum_value,omitempty"` // base64 value,
+	ChecksumType  string `json:"checksum_type,omitempty"`  // and type (FULL_OBJECT, COMPOSITE)
+
+	K         int    `json:"k,omitempty"`          // data shards
+	M         int    `json:"m,omitempty"`          // parity shards
+	BlockSize int64  `json:"block_size,omitempty"` // bytes of object per erasure block
+	Shard     int    `json:"shard"`                // index (0..K+M-1) of the shard this drive holds
+	DataDir   string `json:"data_dir,omitempty"`   // shard file id; empty when inline, deleted or multipart
+
+	// Multipart objects: the upload that made the version, and its parts in
+	// object order, each erasure-coded on its own (its own shard file,
+	// Part.DataDir). Parts is not returned by List or ReadVersions (only
+	// PartCount); Missing lists the part numbers this drive holds no shard
+	// of (it missed their upload).
+	UploadID  string `json:"upload_id,omitempty"`
+	Parts     []Part `json:"parts,omitempty"`
+	PartCount int    `json:"part_count,omitempty"`
+	Missing   []int  `json:"missing,omitempty"`
+
+	Inline []byte `json:"inline,omitempty"` // this drive's shard bytes when stored inline
 }
 
-// ListEntry is one item of a List page: an object record, or a common prefix
-// when a delimiter collapsed several keys.
+// Part is one part of a multipart upload (CommitPart, ReadUpload) or of a
+// completed multipart object (FileInfo.Parts).
+type Part struct {
+	Number   int    `json:"n"`
+	Size     int64  `json:"s"`
+	ETag     string `json:"e,omitempty"` // hex MD5 of the part
+	Checksum string `json:"c,omitempty"` // base64 checksum of the upload's algorithm
+	DataDir  string `json:"d"`           // the part's shard file
+	ModTime  int64  `json:"t,omitempty"` // upload parts only: when it was uploaded
+}
+
+// Upload is one drive's record of a multipart upload in progress: the
+// attributes of the object it will become and its erasure geometry (every
+// part is coded with K, M and BlockSize; this drive holds shard Shard).
+type Upload struct {
+	Bucket       string            `json:"bucket"`
+	Key          string            `json:"key"`
+	UploadID     string            `json:"upload_id"`
+	Initiated    int64             `json:"initiated"` // unix nanoseconds
+	Meta         map[string]string `json:"meta,omitempty"`
+	Tags         map[string]string `json:"tags,omitempty"`
+	ChecksumAlgo string            `json:"checksum_algo,omitempty"`
+	ChecksumType string            `json:"checksum_type,omitempty"`
+	K            int               `json:"k"`
+	M            int               `json:"m"`
+	BlockSize    int64             `json:"block_size"`
+	Shard        int               `json:"shard"`
+}
+
+// ListEntry is one item of a List page: a key with some of its versions
+// (newest first, without Inline or Parts), or a common prefix when a
+// delimiter collapsed several keys.
 type ListEntry struct {
-	Name   string   // object key, or the common prefix (ending in the delimiter)
-	Prefix bool     // true for a common prefix
-	Info   FileInfo // the record, without Inline; zero for a prefix
+	Name     string     // object key, or the common prefix (ending in the delimiter)
+	Prefix   bool       // true for a common prefix
+	Versions []FileInfo // the key's versions returned by this page; nil for a prefix
+	// More: the key has versions after the last one returned (Latest mode:
+	// more than the per-key cap; Versions mode: the page ended inside it).
+	More bool
 }
 
 // DefaultLockTimeout is how long Open waits for the index lock when
@@ -235,8 +295,12 @@ func (d *Drive) init() error {
 		return err
 	}
 	err = d.db.Update(func(tx *bolt.Tx) error {
-		_, err := tx.CreateBucketIfNotExists(bucketObjects)
-		return err
+		for _, name := range [][]byte{bucketObjects, bucketUploads} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("drive %s: init index: %w", d.dir, err)

@@ -223,9 +223,9 @@ func TestClosedDrive(t *testing.T) {
 	}
 	ctx := context.Background()
 	_, err1 := d.WriteShard(ctx, "x1", strings.NewReader("x"))
-	_, err2 := d.ReadVersion(ctx, "b", "k")
-	_, _, err3 := d.List(ctx, "b", "", "", "", 10)
-	err4 := d.CommitVersion(ctx, drive.FileInfo{Bucket: "b", Key: "k"})
+	_, err2 := d.ReadVersion(ctx, "b", "k", drive.Ref{})
+	_, _, err3 := d.List(ctx, "b", drive.ListOptions{Prefix: "", Delimiter: "", After: "", Limit: 10})
+	err4 := d.CommitVersion(ctx, drive.FileInfo{Bucket: "b", Key: "k", VersionID: "v"})
 	_, err5 := d.OpenShard(ctx, "x1", 0, -1)
 	err6 := d.DropBucket(ctx, "b")
 	err7 := d.AbortShard(ctx, "x1")

@@ -73,7 +73,7 @@ func TestList(t *testing.T) {
 		"photos/2024/a.jpg", "photos/2024/b.jpg", "photos/readme", "z\xff\xffy", "z\xff\xff\xff",
 	}
 	fill(t, d, "b", keys)
-	put(t, d, drive.FileInfo{Bucket: "b", Key: "dead", ModTime: 2, Deleted: true}, nil)
+	put(t, d, drive.FileInfo{Bucket: "b", Key: "dead", VersionID: "x", ModTime: 2, Deleted: true}, nil)
 	fill(t, d, "other", []string{"a0", "zz"})
 
 	cases := []struct {
@@ -108,7 +108,7 @@ func TestList(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(fmt.Sprintf("%q,%q,%q,%d", tc.prefix, tc.delim, tc.after, tc.limit), func(t *testing.T) {
-			ents, more, err := d.List(ctx, "b", tc.prefix, tc.delim, tc.after, tc.limit)
+			ents, more, err := d.List(ctx, "b", drive.ListOptions{Prefix: tc.prefix, Delimiter: tc.delim, After: tc.after, Limit: tc.limit})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -118,24 +118,24 @@ func TestList(t *testing.T) {
 		})
 	}
 
-	ents, _, err := d.List(ctx, "b", "de", "", "", 10)
-	if err != nil || len(ents) != 1 || !ents[0].Info.Deleted || ents[0].Info.ModTime != 2 {
+	ents, _, err := d.List(ctx, "b", drive.ListOptions{Prefix: "de", Delimiter: "", After: "", Limit: 10})
+	if err != nil || len(ents) != 1 || !ents[0].Versions[0].Deleted || ents[0].Versions[0].ModTime != 2 {
 		t.Fatalf("tombstone listing: %+v, %v", ents, err)
 	}
-	ents, _, _ = d.List(ctx, "b", "a/b", "", "", 1)
+	ents, _, _ = d.List(ctx, "b", drive.ListOptions{Prefix: "a/b", Delimiter: "", After: "", Limit: 1})
 	want := drive.FileInfo{Bucket: "b", Key: "a/b", VersionID: "2", ModTime: 1, Size: 1}
-	if len(ents) != 1 || !reflect.DeepEqual(ents[0].Info, want) {
+	if len(ents) != 1 || !reflect.DeepEqual(ents[0].Versions[0], want) {
 		t.Fatalf("listed record %+v, want %+v (no Inline)", ents, want)
 	}
 	// A common prefix of only 0xff bytes has no successor: the scan ends.
 	fill(t, d, "ff", []string{"\xff", "\xff\xff", "\xff\xffa"})
-	if ents, more, err := d.List(ctx, "ff", "", "\xff", "", 10); err != nil || !slices.Equal(names(ents), []string{"\xff*"}) || more {
+	if ents, more, err := d.List(ctx, "ff", drive.ListOptions{Prefix: "", Delimiter: "\xff", After: "", Limit: 10}); err != nil || !slices.Equal(names(ents), []string{"\xff*"}) || more {
 		t.Fatalf("List of 0xff keys: %q %v %v", names(ents), more, err)
 	}
-	if ents, more, err := d.List(ctx, "ff", "", "\xff", "\xff", 10); err != nil || len(ents) != 0 || more {
+	if ents, more, err := d.List(ctx, "ff", drive.ListOptions{Prefix: "", Delimiter: "\xff", After: "\xff", Limit: 10}); err != nil || len(ents) != 0 || more {
 		t.Fatalf("List of 0xff keys after the prefix: %q %v %v", names(ents), more, err)
 	}
-	if ents, more, err := d.List(ctx, "nosuchbucket", "", "", "", 10); err != nil || len(ents) != 0 || more {
+	if ents, more, err := d.List(ctx, "nosuchbucket", drive.ListOptions{Prefix: "", Delimiter: "", After: "", Limit: 10}); err != nil || len(ents) != 0 || more {
 		t.Fatalf("List of unknown bucket: %v %v %v", ents, more, err)
 	}
 }
@@ -180,7 +180,7 @@ func TestListMatchesReference(t *testing.T) {
 					after = cut(keys[rng.IntN(len(keys))], rng.IntN(8))
 				}
 				limit := 1 + rng.IntN(50)
-				ents, more, err := d.List(ctx, "bk", prefix, delim, after, limit)
+				ents, more, err := d.List(ctx, "bk", drive.ListOptions{Prefix: prefix, Delimiter: delim, After: after, Limit: limit})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -197,7 +197,7 @@ func TestListMatchesReference(t *testing.T) {
 				if pages > len(keys) {
 					t.Fatal("paging does not terminate")
 				}
-				ents, more, err := d.List(ctx, "bk", prefix, delim, after, 37)
+				ents, more, err := d.List(ctx, "bk", drive.ListOptions{Prefix: prefix, Delimiter: delim, After: after, Limit: 37})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -217,7 +217,7 @@ func TestListMatchesReference(t *testing.T) {
 func plain(ents []drive.ListEntry) []string {
 	out := make([]string, 0, len(ents))
 	for _, e := range ents {
-		if e.Prefix != (e.Info.Key == "") {
+		if e.Prefix != (len(e.Versions) == 0) {
 			panic("prefix entry with a record, or record without one")
 		}
 		out = append(out, e.Name)

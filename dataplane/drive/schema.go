@@ -21,7 +21,30 @@ const (
 
 // bbolt layout:
 //
-//	objects/            top-level bucket
-//	  <s3 bucket name>/ one nested bucket per S3 bucket
-//	    <object key> -> encoded record (record.go)
-var bucketObjects = []byte("objects")
+//	objects/                 top-level bucket
+//	  <s3 bucket name>/      one nested bucket per S3 bucket
+//	    <object key> -> encoded version-1 record (record.go): a key written
+//	                    before versioning, read as its null version
+//	    <object key>/        or: one nested bucket per key, holding its versions
+//	      <version key> -> encoded version-2 record; version key =
+//	                       versionKey(ModTime, VersionID), so a cursor
+//	                       walks the versions newest first
+//	      "\x00null"   -> version key of the null version, if any
+//	uploads/                 top-level bucket
+//	  <s3 bucket name>/<object key>/<upload id>/   one nested bucket per upload
+//	      "\x00upload" -> JSON of Upload
+//	      "p" + 4-byte big-endian part number -> JSON of Part
+//
+// A version key is at least 9 bytes (8 of time, then the version id);
+// index entries of a key bucket shorter than 8 bytes are metadata.
+var (
+	bucketObjects = []byte("objects")
+	bucketUploads = []byte("uploads")
+
+	keyNullPointer = []byte("\x00null")
+	keyUploadInfo  = []byte("\x00upload")
+)
+
+// metaEntry reports whether k is a metadata entry of a key bucket rather
+// than a version.
+func metaEntry(k []byte) bool { return len(k) < 8 }

@@ -44,10 +44,14 @@ func exists(t *testing.T, path string) bool {
 	return err == nil
 }
 
-// put writes data as shard dataDir and commits fi naming it.
+// put writes data as shard dataDir and commits fi naming it (with version
+// id "v" when it has none).
 func put(t *testing.T, d *drive.Drive, fi drive.FileInfo, data []byte) {
 	t.Helper()
 	ctx := context.Background()
+	if fi.VersionID == "" {
+		fi.VersionID = "v"
+	}
 	if fi.DataDir != "" {
 		n, err := d.WriteShard(ctx, fi.DataDir, bytes.NewReader(data))
 		if err != nil || n != int64(len(data)) {
@@ -90,7 +94,7 @@ func TestWriteCommitRead(t *testing.T) {
 		Size: int64(len(data)), ETag: "abc", Meta: map[string]string{"content-type": "image/jpeg"},
 		K: 2, M: 2, BlockSize: 1 << 20, Shard: 3, DataDir: "0123456789abcdef",
 	}
-	if _, err := d.ReadVersion(ctx, fi.Bucket, fi.Key); !errors.Is(err, drive.ErrNotFound) {
+	if _, err := d.ReadVersion(ctx, fi.Bucket, fi.Key, drive.Ref{}); !errors.Is(err, drive.ErrNotFound) {
 		t.Fatalf("ReadVersion before commit = %v", err)
 	}
 	n, err := d.WriteShard(ctx, fi.DataDir, iotest.HalfReader(bytes.NewReader(data)))
@@ -106,7 +110,7 @@ func TestWriteCommitRead(t *testing.T) {
 	if len(tmpFiles(t, d)) != 0 {
 		t.Fatalf("tmp not empty after commit: %v", tmpFiles(t, d))
 	}
-	got, err := d.ReadVersion(ctx, fi.Bucket, fi.Key)
+	got, err := d.ReadVersion(ctx, fi.Bucket, fi.Key, drive.Ref{})
 	if err != nil || !reflect.DeepEqual(got, fi) {
 		t.Fatalf("ReadVersion = %+v, %v; want %+v", got, err, fi)
 	}
@@ -144,13 +148,15 @@ func TestInlineAndTombstoneRecords(t *testing.T) {
 	}
 	for _, fi := range recs {
 		put(t, d, fi, nil)
-		got, err := d.ReadVersion(ctx, fi.Bucket, fi.Key)
+		got, err := d.ReadVersion(ctx, fi.Bucket, fi.Key, drive.Ref{})
 		if err != nil || !reflect.DeepEqual(got, fi) {
 			t.Errorf("ReadVersion(%.20s) = %+v, %v; want %+v", fi.Key, got, err, fi)
 		}
 	}
 }
 
+// TestCommitOrdering: null versions replace each other in (ModTime,
+// VersionID) order whatever the order of commits.
 func TestCommitOrdering(t *testing.T) {
 	ctx := context.Background()
 	cases := []struct {
@@ -170,10 +176,10 @@ func TestCommitOrdering(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			d := drivetest.NewDrive(t, nil)
 			for _, fi := range []*drive.FileInfo{&tc.first, &tc.then} {
-				fi.Bucket, fi.Key = "b", "k"
+				fi.Bucket, fi.Key, fi.Null = "b", "k", true
 				put(t, d, *fi, []byte("data of "+fi.VersionID))
 			}
-			got, err := d.ReadVersion(ctx, "b", "k")
+			got, err := d.ReadVersion(ctx, "b", "k", drive.Ref{})
 			if err != nil || got.VersionID != tc.wantWinner {
 				t.Fatalf("current = %+v, %v; want version %s", got, err, tc.wantWinner)
 			}
@@ -209,7 +215,7 @@ func TestCommitRetryIsIdempotent(t *testing.T) {
 	if err := d.CommitVersion(context.Background(), bad); !errors.Is(err, drive.ErrNotFound) {
 		t.Fatalf("commit of unwritten shard = %v", err)
 	}
-	if got, _ := d.ReadVersion(context.Background(), "b", "k"); got.VersionID != "v" {
+	if got, _ := d.ReadVersion(context.Background(), "b", "k", drive.Ref{}); got.VersionID != "v" {
 		t.Fatalf("index changed: %+v", got)
 	}
 }
@@ -302,7 +308,7 @@ func TestCommitRenameFailureKeepsIndex(t *testing.T) {
 	if err := d.CommitVersion(ctx, nu); !errors.Is(err, drivetest.ErrInjected) {
 		t.Fatalf("CommitVersion = %v, want injected rename error", err)
 	}
-	got, err := d.ReadVersion(ctx, "b", "k")
+	got, err := d.ReadVersion(ctx, "b", "k", drive.Ref{})
 	if err != nil || got.VersionID != "old" {
 		t.Fatalf("after failed commit: %+v, %v", got, err)
 	}
@@ -340,7 +346,7 @@ func TestCommitDirSyncFailureKeepsIndex(t *testing.T) {
 			if err := d.CommitVersion(ctx, fi); !errors.Is(err, drivetest.ErrInjected) {
 				t.Fatalf("CommitVersion = %v, want injected fsync error", err)
 			}
-			if _, err := d.ReadVersion(ctx, "b", "k"); !errors.Is(err, drive.ErrNotFound) {
+			if _, err := d.ReadVersion(ctx, "b", "k", drive.Ref{}); !errors.Is(err, drive.ErrNotFound) {
 				t.Fatalf("record visible after failed commit: %v", err)
 			}
 			if _, err := d.OpenShard(ctx, "zz01", 0, -1); !errors.Is(err, drive.ErrNotFound) {
@@ -369,7 +375,7 @@ func TestAbortShard(t *testing.T) {
 	if len(tmpFiles(t, d)) != 0 {
 		t.Fatal("AbortShard left the file")
 	}
-	if err := d.CommitVersion(ctx, drive.FileInfo{Bucket: "b", Key: "k", ModTime: 1, DataDir: "ab01"}); !errors.Is(err, drive.ErrNotFound) {
+	if err := d.CommitVersion(ctx, drive.FileInfo{Bucket: "b", Key: "k", VersionID: "v", ModTime: 1, DataDir: "ab01"}); !errors.Is(err, drive.ErrNotFound) {
 		t.Fatalf("commit of aborted shard = %v", err)
 	}
 	if err := d.AbortShard(ctx, "never"); !errors.Is(err, drive.ErrNotFound) {
@@ -409,7 +415,7 @@ func TestBadNames(t *testing.T) {
 		if id == "" {
 			continue // an empty DataDir means "no shard file"
 		}
-		if err := d.CommitVersion(ctx, drive.FileInfo{Bucket: "b", Key: "k", DataDir: id}); !errors.Is(err, drive.ErrBadName) {
+		if err := d.CommitVersion(ctx, drive.FileInfo{Bucket: "b", Key: "k", VersionID: "v", DataDir: id}); !errors.Is(err, drive.ErrBadName) {
 			t.Errorf("CommitVersion(DataDir %q) = %v", id, err)
 		}
 	}
@@ -417,20 +423,25 @@ func TestBadNames(t *testing.T) {
 		put(t, d, drive.FileInfo{Bucket: "ok", Key: id, ModTime: 1, DataDir: id}, []byte(id))
 	}
 	badRecs := []drive.FileInfo{
-		{Bucket: "", Key: "k"},
-		{Bucket: "b", Key: ""},
-		{Bucket: "b", Key: strings.Repeat("k", 1025)},
-		{Bucket: strings.Repeat("b", 1025), Key: "k"},
+		{Bucket: "", Key: "k", VersionID: "v"},
+		{Bucket: "b", Key: "", VersionID: "v"},
+		{Bucket: "b", Key: strings.Repeat("k", 1025), VersionID: "v"},
+		{Bucket: strings.Repeat("b", 1025), Key: "k", VersionID: "v"},
+		{Bucket: "b", Key: "k"},
+		{Bucket: "b", Key: "k", VersionID: strings.Repeat("v", 129)},
 	}
 	for _, fi := range badRecs {
 		if err := d.CommitVersion(ctx, fi); !errors.Is(err, drive.ErrBadName) {
 			t.Errorf("CommitVersion(%.10q/%.10q) = %v", fi.Bucket, fi.Key, err)
 		}
-		if _, err := d.ReadVersion(ctx, fi.Bucket, fi.Key); !errors.Is(err, drive.ErrBadName) {
+		if fi.Bucket == "b" && fi.Key == "k" {
+			continue // a bad version id: the names are fine for reading
+		}
+		if _, err := d.ReadVersion(ctx, fi.Bucket, fi.Key, drive.Ref{}); !errors.Is(err, drive.ErrBadName) {
 			t.Errorf("ReadVersion(%.10q/%.10q) = %v", fi.Bucket, fi.Key, err)
 		}
 	}
-	if _, _, err := d.List(ctx, "", "", "", "", 1); !errors.Is(err, drive.ErrBadName) {
+	if _, _, err := d.List(ctx, "", drive.ListOptions{Prefix: "", Delimiter: "", After: "", Limit: 1}); !errors.Is(err, drive.ErrBadName) {
 		t.Errorf("List(empty bucket) = %v", err)
 	}
 	if err := d.DropBucket(ctx, ""); !errors.Is(err, drive.ErrBadName) {
@@ -458,13 +469,13 @@ func TestDropBucket(t *testing.T) {
 	if !exists(t, shardFile(d, "ddkeep")) {
 		t.Error("other bucket's shard removed")
 	}
-	if _, err := d.ReadVersion(ctx, "drop", "small"); !errors.Is(err, drive.ErrNotFound) {
+	if _, err := d.ReadVersion(ctx, "drop", "small", drive.Ref{}); !errors.Is(err, drive.ErrNotFound) {
 		t.Errorf("ReadVersion in dropped bucket = %v", err)
 	}
-	if ents, more, err := d.List(ctx, "drop", "", "", "", 10); err != nil || len(ents) != 0 || more {
+	if ents, more, err := d.List(ctx, "drop", drive.ListOptions{Prefix: "", Delimiter: "", After: "", Limit: 10}); err != nil || len(ents) != 0 || more {
 		t.Errorf("List of dropped bucket = %v, %v, %v", ents, more, err)
 	}
-	if ents, _, _ := d.List(ctx, "keep", "", "", "", 10); len(ents) != 3 {
+	if ents, _, _ := d.List(ctx, "keep", drive.ListOptions{Prefix: "", Delimiter: "", After: "", Limit: 10}); len(ents) != 3 {
 		t.Errorf("other bucket lists %d entries", len(ents))
 	}
 	if err := d.DropBucket(ctx, "drop"); err != nil {
@@ -496,7 +507,7 @@ func TestReopenRetainsEverything(t *testing.T) {
 		t.Fatalf("format after reopen: %+v", d2.Format())
 	}
 	for _, fi := range recs {
-		got, err := d2.ReadVersion(context.Background(), fi.Bucket, fi.Key)
+		got, err := d2.ReadVersion(context.Background(), fi.Bucket, fi.Key, drive.Ref{})
 		if err != nil || !reflect.DeepEqual(got, fi) {
 			t.Errorf("ReadVersion(%s/%s) = %+v, %v", fi.Bucket, fi.Key, got, err)
 		}
