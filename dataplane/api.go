@@ -67,6 +67,11 @@ var (
 	// ErrTooManyParts: a part number outside 1..MaxParts (S3:
 	// InvalidArgument, 400).
 	ErrTooManyParts = errors.New("dataplane: part number out of range")
+	// ErrEntityTooLarge: a PutObject or UploadPart body longer than
+	// MaxPartSize (a declared size, or an unknown-size body that ran past
+	// it), or a completed multipart object larger than MaxObjectSize (S3:
+	// EntityTooLarge, 400).
+	ErrEntityTooLarge = errors.New("dataplane: entity too large")
 )
 
 // DeleteMarkerError is returned by GetObject/HeadObject when the version
@@ -125,6 +130,11 @@ type Checksum struct {
 
 // PutOptions are the client-supplied attributes of a new object (PutObject,
 // CopyObject's destination).
+//
+// PutObject's size is the body's length, or -1 when unknown (a chunked
+// upload without a declared length): the body is then read to EOF, and
+// refused with ErrEntityTooLarge past MaxPartSize bytes. UploadPart takes
+// the same sizes.
 //
 // The data plane computes the checksum of ChecksumAlgorithm over the body
 // while it writes (CRC64NVME when empty: every object gets a full-object

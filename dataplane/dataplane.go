@@ -1,6 +1,7 @@
 package dataplane
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -23,7 +24,7 @@ var (
 	ErrNoPlacement    = errors.New("dataplane: cluster has no placement yet")
 	ErrCorrupt        = errors.New("dataplane: shard checksum mismatch") // only when fewer than K good shards remain
 	ErrInvalidRange   = errors.New("dataplane: range not satisfiable")   // NewReader offset outside the object
-	ErrInvalidSize    = errors.New("dataplane: negative object size")    // PutObject size < 0
+	ErrInvalidSize    = errors.New("dataplane: negative object size")    // a size below -1 (-1 is "unknown")
 )
 
 // QuorumError reports that fewer drives than needed answered.
@@ -61,11 +62,20 @@ type Config struct {
 	// deadline, and a peer that went silent on an open connection would
 	// otherwise hold the request until TCP gives up.
 	StallTimeout time.Duration
+	// LockTTL is the lease of a per-key write lock (lock.go): how long a
+	// key stays locked by a writer that died holding it. It must exceed
+	// the time a commit takes (bounded by MetaTimeout).
+	LockTTL time.Duration
+	// LockWait is how long a conditional write (If-Match, If-None-Match)
+	// waits for a key locked by another writer before it fails with
+	// ErrConditionalConflict. Other writes wait up to MetaTimeout.
+	LockWait time.Duration
 }
 
 // DefaultConfig returns the default timeouts; NodeID must still be set.
 func DefaultConfig() Config {
-	return Config{MetaTimeout: 10 * time.Second, StragglerWait: 50 * time.Millisecond, StallTimeout: 30 * time.Second}
+	return Config{MetaTimeout: 10 * time.Second, StragglerWait: 50 * time.Millisecond, StallTimeout: 30 * time.Second,
+		LockTTL: 30 * time.Second, LockWait: 2 * time.Second}
 }
 
 // Validate reports a Config that cannot work.
@@ -73,23 +83,10 @@ func (c Config) Validate() error {
 	if c.NodeID == "" {
 		return errors.New("dataplane: config: NodeID is empty")
 	}
-	if c.MetaTimeout < 0 || c.StragglerWait < 0 || c.StallTimeout < 0 {
+	if c.MetaTimeout < 0 || c.StragglerWait < 0 || c.StallTimeout < 0 || c.LockTTL < 0 || c.LockWait < 0 {
 		return errors.New("dataplane: config: negative timeout")
 	}
 	return nil
-}
-
-// infoOf converts a drive record into the ObjectInfo callers see.
-func infoOf(fi drive.FileInfo) ObjectInfo {
-	return ObjectInfo{
-		Bucket:    fi.Bucket,
-		Key:       fi.Key,
-		VersionID: fi.VersionID,
-		Size:      fi.Size,
-		ETag:      fi.ETag,
-		ModTime:   time.Unix(0, fi.ModTime),
-		Meta:      fi.Meta,
-	}
 }
 
 // ListOptions selects a page of ListObjects.
@@ -126,6 +123,9 @@ type Store struct {
 
 	codecs codecs
 	topo   atomic.Pointer[topoCache] // derived from the latest placement epoch
+	locks  lockTable                 // leases of the per-key write locks on the local drives
+
+	maxBody int64 // the longest body of unknown size accepted: MaxPartSize (tests lower it)
 }
 
 // New builds a Store over the node's local drives and registers the
@@ -163,6 +163,12 @@ func newStore(cfg Config, local map[string]localDrive, topo Topology, tr *rpc.Tr
 	if cfg.StallTimeout == 0 {
 		cfg.StallTimeout = def.StallTimeout
 	}
+	if cfg.LockTTL == 0 {
+		cfg.LockTTL = max(def.LockTTL, 2*cfg.MetaTimeout)
+	}
+	if cfg.LockWait == 0 {
+		cfg.LockWait = def.LockWait
+	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -172,6 +178,7 @@ func newStore(cfg Config, local map[string]localDrive, topo Topology, tr *rpc.Tr
 		topology: topo,
 		tr:       tr,
 		local:    local,
+		maxBody:  MaxPartSize,
 	}
 	for id := range local {
 		s.localIDs = append(s.localIDs, id)
@@ -192,79 +199,117 @@ func (s *Store) metaCtx(ctx context.Context) (context.Context, context.CancelFun
 type Object struct {
 	Info ObjectInfo
 
-	s       *Store
-	lay     layout
-	dataDir string         // empty for an inline object
-	srcs    []*shardSource // by shard index; nil: no drive answered with it
+	s     *Store
+	parts []objPart // the erasure-coded streams: one, or one per part of a multipart object
 	// missing is the number of PG drives that did not answer when the
 	// version was resolved: shards they hold count as unavailable, not bad.
 	missing int
 }
 
-// shardSource is one drive holding one shard of the resolved version.
+// objPart is one erasure-coded stream of an object: the whole object, or
+// one part of a multipart object.
+type objPart struct {
+	start   int64  // offset of its first byte in the object
+	lay     layout // its geometry
+	dataDir string // shard file id; empty for an inline object
+	srcs    []*shardSource
+}
+
+// shardSource is one drive holding one shard of an objPart.
 type shardSource struct {
 	driveID string
 	store   shardStore
-	fi      drive.FileInfo
-}
-
-// GetObject resolves the current version of bucket/key by quorum.
-func (s *Store) GetObject(ctx context.Context, bucket, key string) (*Object, error) {
-	return s.resolve(ctx, bucket, key)
-}
-
-// HeadObject is GetObject without preparing to read.
-func (s *Store) HeadObject(ctx context.Context, bucket, key string) (ObjectInfo, error) {
-	o, err := s.resolve(ctx, bucket, key)
-	if err != nil {
-		return ObjectInfo{}, err
-	}
-	return o.Info, nil
+	inline  []byte // the shard bytes of an inline object
 }
 
 // NewReader streams length bytes from offset (length < 0: to the end),
-// verifying every shard block and reconstructing from parity when needed.
-// A length past the end is cut at the end; an offset outside [0, Size] gives
-// ErrInvalidRange. The reader holds about K+M shard blocks of memory.
+// verifying every shard block and reconstructing from parity when needed;
+// a multipart object is read part after part. A length past the end is
+// cut at the end; an offset outside [0, Size] gives ErrInvalidRange. The
+// reader holds about K+M shard blocks of memory.
 func (o *Object) NewReader(ctx context.Context, offset, length int64) (io.ReadCloser, error) {
-	return o.newReader(ctx, offset, length)
+	size := o.Info.Size
+	if offset < 0 || offset > size {
+		return nil, fmt.Errorf("%w: offset %d of a %d byte object", ErrInvalidRange, offset, size)
+	}
+	if length < 0 || length > size-offset {
+		length = size - offset
+	}
+	if length == 0 {
+		return io.NopCloser(bytes.NewReader(nil)), nil
+	}
+	if len(o.parts) == 1 {
+		return o.newPartReader(ctx, &o.parts[0], offset, length)
+	}
+	return &partsReader{ctx: ctx, o: o, off: offset, remaining: length}, nil
 }
 
-// DeleteObject removes bucket/key (writes a tombstone on a write quorum).
-// Deleting a missing key succeeds.
-//
-// The PG drives are probed first: with fewer than a write quorum reachable
-// nothing is written (*QuorumError); when the drives that answered hold no
-// record at all and are enough to see any acknowledged version, there is
-// nothing to hide and no tombstone is written.
-func (s *Store) DeleteObject(ctx context.Context, bucket, key string) error {
-	rt, err := s.route(bucket, key)
+// partsReader reads a range of a multipart object: one part reader at a
+// time, opened when the previous one is done.
+type partsReader struct {
+	ctx       context.Context
+	o         *Object
+	off       int64 // object offset of the next byte to open a part reader at
+	remaining int64 // bytes not yet handed to a part reader
+	cur       *objReader
+	err       error
+}
+
+func (r *partsReader) Read(p []byte) (int, error) {
+	for {
+		if r.err != nil {
+			return 0, r.err
+		}
+		if r.cur == nil {
+			if r.remaining == 0 {
+				return 0, io.EOF
+			}
+			if err := r.open(); err != nil {
+				r.err = err
+				return 0, err
+			}
+		}
+		n, err := r.cur.Read(p)
+		if err == io.EOF {
+			_ = r.cur.Close()
+			r.cur = nil
+			if n > 0 {
+				return n, nil
+			}
+			continue
+		}
+		return n, err
+	}
+}
+
+// open starts the reader of the part holding r.off.
+func (r *partsReader) open() error {
+	parts := r.o.parts
+	i := sort.Search(len(parts), func(i int) bool { return parts[i].start+parts[i].lay.size > r.off })
+	if i == len(parts) {
+		return fmt.Errorf("%w: offset %d past the parts", ErrInvalidRange, r.off)
+	}
+	p := &parts[i]
+	in := r.off - p.start
+	n := min(r.remaining, p.lay.size-in)
+	cur, err := r.o.newPartReader(r.ctx, p, in, n)
 	if err != nil {
 		return err
 	}
-	n, need := len(rt.drives), writeQuorum(rt.k, rt.m)
-	pr := s.probe(ctx, rt, bucket, key)
-	if err := ctx.Err(); err != nil {
-		return err
+	r.cur = cur
+	r.off += n
+	r.remaining -= n
+	return nil
+}
+
+// Close releases the current part reader.
+func (r *partsReader) Close() error {
+	if r.cur != nil {
+		_ = r.cur.Close()
+		r.cur = nil
 	}
-	if pr.n < need {
-		return &QuorumError{Op: "delete", Have: pr.n, Need: need}
-	}
-	if pr.records == 0 && pr.n > n-need {
-		return nil
-	}
-	fi := drive.FileInfo{
-		Bucket:    bucket,
-		Key:       key,
-		VersionID: newVersionID(),
-		ModTime:   pr.modTime(),
-		Deleted:   true,
-		K:         rt.k,
-		M:         rt.m,
-	}
-	_, ok := s.commitAll(context.WithoutCancel(ctx), rt, fi, pr.reachable, nil)
-	if ok < need {
-		return &QuorumError{Op: "delete", Have: ok, Need: need}
+	if r.err == nil {
+		r.err = errReaderClose
 	}
 	return nil
 }

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"testing/iotest"
 	"time"
+
+	"github.com/strata-io/strata/dataplane/drive"
 )
 
 func TestRoundTrip(t *testing.T) {
@@ -33,7 +35,7 @@ func TestRoundTrip(t *testing.T) {
 			if info.ETag != fmt.Sprintf("%x", m.Sum(nil)) || info.Size != size {
 				t.Fatalf("info = %+v", info)
 			}
-			o, err := e.store.GetObject(context.Background(), "b", key)
+			o, err := e.store.GetObject(context.Background(), "b", key, GetOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -56,7 +58,7 @@ func TestRoundTrip(t *testing.T) {
 			if n != size || !bytes.Equal(h2.Sum(nil), want) {
 				t.Fatalf("read %d bytes, sha mismatch=%v", n, !bytes.Equal(h2.Sum(nil), want))
 			}
-			hi, err := e.store.HeadObject(context.Background(), "b", key)
+			hi, err := e.store.HeadObject(context.Background(), "b", key, GetOptions{})
 			if err != nil || hi.VersionID != info.VersionID {
 				t.Fatalf("head: %+v %v", hi, err)
 			}
@@ -122,7 +124,7 @@ func TestReadSmallBuffers(t *testing.T) {
 	e := newEnv(t, 2, 2)
 	data := randBytes(3, 2<<20+333)
 	e.put("b", "k", data)
-	o, err := e.store.GetObject(context.Background(), "b", "k")
+	o, err := e.store.GetObject(context.Background(), "b", "k", GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +176,7 @@ func TestDriveDownDuringRead(t *testing.T) {
 	data := randBytes(5, 3<<20)
 	e.put("b", "k", data)
 	pd := e.pgDrives("b", "k")
-	o, err := e.store.GetObject(context.Background(), "b", "k")
+	o, err := e.store.GetObject(context.Background(), "b", "k", GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,11 +200,11 @@ func TestCorruptShards(t *testing.T) {
 			data := randBytes(6, size)
 			e.put("b", "k", data)
 			pd := e.pgDrives("b", "k")
-			o, err := e.store.GetObject(context.Background(), "b", "k")
+			o, err := e.store.GetObject(context.Background(), "b", "k", GetOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
-			lay := o.lay
+			lay := o.parts[0].lay
 			blk := lay.blocks() - 1 // a byte in the last block's shard
 			at := lay.shardOffset(blk) + crcLen + lay.shardBlockLen(blk)/2
 			corruptShard(t, o, pd[0], 0, at)
@@ -227,20 +229,21 @@ func TestCorruptShards(t *testing.T) {
 // file, or in the inline record.
 func corruptShard(t *testing.T, o *Object, d *faultDrive, idx int, at int64) {
 	t.Helper()
-	if o.dataDir == "" {
+	if o.parts[0].dataDir == "" {
 		// Inline: rewrite the record with one flipped byte.
-		fi, err := d.ReadVersion(context.Background(), o.Info.Bucket, o.Info.Key)
-		if err != nil {
+		kv, err := d.ReadVersions(context.Background(), o.Info.Bucket, o.Info.Key, drive.Ref{}, 1)
+		if err != nil || kv.Target == nil {
 			t.Fatal(err)
 		}
+		fi := *kv.Target
 		fi.Inline[at] ^= 0x5a
 		if err := d.localDrive.CommitVersion(context.Background(), fi); err != nil {
 			t.Fatal(err)
 		}
 		return
 	}
-	if !flipFileByte(t, d.path, o.dataDir, at) {
-		t.Fatalf("no shard file %s on drive %s", o.dataDir, d.id)
+	if !flipFileByte(t, d.path, o.parts[0].dataDir, at) {
+		t.Fatalf("no shard file %s on drive %s", o.parts[0].dataDir, d.id)
 	}
 }
 
@@ -339,7 +342,7 @@ func TestWriteQuorumEqualKM(t *testing.T) {
 	if !errors.As(err, &qe) || qe.Need != 3 || qe.Have != 2 {
 		t.Fatalf("put on 2 of 4 drives with 2+2: %v", err)
 	}
-	err = e.store.DeleteObject(context.Background(), "b", "k")
+	_, err = e.store.DeleteObject(context.Background(), "b", "k", DeleteOptions{})
 	if !errors.As(err, &qe) {
 		t.Fatalf("delete on 2 of 4 drives with 2+2: %v", err)
 	}
@@ -354,7 +357,7 @@ func TestIncompleteBody(t *testing.T) {
 			if !errors.Is(err, ErrIncompleteBody) {
 				t.Fatalf("short body: %v", err)
 			}
-			if _, err := e.store.GetObject(context.Background(), "b", "k"); !errors.Is(err, ErrObjectNotFound) {
+			if _, err := e.store.GetObject(context.Background(), "b", "k", GetOptions{}); !errors.Is(err, ErrObjectNotFound) {
 				t.Fatalf("after short body: %v", err)
 			}
 			// Overwrite attempt with a short body leaves the old version.
@@ -370,7 +373,7 @@ func TestIncompleteBody(t *testing.T) {
 			if !errors.Is(err, boom) {
 				t.Fatalf("reader error: %v", err)
 			}
-			if _, err := e.store.GetObject(context.Background(), "b", "k2"); !errors.Is(err, ErrObjectNotFound) {
+			if _, err := e.store.GetObject(context.Background(), "b", "k2", GetOptions{}); !errors.Is(err, ErrObjectNotFound) {
 				t.Fatalf("after reader error: %v", err)
 			}
 		})
@@ -389,7 +392,7 @@ func TestBadDigest(t *testing.T) {
 			if !errors.Is(err, ErrBadDigest) {
 				t.Fatalf("bad digest: %v", err)
 			}
-			if _, err := e.store.HeadObject(context.Background(), "b", "k"); !errors.Is(err, ErrObjectNotFound) {
+			if _, err := e.store.HeadObject(context.Background(), "b", "k", GetOptions{}); !errors.Is(err, ErrObjectNotFound) {
 				t.Fatalf("after bad digest: %v", err)
 			}
 			info, err := e.store.PutObject(context.Background(), "b", "k", bytes.NewReader(data), size, PutOptions{ContentMD5: sum[:]})
@@ -410,21 +413,21 @@ func TestOverwriteAndDelete(t *testing.T) {
 		e.put("b", "k", last)
 		e.mustRead("b", "k", last)
 	}
-	if err := e.store.DeleteObject(ctx, "b", "k"); err != nil {
+	if _, err := e.store.DeleteObject(ctx, "b", "k", DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.store.GetObject(ctx, "b", "k"); !errors.Is(err, ErrObjectNotFound) {
+	if _, err := e.store.GetObject(ctx, "b", "k", GetOptions{}); !errors.Is(err, ErrObjectNotFound) {
 		t.Fatalf("get after delete: %v", err)
 	}
-	if _, err := e.store.HeadObject(ctx, "b", "k"); !errors.Is(err, ErrObjectNotFound) {
+	if _, err := e.store.HeadObject(ctx, "b", "k", GetOptions{}); !errors.Is(err, ErrObjectNotFound) {
 		t.Fatalf("head after delete: %v", err)
 	}
-	if err := e.store.DeleteObject(ctx, "b", "missing"); err != nil {
+	if _, err := e.store.DeleteObject(ctx, "b", "missing", DeleteOptions{}); err != nil {
 		t.Fatalf("delete missing: %v", err)
 	}
 	e.put("b", "k", last)
 	e.mustRead("b", "k", last)
-	if _, err := e.store.GetObject(ctx, "other", "k"); !errors.Is(err, ErrObjectNotFound) {
+	if _, err := e.store.GetObject(ctx, "other", "k", GetOptions{}); !errors.Is(err, ErrObjectNotFound) {
 		t.Fatalf("other bucket: %v", err)
 	}
 }
@@ -438,7 +441,7 @@ func TestNoPlacement(t *testing.T) {
 	if _, err := e.store.PutObject(ctx, "b", "k", bytes.NewReader(nil), 0, PutOptions{}); !errors.Is(err, ErrNoPlacement) {
 		t.Fatalf("put: %v", err)
 	}
-	if _, err := e.store.GetObject(ctx, "b", "k"); !errors.Is(err, ErrNoPlacement) {
+	if _, err := e.store.GetObject(ctx, "b", "k", GetOptions{}); !errors.Is(err, ErrNoPlacement) {
 		t.Fatalf("get: %v", err)
 	}
 	if _, err := e.store.ListObjects(ctx, "b", ListOptions{}); !errors.Is(err, ErrNoPlacement) {
@@ -460,7 +463,7 @@ func TestDropBucket(t *testing.T) {
 	if err != nil || len(res.Objects) != 0 {
 		t.Fatalf("list after drop: %+v %v", res, err)
 	}
-	if _, err := e.store.GetObject(ctx, "gone", "3"); !errors.Is(err, ErrObjectNotFound) {
+	if _, err := e.store.GetObject(ctx, "gone", "3", GetOptions{}); !errors.Is(err, ErrObjectNotFound) {
 		t.Fatalf("get after drop: %v", err)
 	}
 	e.mustRead("kept", "k", []byte("x"))
@@ -474,7 +477,7 @@ func TestContextCanceled(t *testing.T) {
 	if _, err := e.store.PutObject(ctx, "b", "k", bytes.NewReader(data), int64(len(data)), PutOptions{}); !errors.Is(err, context.Canceled) {
 		t.Fatalf("put with canceled ctx: %v", err)
 	}
-	if _, err := e.store.GetObject(context.Background(), "b", "k"); !errors.Is(err, ErrObjectNotFound) {
+	if _, err := e.store.GetObject(context.Background(), "b", "k", GetOptions{}); !errors.Is(err, ErrObjectNotFound) {
 		t.Fatalf("after canceled put: %v", err)
 	}
 }
@@ -506,7 +509,7 @@ func TestSlowDrive(t *testing.T) {
 	}
 	// Not found is decided the same way.
 	go func() {
-		_, err := e.store.HeadObject(context.Background(), "b", "missing")
+		_, err := e.store.HeadObject(context.Background(), "b", "missing", GetOptions{})
 		done <- err
 	}()
 	select {

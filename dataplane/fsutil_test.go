@@ -38,3 +38,16 @@ func flipFileByte(t *testing.T, dir, name string, at int64) bool {
 	}
 	return true
 }
+
+// countFiles counts the regular files under dir (0 when it is missing).
+func countFiles(t testing.TB, dir string) int {
+	t.Helper()
+	n := 0
+	_ = filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			n++
+		}
+		return nil
+	})
+	return n
+}

@@ -83,15 +83,67 @@ func (f *faultDrive) CommitVersion(ctx context.Context, fi drive.FileInfo) error
 	return f.localDrive.CommitVersion(ctx, fi)
 }
 
-func (f *faultDrive) ReadVersion(ctx context.Context, bucket, key string) (drive.FileInfo, error) {
+func (f *faultDrive) ReadVersions(ctx context.Context, bucket, key string, ref drive.Ref, limit int) (drive.KeyVersions, error) {
 	if err := f.check(); err != nil {
-		return drive.FileInfo{}, err
+		return drive.KeyVersions{}, err
 	}
 	if f.hang.Load() {
 		<-ctx.Done()
-		return drive.FileInfo{}, ctx.Err()
+		return drive.KeyVersions{}, ctx.Err()
 	}
-	return f.localDrive.ReadVersion(ctx, bucket, key)
+	return f.localDrive.ReadVersions(ctx, bucket, key, ref, limit)
+}
+
+func (f *faultDrive) DeleteVersion(ctx context.Context, bucket, key string, ref drive.Ref) error {
+	if err := f.check(); err != nil {
+		return err
+	}
+	return f.localDrive.DeleteVersion(ctx, bucket, key, ref)
+}
+
+func (f *faultDrive) SetTags(ctx context.Context, bucket, key string, ref drive.Ref, tags map[string]string, tagTime int64) error {
+	if err := f.check(); err != nil {
+		return err
+	}
+	return f.localDrive.SetTags(ctx, bucket, key, ref, tags, tagTime)
+}
+
+func (f *faultDrive) CreateUpload(ctx context.Context, u drive.Upload) error {
+	if err := f.check(); err != nil {
+		return err
+	}
+	return f.localDrive.CreateUpload(ctx, u)
+}
+
+func (f *faultDrive) CommitPart(ctx context.Context, u drive.Upload, p drive.Part) error {
+	if err := f.check(); err != nil {
+		return err
+	}
+	if f.failCommits.Load() {
+		return errInjected
+	}
+	return f.localDrive.CommitPart(ctx, u, p)
+}
+
+func (f *faultDrive) ReadUpload(ctx context.Context, bucket, key, uploadID string, after, limit int) (drive.Upload, []drive.Part, bool, error) {
+	if err := f.check(); err != nil {
+		return drive.Upload{}, nil, false, err
+	}
+	return f.localDrive.ReadUpload(ctx, bucket, key, uploadID, after, limit)
+}
+
+func (f *faultDrive) AbortUpload(ctx context.Context, bucket, key, uploadID string) error {
+	if err := f.check(); err != nil {
+		return err
+	}
+	return f.localDrive.AbortUpload(ctx, bucket, key, uploadID)
+}
+
+func (f *faultDrive) ListUploads(ctx context.Context, bucket string, o drive.ListOptions) ([]drive.UploadEntry, bool, error) {
+	if err := f.check(); err != nil {
+		return nil, false, err
+	}
+	return f.localDrive.ListUploads(ctx, bucket, o)
 }
 
 func (f *faultDrive) OpenShard(ctx context.Context, dataDir string, offset, length int64) (io.ReadCloser, error) {
@@ -116,11 +168,11 @@ func (r stallReader) Read([]byte) (int, error) {
 	return 0, r.ctx.Err()
 }
 
-func (f *faultDrive) List(ctx context.Context, bucket, prefix, delimiter, after string, limit int) ([]drive.ListEntry, bool, error) {
+func (f *faultDrive) List(ctx context.Context, bucket string, o drive.ListOptions) ([]drive.ListEntry, bool, error) {
 	if err := f.check(); err != nil {
 		return nil, false, err
 	}
-	return f.localDrive.List(ctx, bucket, prefix, delimiter, after, limit)
+	return f.localDrive.List(ctx, bucket, o)
 }
 
 // testEnv is one node holding all the drives of a single-node cluster.
@@ -133,6 +185,8 @@ type testEnv struct {
 }
 
 const testClusterID = "c-test"
+
+var ctxb = context.Background()
 
 // testLogger logs to the test's output.
 func testLogger(t testing.TB) *slog.Logger {
@@ -230,7 +284,7 @@ func sha(b []byte) [32]byte { return sha256.Sum256(b) }
 // readAll reads [off, off+n) of bucket/key.
 func (e *testEnv) read(bucket, key string, off, n int64) ([]byte, error) {
 	ctx := context.Background()
-	o, err := e.store.GetObject(ctx, bucket, key)
+	o, err := e.store.GetObject(ctx, bucket, key, GetOptions{})
 	if err != nil {
 		return nil, err
 	}

@@ -13,6 +13,34 @@ import (
 	"github.com/strata-io/strata/dataplane/drive"
 )
 
+// listMode is what a listing walks.
+type listMode uint8
+
+const (
+	modeLatest   listMode = iota // keys with their newest versions (ListObjects)
+	modeVersions                 // every version of every key (ListObjectVersions)
+	modeUploads                  // uploads in progress (ListMultipartUploads)
+)
+
+// subPos is a position among a key's versions (ModTime, VersionID) or
+// uploads (ID only), ordered as drive.CompareVersions orders them.
+type subPos struct {
+	Mod int64  `json:"mod,omitempty"`
+	ID  string `json:"id"`
+}
+
+func cmpSub(a, b subPos) int { return drive.CompareVersions(a.Mod, a.ID, b.Mod, b.ID) }
+
+// listReq is one listing request to a node.
+type listReq struct {
+	Mode      listMode `json:"mode,omitempty"`
+	Prefix    string   `json:"prefix,omitempty"`
+	Delimiter string   `json:"delimiter,omitempty"`
+	After     string   `json:"after,omitempty"`
+	AfterSub  *subPos  `json:"after_sub,omitempty"` // resume inside key After
+	Limit     int      `json:"limit,omitempty"`
+}
+
 // listVersion is one version of a key and the number of drives whose
 // listing showed its record.
 type listVersion struct {
@@ -20,69 +48,156 @@ type listVersion struct {
 	Count int            `json:"count"`
 }
 
+func (v listVersion) pos() subPos { return subPos{Mod: v.FI.ModTime, ID: v.FI.VersionID} }
+
+// listUpload is one upload of a key and the number of drives holding it.
+type listUpload struct {
+	U     drive.Upload `json:"u"`
+	Count int          `json:"count"`
+}
+
+func (u listUpload) pos() subPos { return subPos{ID: u.U.UploadID} }
+
 // listItem is one name of a merged listing: a common prefix, or a key with
-// every version seen for it.
+// every version (or upload) seen for it.
 type listItem struct {
 	Name     string        `json:"name"`
 	Prefix   bool          `json:"prefix,omitempty"`
-	Versions []listVersion `json:"versions,omitempty"` // resolution order: newest first
+	Versions []listVersion `json:"versions,omitempty"` // newest first
+	Uploads  []listUpload  `json:"uploads,omitempty"`  // by upload id
+	// More (Latest mode): some drive had more versions of the key than it
+	// returned.
+	More bool `json:"more,omitempty"`
 }
 
 // listPage is a sorted page of items from one source (a drive, a node, the
 // whole cluster).
 //
-// When More is set the source has items after Last, and the page is complete
-// only for names <= Last: an item with a greater name may be missing records
-// the source did not return yet.
+// When More is set the source has items after (Last, LastSub), and the page
+// is complete only up to there: an item after it may be missing records
+// the source did not return yet. LastSub nil means "after every version of
+// Last"; set, the page ended inside key Last.
 type listPage struct {
-	Items  []listItem `json:"items"`
-	More   bool       `json:"more,omitempty"`
-	Last   string     `json:"last,omitempty"`
-	Drives []string   `json:"drives,omitempty"` // node pages: the drives that answered
+	Items   []listItem `json:"items"`
+	More    bool       `json:"more,omitempty"`
+	Last    string     `json:"last,omitempty"`
+	LastSub *subPos    `json:"last_sub,omitempty"`
+	Drives  []string   `json:"drives,omitempty"` // node pages: the drives that answered
 }
 
 // drivePage converts one drive's List result.
-func drivePage(entries []drive.ListEntry, more bool) listPage {
+func drivePage(entries []drive.ListEntry, more bool, mode listMode) listPage {
 	p := listPage{Items: make([]listItem, len(entries))}
 	for i, e := range entries {
 		if e.Prefix {
 			p.Items[i] = listItem{Name: e.Name, Prefix: true}
 			continue
 		}
-		fi := e.Info
-		fi.Inline = nil
-		p.Items[i] = listItem{Name: e.Name, Versions: []listVersion{{FI: fi, Count: 1}}}
+		it := listItem{Name: e.Name, More: mode == modeLatest && e.More}
+		for _, fi := range e.Versions {
+			fi.Inline, fi.Parts = nil, nil
+			it.Versions = append(it.Versions, listVersion{FI: fi, Count: 1})
+		}
+		p.Items[i] = it
 	}
 	// A source that claims more but returned nothing cannot bound anything;
 	// treating it as complete is the only way to make progress.
 	if more && len(entries) > 0 {
-		p.More = true
-		p.Last = entries[len(entries)-1].Name
+		last := entries[len(entries)-1]
+		p.More, p.Last = true, last.Name
+		if mode == modeVersions && last.More && len(last.Versions) > 0 {
+			v := last.Versions[len(last.Versions)-1]
+			p.LastSub = &subPos{Mod: v.ModTime, ID: v.VersionID}
+		}
 	}
 	return p
 }
 
-// mergePages merges sorted pages into one, at both levels (a node merging
-// its drives, the coordinator merging nodes): items sorted by name, common
-// prefixes deduplicated, a key's versions grouped by VersionID with their
-// counts summed. Only items after `after` are kept, and, when some page has
-// More, only items up to the smallest Last of those pages (the rest is not
-// complete yet). limit > 0 cuts the result to limit items.
-func mergePages(pages []listPage, after string, limit int) listPage {
-	var out listPage
-	bounded := false
-	for _, p := range pages {
-		if p.More && (!bounded || p.Last < out.Last) {
-			bounded = true
-			out.Last = p.Last
+// uploadPage converts one drive's ListUploads result.
+func uploadPage(entries []drive.UploadEntry, more bool) listPage {
+	p := listPage{Items: make([]listItem, len(entries))}
+	for i, e := range entries {
+		it := listItem{Name: e.Name, Prefix: e.Prefix}
+		for _, u := range e.Uploads {
+			it.Uploads = append(it.Uploads, listUpload{U: u, Count: 1})
+		}
+		p.Items[i] = it
+	}
+	if more && len(entries) > 0 {
+		last := entries[len(entries)-1]
+		p.More, p.Last = true, last.Name
+		if last.More && len(last.Uploads) > 0 {
+			p.LastSub = &subPos{ID: last.Uploads[len(last.Uploads)-1].UploadID}
 		}
 	}
-	out.More = bounded
+	return p
+}
+
+// posLess orders listing positions: by name, then inside a name by sub
+// position, nil (after every version of the name) last.
+func posLess(aName string, aSub *subPos, bName string, bSub *subPos) bool {
+	if aName != bName {
+		return aName < bName
+	}
+	return aSub != nil && (bSub == nil || cmpSub(*aSub, *bSub) < 0)
+}
+
+// clip keeps the versions and uploads of it after lo (nil: none dropped)
+// and up to hi (nil: none dropped).
+func clip(it listItem, lo, hi *subPos) listItem {
+	keep := func(p subPos) bool {
+		return (lo == nil || cmpSub(p, *lo) > 0) && (hi == nil || cmpSub(p, *hi) <= 0)
+	}
+	var vs []listVersion
+	for _, v := range it.Versions {
+		if keep(v.pos()) {
+			vs = append(vs, v)
+		}
+	}
+	var us []listUpload
+	for _, u := range it.Uploads {
+		if keep(u.pos()) {
+			us = append(us, u)
+		}
+	}
+	it.Versions, it.Uploads = vs, us
+	return it
+}
+
+// mergePages merges sorted pages into one, at both levels (a node merging
+// its drives, the coordinator merging nodes): items sorted by name, common
+// prefixes deduplicated, a key's versions (uploads) grouped by id with
+// their counts summed. Only what lies after (after, afterSub) is kept, and,
+// when some page has More, only what lies up to the smallest bound of those
+// pages (the rest is not complete yet).
+func mergePages(pages []listPage, after string, afterSub *subPos) listPage {
+	var out listPage
+	for _, p := range pages {
+		if p.More && (!out.More || posLess(p.Last, p.LastSub, out.Last, out.LastSub)) {
+			out.More, out.Last, out.LastSub = true, p.Last, p.LastSub
+		}
+	}
 	var all []listItem
 	for _, p := range pages {
 		for _, it := range p.Items {
-			if it.Name <= after || (bounded && it.Name > out.Last) {
+			if it.Name < after || it.Name == after && (afterSub == nil || it.Prefix) {
 				continue
+			}
+			if out.More && (it.Name > out.Last || it.Name == out.Last && it.Prefix && out.LastSub != nil) {
+				continue
+			}
+			var lo, hi *subPos
+			if it.Name == after {
+				lo = afterSub
+			}
+			if out.More && it.Name == out.Last {
+				hi = out.LastSub
+			}
+			if !it.Prefix && (lo != nil || hi != nil) {
+				it = clip(it, lo, hi)
+				if len(it.Versions) == 0 && len(it.Uploads) == 0 {
+					continue
+				}
 			}
 			all = append(all, it)
 		}
@@ -104,15 +219,13 @@ func mergePages(pages []listPage, after string, limit int) listPage {
 		if n := len(out.Items); n > 0 && out.Items[n-1].Name == it.Name && out.Items[n-1].Prefix == it.Prefix {
 			last := &out.Items[n-1]
 			last.Versions = mergeVersions(last.Versions, it.Versions)
+			last.Uploads = mergeUploads(last.Uploads, it.Uploads)
+			last.More = last.More || it.More
 			continue
 		}
 		it.Versions = mergeVersions(nil, it.Versions)
+		it.Uploads = mergeUploads(nil, it.Uploads)
 		out.Items = append(out.Items, it)
-	}
-	if limit > 0 && len(out.Items) > limit {
-		out.Items = out.Items[:limit]
-		out.More = true
-		out.Last = out.Items[limit-1].Name
 	}
 	return out
 }
@@ -123,7 +236,6 @@ func mergeVersions(dst, add []listVersion) []listVersion {
 	if len(add) == 0 {
 		return dst
 	}
-	merged := false
 outer:
 	for _, v := range add {
 		for i := range dst {
@@ -133,33 +245,55 @@ outer:
 			}
 		}
 		dst = append(dst, v)
-		merged = true
 	}
-	if merged && len(dst) > 1 {
-		slices.SortFunc(dst, func(a, b listVersion) int {
-			if c := cmp.Compare(b.FI.ModTime, a.FI.ModTime); c != 0 {
-				return c
-			}
-			return cmp.Compare(b.FI.VersionID, a.FI.VersionID)
-		})
-	}
+	slices.SortStableFunc(dst, func(a, b listVersion) int { return cmpSub(a.pos(), b.pos()) })
 	return dst
 }
 
-// resolveItem decides whether a key is listed and with which version: newest
-// first, a tombstone hides it, the first data version on >= K drives (or on
-// fewer, when the extra drives of its PG that did not answer could hold the
-// rest) is the one listed.
-func resolveItem(it listItem, extra int) (drive.FileInfo, bool) {
-	for _, v := range it.Versions {
-		if v.FI.Deleted {
-			return drive.FileInfo{}, false
-		}
-		if v.FI.K > 0 && v.Count+extra >= v.FI.K {
-			return v.FI, true
-		}
+// mergeUploads is mergeVersions for uploads.
+func mergeUploads(dst, add []listUpload) []listUpload {
+	if len(add) == 0 {
+		return dst
 	}
-	return drive.FileInfo{}, false
+outer:
+	for _, u := range add {
+		for i := range dst {
+			if dst[i].U.UploadID == u.U.UploadID {
+				dst[i].Count += u.Count
+				continue outer
+			}
+		}
+		dst = append(dst, u)
+	}
+	slices.SortStableFunc(dst, func(a, b listUpload) int { return cmp.Compare(a.U.UploadID, b.U.UploadID) })
+	return dst
+}
+
+// listed reports whether a listed version exists, counting extra drives of
+// its PG that did not answer: a data version on K drives, a delete marker
+// or tombstone on more than N-W (see keyView).
+func listed(v listVersion, extra, markerQ int) bool {
+	if v.FI.Deleted {
+		return v.Count+extra >= markerQ
+	}
+	return v.FI.K > 0 && v.Count+extra >= v.FI.K
+}
+
+// resolveItem decides whether a key is listed by ListObjects and with
+// which version: newest first, the first version that exists is current; a
+// delete marker or tombstone hides the key. undecided: no version shown
+// exists but a drive did not return them all.
+func resolveItem(it listItem, extra, markerQ int) (fi drive.FileInfo, ok, undecided bool) {
+	for _, v := range it.Versions {
+		if !listed(v, extra, markerQ) {
+			continue
+		}
+		if v.FI.Deleted {
+			return drive.FileInfo{}, false, false
+		}
+		return v.FI, true, false
+	}
+	return drive.FileInfo{}, false, it.More
 }
 
 // clampLimit bounds a page size asked of a node.
@@ -176,22 +310,40 @@ func clampLimit(l int) int {
 // listLocal is the node-level listing: every local drive lists the page and
 // the drives' sorted pages are merged. Drives that fail are left out of
 // Drives, so the coordinator knows their records are missing.
-func (s *Store) listLocal(ctx context.Context, bucket, prefix, delimiter, after string, limit int) listPage {
+func (s *Store) listLocal(ctx context.Context, bucket string, req listReq) listPage {
 	pages := make([]listPage, len(s.localIDs))
 	ok := make([]bool, len(s.localIDs))
+	o := drive.ListOptions{Prefix: req.Prefix, Delimiter: req.Delimiter, After: req.After, Limit: req.Limit, Versions: req.Mode == modeVersions}
+	if req.AfterSub != nil {
+		switch req.Mode {
+		case modeVersions:
+			o.AfterVersion = &drive.Ref{ID: req.AfterSub.ID, ModTime: req.AfterSub.Mod}
+		case modeUploads:
+			o.AfterUpload = req.AfterSub.ID
+		}
+	}
 	var wg sync.WaitGroup
 	for i, id := range s.localIDs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			entries, more, err := s.local[id].List(ctx, bucket, prefix, delimiter, after, limit)
+		wg.Go(func() {
+			d := s.local[id]
+			var err error
+			if req.Mode == modeUploads {
+				var entries []drive.UploadEntry
+				var more bool
+				entries, more, err = d.ListUploads(ctx, bucket, o)
+				pages[i] = uploadPage(entries, more)
+			} else {
+				var entries []drive.ListEntry
+				var more bool
+				entries, more, err = d.List(ctx, bucket, o)
+				pages[i] = drivePage(entries, more, req.Mode)
+			}
 			if err != nil && !errors.Is(err, drive.ErrNotFound) {
 				s.log.Warn("list failed", "bucket", bucket, "drive", id, "err", err)
 				return
 			}
-			pages[i] = drivePage(entries, more)
 			ok[i] = true
-		}()
+		})
 	}
 	wg.Wait()
 	var answered []listPage
@@ -202,15 +354,18 @@ func (s *Store) listLocal(ctx context.Context, bucket, prefix, delimiter, after 
 			drives = append(drives, id)
 		}
 	}
-	page := mergePages(answered, after, limit)
+	page := mergePages(answered, req.After, req.AfterSub)
 	page.Drives = drives
-	// Drives fold every key under a common prefix, tombstones included, so a
-	// prefix whose keys were all deleted would stay listed. Keep a prefix
-	// only if a local drive holds a live record under it (the coordinator
-	// keeps it if any node does).
+	if req.Mode == modeUploads {
+		return page
+	}
+	// Drives fold every key under a common prefix, deleted ones included,
+	// so a prefix whose keys were all deleted would stay listed. Keep a
+	// prefix only if a local drive holds something listable under it (the
+	// coordinator keeps it if any node does).
 	kept := page.Items[:0]
 	for _, it := range page.Items {
-		if !it.Prefix || s.prefixLive(ctx, bucket, it.Name) {
+		if !it.Prefix || s.prefixLive(ctx, bucket, it.Name, req.Mode) {
 			kept = append(kept, it)
 		}
 	}
@@ -218,27 +373,41 @@ func (s *Store) listLocal(ctx context.Context, bucket, prefix, delimiter, after 
 	return page
 }
 
-// prefixLive reports whether a local drive holds a record that is not a
-// tombstone under prefix p. It scans past tombstones page by page and stops
-// at the first live record; a drive that fails counts as live, so an error
+// prefixLive reports whether a local drive holds something listable under
+// prefix p: a key whose newest version holds data (Latest mode), or any
+// version that is not a tombstone (Versions mode). It scans page by page
+// and stops at the first; a drive that fails counts as live, so an error
 // never hides a prefix.
-func (s *Store) prefixLive(ctx context.Context, bucket, p string) bool {
+func (s *Store) prefixLive(ctx context.Context, bucket, p string, mode listMode) bool {
 	for _, id := range s.localIDs {
-		after := ""
+		o := drive.ListOptions{Prefix: p, Limit: 64}
 		for {
-			entries, more, err := s.local[id].List(ctx, bucket, p, "", after, 64)
+			entries, more, err := s.local[id].List(ctx, bucket, o)
 			if err != nil {
 				return !errors.Is(err, drive.ErrNotFound)
 			}
 			for _, e := range entries {
-				if !e.Prefix && !e.Info.Deleted {
+				if e.Prefix || len(e.Versions) == 0 {
+					continue
+				}
+				if mode == modeLatest && !e.Versions[0].Deleted {
 					return true
+				}
+				if mode == modeVersions {
+					if e.More {
+						return true
+					}
+					for _, v := range e.Versions {
+						if !v.Tombstone {
+							return true
+						}
+					}
 				}
 			}
 			if !more || len(entries) == 0 {
 				break
 			}
-			after = entries[len(entries)-1].Name
+			o.After = entries[len(entries)-1].Name
 		}
 	}
 	return false
@@ -249,15 +418,14 @@ func (s *Store) prefixLive(ctx context.Context, bucket, p string) bool {
 const maxListBody = 64 << 20
 
 // listNode asks one node for its page.
-func (s *Store) listNode(ctx context.Context, p peer, bucket, prefix, delimiter, after string, limit int) (listPage, error) {
+func (s *Store) listNode(ctx context.Context, p peer, bucket string, req listReq) (listPage, error) {
 	if p.self {
-		return s.listLocal(ctx, bucket, prefix, delimiter, after, limit), nil
+		return s.listLocal(ctx, bucket, req), nil
 	}
 	if s.tr == nil || p.addr == "" {
 		return listPage{}, fmt.Errorf("%w: node %s has no address", errUnreachable, p.id)
 	}
-	req := wireReq{Bucket: bucket, Prefix: prefix, Delimiter: delimiter, After: after, Limit: limit}
-	resp, err := callNode(ctx, s.tr, p.addr, methodListNode, req, nil)
+	resp, err := callNode(ctx, s.tr, p.addr, methodListNode, wireReq{Bucket: bucket, List: &req}, nil)
 	if err != nil {
 		return listPage{}, err
 	}
@@ -275,31 +443,48 @@ func (s *Store) listNode(ctx context.Context, p peer, bucket, prefix, delimiter,
 	return page, nil
 }
 
-// ListObjects returns one page of bucket's current objects.
+// clampMax bounds a client's page size to 1..1000.
+func clampMax(m int) int {
+	if m <= 0 || m > 1000 {
+		return 1000
+	}
+	return m
+}
+
+// extraOf is the number of silent drives of key's PG (0 when all answered).
+func extraOf(cv clusterView, extra []int, bucket, key string) int {
+	if extra == nil {
+		return 0
+	}
+	return extra[PGOf(cv.clusterID, bucket, key, cv.pgCount)]
+}
+
+// ListObjects returns one page of bucket's current objects: keys whose
+// current version holds data (a key whose current version is a delete
+// marker or tombstone is left out).
 //
 // Every node lists its local drives; the pages are merged and each key is
 // resolved like a read (see resolveItem). Quorum rule: listing goes on with
 // the nodes that answered as long as every PG keeps at least K of its drives
 // among them — then every acknowledged version still shows at least one
-// record, and a key is listed when its count plus its PG's silent drives
-// reaches K. If some PG has fewer than K answering drives, it returns a
-// *QuorumError: objects of that PG could be missing from the page.
+// record, and a version is counted with its PG's silent drives. If some PG
+// has fewer than K answering drives, it returns a *QuorumError: objects of
+// that PG could be missing from the page.
 func (s *Store) ListObjects(ctx context.Context, bucket string, opts ListOptions) (ListResult, error) {
-	maxKeys := opts.Max
-	if maxKeys <= 0 || maxKeys > 1000 {
-		maxKeys = 1000
-	}
+	maxKeys := clampMax(opts.Max)
 	cv := s.viewCluster()
 	if !cv.hasPlacement {
 		return ListResult{}, ErrNoPlacement
 	}
+	markerQ := markerQuorum(cv.k, cv.m)
 	var res ListResult
 	after := opts.After
 	count := 0
 	for {
 		// One more than needed per source: a source's first item may be
 		// the common prefix equal to `after`, which is dropped.
-		page, extra, err := s.listRound(ctx, cv, bucket, opts, after, maxKeys+1)
+		req := listReq{Mode: modeLatest, Prefix: opts.Prefix, Delimiter: opts.Delimiter, After: after, Limit: maxKeys + 1}
+		page, extra, err := s.listRound(ctx, cv, bucket, req)
 		if err != nil {
 			return ListResult{}, err
 		}
@@ -311,11 +496,20 @@ func (s *Store) ListObjects(ctx context.Context, bucket string, opts ListOptions
 				}
 				res.Prefixes = append(res.Prefixes, it.Name)
 			} else {
-				x := 0
-				if extra != nil {
-					x = extra[PGOf(cv.clusterID, bucket, it.Name, cv.pgCount)]
+				fi, ok, undecided := resolveItem(it, extraOf(cv, extra, bucket, it.Name), markerQ)
+				if undecided {
+					// The drives returned only the newest versions and none
+					// of them exists: read the key like a GET.
+					info, err := s.HeadObject(ctx, bucket, it.Name, GetOptions{})
+					switch {
+					case err == nil:
+						fi, ok = drive.FileInfo{Bucket: bucket, Key: it.Name, VersionID: info.VersionID, ModTime: info.ModTime.UnixNano(), Size: info.Size, ETag: info.ETag, Meta: info.Meta,
+							ChecksumAlgo: info.Checksum.Algorithm, ChecksumValue: info.Checksum.Value, ChecksumType: info.Checksum.Type}, true
+					case errors.Is(err, ErrObjectNotFound):
+					default:
+						return ListResult{}, err
+					}
 				}
-				fi, ok := resolveItem(it, x)
 				if !ok {
 					continue
 				}
@@ -324,7 +518,7 @@ func (s *Store) ListObjects(ctx context.Context, bucket string, opts ListOptions
 					return res, nil
 				}
 				info := infoOf(fi)
-				info.Bucket, info.Key = bucket, it.Name
+				info.Bucket, info.Key, info.IsLatest = bucket, it.Name, true
 				res.Objects = append(res.Objects, info)
 			}
 			count++
@@ -345,21 +539,195 @@ func (s *Store) ListObjects(ctx context.Context, bucket string, opts ListOptions
 	}
 }
 
-// listRound asks every node for a page after `after` and merges them. extra
-// is nil when every placed drive answered, else the number of silent drives
-// per PG.
-func (s *Store) listRound(ctx context.Context, cv clusterView, bucket string, opts ListOptions, after string, limit int) (listPage, []int, error) {
+// ListObjectVersions returns one page of every version and delete marker
+// of bucket, by key then newest first, with S3's key-marker and
+// version-id-marker paging; keys are merged across nodes and their versions
+// resolved like ListObjects does (a version is listed when it exists by the
+// rules of keyView, counting the silent drives of its PG). Tombstones of
+// unversioned deletes are never listed.
+func (s *Store) ListObjectVersions(ctx context.Context, bucket string, opts ListVersionsOptions) (ListVersionsResult, error) {
+	maxKeys := clampMax(opts.Max)
+	cv := s.viewCluster()
+	if !cv.hasPlacement {
+		return ListVersionsResult{}, ErrNoPlacement
+	}
+	markerQ := markerQuorum(cv.k, cv.m)
+	after := opts.KeyMarker
+	var afterSub *subPos
+	if opts.KeyMarker != "" && opts.VersionIDMarker != "" {
+		pos, err := s.versionPos(ctx, bucket, opts.KeyMarker, opts.VersionIDMarker)
+		if err != nil {
+			return ListVersionsResult{}, err
+		}
+		afterSub = pos
+	}
+	var res ListVersionsResult
+	count := 0
+	// The key being listed, and whether one of its existing versions was
+	// seen (the first one is the latest; a page resumed inside a key saw
+	// it on an earlier page).
+	curKey, seen := "", false
+	if afterSub != nil {
+		curKey, seen = after, true
+	}
+	for {
+		req := listReq{Mode: modeVersions, Prefix: opts.Prefix, Delimiter: opts.Delimiter, After: after, AfterSub: afterSub, Limit: maxKeys + 1}
+		page, extra, err := s.listRound(ctx, cv, bucket, req)
+		if err != nil {
+			return ListVersionsResult{}, err
+		}
+		for _, it := range page.Items {
+			if it.Prefix {
+				if count == maxKeys {
+					res.Truncated = true
+					return res, nil
+				}
+				res.Prefixes = append(res.Prefixes, it.Name)
+				count++
+				res.NextKeyMarker, res.NextVersionIDMarker = it.Name, ""
+				continue
+			}
+			if it.Name != curKey {
+				curKey, seen = it.Name, false
+			}
+			x := extraOf(cv, extra, bucket, it.Name)
+			for _, v := range it.Versions {
+				if !listed(v, x, markerQ) {
+					continue
+				}
+				latest := !seen
+				seen = true
+				if v.FI.Tombstone {
+					continue
+				}
+				if count == maxKeys {
+					res.Truncated = true
+					return res, nil
+				}
+				info := infoOf(v.FI)
+				info.Bucket, info.Key, info.IsLatest = bucket, it.Name, latest
+				res.Versions = append(res.Versions, info)
+				count++
+				res.NextKeyMarker, res.NextVersionIDMarker = it.Name, info.VersionID
+			}
+		}
+		if !page.More {
+			res.NextKeyMarker, res.NextVersionIDMarker = "", ""
+			return res, nil
+		}
+		if count == maxKeys {
+			res.Truncated = true
+			return res, nil
+		}
+		if !posLess(after, afterSub, page.Last, page.LastSub) {
+			return ListVersionsResult{}, fmt.Errorf("dataplane: version listing of %s made no progress after %q", bucket, after)
+		}
+		after, afterSub = page.Last, page.LastSub
+	}
+}
+
+// versionPos is the listing position of version versionID of key (S3's
+// version-id-marker): decoded from the id, or, for the null version, read
+// from the key's drives (nil when the key has no null version: the listing
+// then resumes after the key).
+func (s *Store) versionPos(ctx context.Context, bucket, key, versionID string) (*subPos, error) {
+	ref, err := refFor(versionID)
+	if err != nil {
+		return nil, err
+	}
+	if !ref.Null {
+		return &subPos{Mod: ref.ModTime, ID: ref.ID}, nil
+	}
+	rt, err := s.route(bucket, key)
+	if err != nil {
+		return nil, err
+	}
+	v, err := s.readKey(ctx, rt, bucket, key, ref)
+	if err != nil {
+		return nil, err
+	}
+	if g, _ := v.find(ref); g != nil {
+		return &subPos{Mod: g.fi.ModTime, ID: g.fi.VersionID}, nil
+	}
+	return nil, nil
+}
+
+// ListMultipartUploads returns one page of bucket's uploads in progress, by
+// key then initiation time, with S3's key-marker and upload-id-marker
+// paging. An upload is listed when it exists by the rule of uploadState
+// (counting the silent drives of its PG).
+func (s *Store) ListMultipartUploads(ctx context.Context, bucket string, opts ListUploadsOptions) (ListUploadsResult, error) {
+	maxUploads := clampMax(opts.Max)
+	cv := s.viewCluster()
+	if !cv.hasPlacement {
+		return ListUploadsResult{}, ErrNoPlacement
+	}
+	markerQ := markerQuorum(cv.k, cv.m)
+	after := opts.KeyMarker
+	var afterSub *subPos
+	if opts.KeyMarker != "" && opts.UploadIDMarker != "" {
+		afterSub = &subPos{ID: opts.UploadIDMarker}
+	}
+	var res ListUploadsResult
+	count := 0
+	for {
+		req := listReq{Mode: modeUploads, Prefix: opts.Prefix, Delimiter: opts.Delimiter, After: after, AfterSub: afterSub, Limit: maxUploads + 1}
+		page, extra, err := s.listRound(ctx, cv, bucket, req)
+		if err != nil {
+			return ListUploadsResult{}, err
+		}
+		for _, it := range page.Items {
+			if it.Prefix {
+				if count == maxUploads {
+					res.Truncated = true
+					return res, nil
+				}
+				res.Prefixes = append(res.Prefixes, it.Name)
+				count++
+				res.NextKeyMarker, res.NextUploadIDMarker = it.Name, ""
+				continue
+			}
+			x := extraOf(cv, extra, bucket, it.Name)
+			for _, u := range it.Uploads {
+				if u.Count+x < markerQ {
+					continue
+				}
+				if count == maxUploads {
+					res.Truncated = true
+					return res, nil
+				}
+				res.Uploads = append(res.Uploads, uploadInfoOf(u.U))
+				count++
+				res.NextKeyMarker, res.NextUploadIDMarker = it.Name, u.U.UploadID
+			}
+		}
+		if !page.More {
+			res.NextKeyMarker, res.NextUploadIDMarker = "", ""
+			return res, nil
+		}
+		if count == maxUploads {
+			res.Truncated = true
+			return res, nil
+		}
+		if !posLess(after, afterSub, page.Last, page.LastSub) {
+			return ListUploadsResult{}, fmt.Errorf("dataplane: upload listing of %s made no progress after %q", bucket, after)
+		}
+		after, afterSub = page.Last, page.LastSub
+	}
+}
+
+// listRound asks every node for a page and merges them. extra is nil when
+// every placed drive answered, else the number of silent drives per PG.
+func (s *Store) listRound(ctx context.Context, cv clusterView, bucket string, req listReq) (listPage, []int, error) {
 	lctx, cancel := s.metaCtx(ctx)
 	defer cancel()
 	pages := make([]listPage, len(cv.peers))
 	errs := make([]error, len(cv.peers))
 	var wg sync.WaitGroup
 	for i, p := range cv.peers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			pages[i], errs[i] = s.listNode(lctx, p, bucket, opts.Prefix, opts.Delimiter, after, limit)
-		}()
+		wg.Go(func() {
+			pages[i], errs[i] = s.listNode(lctx, p, bucket, req)
+		})
 	}
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
@@ -396,7 +764,7 @@ func (s *Store) listRound(ctx context.Context, cv clusterView, bucket string, op
 			}
 		}
 	}
-	return mergePages(ok, after, 0), extra, nil
+	return mergePages(ok, req.After, req.AfterSub), extra, nil
 }
 
 // dropLocal drops bucket from every local drive.
@@ -416,7 +784,8 @@ func (s *Store) dropLocal(ctx context.Context, bucket string) error {
 	return errors.Join(errs...)
 }
 
-// DropBucket removes all records and shards of bucket from every drive.
+// DropBucket removes every version, delete marker, upload, part and shard
+// of bucket from every drive.
 // Every node drops it from its local drives; if a node or drive fails, the
 // others still drop it and a *QuorumError (Have: nodes that succeeded, Need:
 // all nodes) is returned so the caller can retry. It is not bounded by

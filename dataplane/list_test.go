@@ -105,7 +105,7 @@ func TestListObjects(t *testing.T) {
 	}
 	for i, k := range keys {
 		if i%11 == 0 {
-			if err := e.store.DeleteObject(ctx, "b", k); err != nil {
+			if _, err := e.store.DeleteObject(ctx, "b", k, DeleteOptions{}); err != nil {
 				t.Fatal(err)
 			}
 			delete(live, k)
@@ -198,7 +198,7 @@ func TestMergePages(t *testing.T) {
 	a := listPage{Items: []listItem{obj("a", v("1", 1, 1, false)), pre("b/"), obj("c", v("2", 2, 1, false)), obj("e", v("3", 3, 1, false))}, More: true, Last: "e"}
 	b := listPage{Items: []listItem{obj("a", v("1", 1, 1, false)), obj("a2", v("x", 1, 1, false)), pre("b/"), obj("c", v("4", 5, 1, true))}, More: true, Last: "c"}
 	c := listPage{Items: []listItem{obj("a", v("9", 9, 1, false)), obj("d", v("5", 1, 1, false))}}
-	got := mergePages([]listPage{a, b, c}, "", 0)
+	got := mergePages([]listPage{a, b, c}, "", nil)
 	if !got.More || got.Last != "c" {
 		t.Fatalf("bound: more=%v last=%q", got.More, got.Last)
 	}
@@ -212,25 +212,50 @@ func TestMergePages(t *testing.T) {
 	if vs := got.Items[0].Versions; len(vs) != 2 || vs[0].FI.VersionID != "9" || vs[1].Count != 2 {
 		t.Fatalf("versions of a: %+v", vs)
 	}
-	if _, ok := resolveItem(got.Items[0], 0); !ok {
-		// newest "9" has 1 record (< K), "1" has 2: listed with "1".
-		t.Fatal("a hidden")
+	const markerQ = 2 // 2+2: a marker exists on more than N-W = 1 drive
+	// newest "9" has 1 record (< K), "1" has 2: listed with "1".
+	if fi, ok, _ := resolveItem(got.Items[0], 0, markerQ); !ok || fi.VersionID != "1" {
+		t.Fatalf("a resolved to %q, %v", fi.VersionID, ok)
 	}
-	if fi, _ := resolveItem(got.Items[0], 0); fi.VersionID != "1" {
-		t.Fatalf("a resolved to %q", fi.VersionID)
-	}
-	if _, ok := resolveItem(got.Items[1], 0); ok {
+	if _, ok, _ := resolveItem(got.Items[1], 0, markerQ); ok {
 		t.Fatal("a2 on one drive listed")
 	}
-	if _, ok := resolveItem(got.Items[1], 1); !ok {
+	if _, ok, _ := resolveItem(got.Items[1], 1, markerQ); !ok {
 		t.Fatal("a2 with a silent drive not listed")
 	}
-	if _, ok := resolveItem(got.Items[3], 0); ok {
-		t.Fatal("c with a newer tombstone listed")
+	// c: a marker on one drive (not enough to exist), then nothing: hidden;
+	// with a silent drive the marker may exist: hidden too.
+	if _, ok, _ := resolveItem(got.Items[3], 0, markerQ); ok {
+		t.Fatal("c listed")
 	}
-	// After and limit.
-	got = mergePages([]listPage{a, c}, "a", 2)
-	if len(got.Items) != 2 || got.Items[0].Name != "b/" || !got.More || got.Last != "c" {
-		t.Fatalf("after+limit: %+v", got)
+	cv := obj("c", v("4", 5, 2, true), v("2", 2, 2, false))
+	if _, ok, _ := resolveItem(cv, 0, markerQ); ok {
+		t.Fatal("c with a newer marker on 2 drives listed")
+	}
+	cv = obj("c", v("4", 5, 1, true), v("2", 2, 2, false))
+	if fi, ok, _ := resolveItem(cv, 0, markerQ); !ok || fi.VersionID != "2" {
+		t.Fatal("a marker left on one drive hides c")
+	}
+	// Undecided: nothing shown exists, but a drive capped the versions.
+	capped := obj("k", v("7", 7, 1, false))
+	capped.More = true
+	if _, ok, undecided := resolveItem(capped, 0, markerQ); ok || !undecided {
+		t.Fatal("capped item decided")
+	}
+	// After.
+	got = mergePages([]listPage{a, c}, "a", nil)
+	if len(got.Items) == 0 || got.Items[0].Name != "b/" || !got.More || got.Last != "e" {
+		t.Fatalf("after: %+v", got)
+	}
+	// Versions mode: bounds inside a key, and resuming inside a key.
+	p1 := listPage{Items: []listItem{obj("k", v("a", 9, 1, false), v("b", 8, 1, false))}, More: true, Last: "k", LastSub: &subPos{Mod: 8, ID: "b"}}
+	p2 := listPage{Items: []listItem{obj("k", v("a", 9, 1, false), v("b", 8, 1, false), v("c", 7, 1, false)), obj("m", v("d", 1, 1, false))}}
+	got = mergePages([]listPage{p1, p2}, "", nil)
+	if len(got.Items) != 1 || len(got.Items[0].Versions) != 2 || got.Items[0].Versions[1].Count != 2 || !got.More || got.LastSub == nil {
+		t.Fatalf("bounded inside a key: %+v", got)
+	}
+	got = mergePages([]listPage{p2}, "k", &subPos{Mod: 8, ID: "b"})
+	if len(got.Items) != 2 || len(got.Items[0].Versions) != 1 || got.Items[0].Versions[0].FI.VersionID != "c" {
+		t.Fatalf("resumed inside a key: %+v", got)
 	}
 }

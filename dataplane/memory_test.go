@@ -49,7 +49,7 @@ func TestPutMemoryBounded(t *testing.T) {
 		t.Fatalf("heap grew by %d MiB during a 256 MiB PUT", growth>>20)
 	}
 	// And the stored object reads back (streamed, hashed).
-	o, err := e.store.GetObject(context.Background(), "b", "big")
+	o, err := e.store.GetObject(context.Background(), "b", "big", GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -145,11 +145,11 @@ func TestMultiNode(t *testing.T) {
 	}
 
 	// Corrupt a shard on a remote drive: still read exactly.
-	o, err := c.stores[0].GetObject(ctx, "b", "obj-8388608")
+	o, err := c.stores[0].GetObject(ctx, "b", "obj-8388608", GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	src := o.srcs[0]
+	src := o.parts[0].srcs[0]
 	var victim *faultDrive
 	for _, ds := range c.drives {
 		for _, d := range ds {
@@ -158,15 +158,15 @@ func TestMultiNode(t *testing.T) {
 			}
 		}
 	}
-	corruptShard(t, o, victim, 0, o.lay.shardOffset(2)+crcLen+100)
+	corruptShard(t, o, victim, 0, o.parts[0].lay.shardOffset(2)+crcLen+100)
 	c.mustRead(t, 0, "b", "obj-8388608", big)
 
 	// Delete via one node, gone via all.
-	if err := c.stores[1].DeleteObject(ctx, "b", "obj-1"); err != nil {
+	if _, err := c.stores[1].DeleteObject(ctx, "b", "obj-1", DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	for node := range 4 {
-		if _, err := c.stores[node].HeadObject(ctx, "b", "obj-1"); !errors.Is(err, ErrObjectNotFound) {
+		if _, err := c.stores[node].HeadObject(ctx, "b", "obj-1", GetOptions{}); !errors.Is(err, ErrObjectNotFound) {
 			t.Fatalf("head via n%d after delete: %v", node+1, err)
 		}
 	}
@@ -199,7 +199,7 @@ func TestMultiNode(t *testing.T) {
 		t.Fatalf("put with 2 of 4 nodes down: %v", err)
 	}
 	c.mustRead(t, 0, "b", "fresh", fresh) // 2 shards left = K
-	if _, err := c.stores[0].GetObject(ctx, "b", "nope"); err == nil {
+	if _, err := c.stores[0].GetObject(ctx, "b", "nope", GetOptions{}); err == nil {
 		t.Fatal("refused put visible")
 	}
 
@@ -214,13 +214,13 @@ func TestMultiNode(t *testing.T) {
 func TestMultiNodeNoDrive(t *testing.T) {
 	c := newTestCluster(t, 2, 2, 1, 1)
 	rd := &remoteDrive{tr: c.trs[0], addr: c.trs[1].Addr(), driveID: "nope"}
-	_, err := rd.ReadVersion(context.Background(), "b", "k")
+	_, err := rd.ReadVersions(context.Background(), "b", "k", drive.Ref{}, 1)
 	if !errors.Is(err, errNoDrive) || !unavailable(err) {
 		t.Fatalf("unknown drive: %v", err)
 	}
 	// A real remote drive maps not found back to the sentinel.
 	rd.driveID = c.drives[1][0].id
-	if _, err := rd.ReadVersion(context.Background(), "b", "k"); !errors.Is(err, drive.ErrNotFound) {
+	if _, err := rd.ReadVersions(context.Background(), "b", "k", drive.Ref{}, 1); !errors.Is(err, drive.ErrNotFound) {
 		t.Fatalf("missing record: %v", err)
 	}
 }

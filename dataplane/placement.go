@@ -81,6 +81,8 @@ type driveRef struct {
 // route is the snapshot of the topology one object request needs.
 type route struct {
 	settings
+	bucket string
+	key    string
 	pg     int
 	drives []driveRef // len K+M, in shard order
 }
@@ -125,7 +127,7 @@ func hasPlacement(st *meta.State) bool {
 // route resolves bucket/key to its PG and drives. The topology lock is held
 // only while the snapshot is taken, never during I/O.
 func (s *Store) route(bucket, key string) (route, error) {
-	var rt route
+	rt := route{bucket: bucket, key: key}
 	var err error
 	s.topology.View(func(st *meta.State) {
 		if !hasPlacement(st) {
@@ -157,7 +159,7 @@ func (s *Store) route(bucket, key string) (route, error) {
 // address, else an offlineDrive that fails every call as unreachable.
 func (s *Store) storeForLocked(st *meta.State, tc *topoCache, id string) shardStore {
 	if d, ok := s.local[id]; ok {
-		return d
+		return localStore{localDrive: d, s: s, id: id}
 	}
 	nodeID := tc.driveNode[id]
 	if nodeID == "" || nodeID == s.cfg.NodeID || s.tr == nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/md5"
+	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
@@ -11,39 +12,46 @@ import (
 	"hash"
 	"hash/crc32"
 	"io"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/strata-io/strata/dataplane/drive"
+	"github.com/strata-io/strata/meta"
 )
 
-// newVersionID returns a fresh version id (a random uuid).
-func newVersionID() string { return uuid.NewString() }
-
-// newDataDir returns a fresh shard file id: a random uuid without dashes.
-func newDataDir() string {
-	u := uuid.New()
-	return hex.EncodeToString(u[:])
-}
-
-// PutObject reads exactly size bytes from r, erasure-codes them across the
-// object's PG and returns once the data and the record are durable on a write
-// quorum. An error from r is returned wrapped (%w).
+// PutObject reads the body (size bytes, or to EOF when size is -1),
+// erasure-codes it across the object's PG, and returns once the data and
+// the version record are durable on a write quorum. An error from r is
+// returned wrapped (%w).
 //
 // Objects up to the cluster's InlineMax are encoded in memory and stored in
 // the drives' records; larger ones are streamed block by block to one shard
-// file per drive, with a few blocks of memory whatever the size. Nothing
-// is committed unless the whole body was read, its MD5 matched
-// opts.ContentMD5 (when given) and a write quorum holds the fsync'd shards.
+// file per drive, with a few blocks of memory whatever the size. The MD5
+// (the ETag) and the checksum of opts.ChecksumAlgorithm are computed on the
+// way. Nothing is committed unless the whole body was read, its digests
+// matched opts.ContentMD5 and opts.ChecksumValue (when given), a write
+// quorum holds the fsync'd shards, and the conditions of opts held under
+// the key's write lock (lock.go). opts.Versioning decides between a new
+// version (Enabled) and replacing the null version (Off, Suspended).
+//
 // A QuorumError at commit time may still leave the version readable when K
 // but fewer than a quorum of drives committed it: the outcome is then
 // undetermined, as with any request that fails after reaching the server.
 func (s *Store) PutObject(ctx context.Context, bucket, key string, r io.Reader, size int64, opts PutOptions) (ObjectInfo, error) {
-	if size < 0 {
+	if size < -1 {
 		return ObjectInfo{}, ErrInvalidSize
+	}
+	if size > MaxPartSize {
+		return ObjectInfo{}, fmt.Errorf("%w: %d bytes, at most %d in one PUT", ErrEntityTooLarge, size, int64(MaxPartSize))
+	}
+	algo, err := normAlgorithm(opts.ChecksumAlgorithm)
+	if err != nil {
+		return ObjectInfo{}, err
+	}
+	if algo == "" {
+		algo = ChecksumCRC64NVME
 	}
 	rt, err := s.route(bucket, key)
 	if err != nil {
@@ -53,37 +61,222 @@ func (s *Store) PutObject(ctx context.Context, bucket, key string, r io.Reader, 
 	if err != nil {
 		return ObjectInfo{}, err
 	}
-	lay := layout{size: size, blockSize: rt.blockSize, k: rt.k, m: rt.m}
+	dw, err := s.writeBody(ctx, rt, cd, r, size, algo, true)
+	if err != nil {
+		return ObjectInfo{}, err
+	}
+	if err := dw.verify(opts.ContentMD5, opts.ChecksumValue); err != nil {
+		s.discard(ctx, rt, dw)
+		return ObjectInfo{}, err
+	}
 	fi := drive.FileInfo{
-		Bucket:    bucket,
-		Key:       key,
-		Size:      size,
-		Meta:      opts.Meta,
-		K:         rt.k,
-		M:         rt.m,
-		BlockSize: rt.blockSize,
+		Bucket:        bucket,
+		Key:           key,
+		Null:          opts.Versioning != meta.VersioningEnabled,
+		Size:          dw.lay.size,
+		ETag:          dw.etag(),
+		Meta:          opts.Meta,
+		Tags:          opts.Tags,
+		ChecksumAlgo:  algo,
+		ChecksumValue: dw.checksum(),
+		ChecksumType:  ChecksumFullObject,
+		K:             rt.k,
+		M:             rt.m,
+		BlockSize:     rt.blockSize,
+		DataDir:       dw.dataDir,
 	}
-	body := &bodyReader{r: r, h: newMD5(), size: size}
-	// The probe runs while the body is read and encoded.
-	probe := s.startProbe(ctx, rt, bucket, key)
-	if size == 0 || size <= rt.inlineMax {
-		return s.putInline(ctx, rt, cd, lay, fi, body, opts.ContentMD5, probe)
+	if len(fi.Tags) == 0 {
+		fi.Tags = nil
 	}
-	return s.putStream(ctx, rt, cd, lay, fi, body, opts.ContentMD5, probe)
+	return s.commitWrite(ctx, rt, fi, dw, conditions{ifMatch: opts.IfMatch, ifNoneMatch: opts.IfNoneMatch})
+}
+
+// conditions are the preconditions of a write (If-Match, If-None-Match).
+type conditions struct {
+	ifMatch, ifNoneMatch string
+}
+
+func (c conditions) any() bool { return c.ifMatch != "" || c.ifNoneMatch != "" }
+
+// etagIn reports whether etag is one of the comma-separated, possibly
+// quoted, ETags of list, or list is "*".
+func etagIn(etag, list string) bool {
+	for _, e := range strings.Split(list, ",") {
+		e = strings.TrimSpace(e)
+		e = strings.TrimPrefix(e, "W/")
+		e = strings.Trim(e, `"`)
+		if e == "*" || e == etag {
+			return true
+		}
+	}
+	return false
+}
+
+// check evaluates the conditions against the key's current version.
+func (c conditions) check(v *keyView) error {
+	if !c.any() {
+		return nil
+	}
+	cur, ambiguous := v.current()
+	if cur == nil && ambiguous {
+		return &QuorumError{Op: "read", Have: v.answered, Need: len(v.rt.drives)}
+	}
+	live := cur != nil && !cur.fi.Deleted
+	if c.ifNoneMatch != "" && live && etagIn(cur.fi.ETag, c.ifNoneMatch) {
+		return fmt.Errorf("%w: %s/%s exists (If-None-Match %s)", ErrPreconditionFailed, v.rt.bucket, v.rt.key, c.ifNoneMatch)
+	}
+	if c.ifMatch != "" {
+		if !live {
+			return fmt.Errorf("%w: If-Match on %s/%s, which has no current version", ErrObjectNotFound, v.rt.bucket, v.rt.key)
+		}
+		if !etagIn(cur.fi.ETag, c.ifMatch) {
+			return fmt.Errorf("%w: %s/%s has ETag %s (If-Match %s)", ErrPreconditionFailed, v.rt.bucket, v.rt.key, cur.fi.ETag, c.ifMatch)
+		}
+	}
+	return nil
+}
+
+// newModTime is the ModTime of a new version of the key: now, or just
+// after the newest version seen when that one is ahead of this node's
+// clock, so an overwrite or delete wins whatever the writers' clocks.
+func (v *keyView) newModTime() int64 {
+	return max(time.Now().UnixNano(), v.maxMod+1)
+}
+
+// commitWrite commits the new version fi of a body already written (dw)
+// under the key's write lock: conditions checked, ModTime and version id
+// chosen, record committed on the drives that hold the shards (or, for an
+// inline object, on every drive that answered the lock). Temporary shards
+// that were not committed are removed.
+func (s *Store) commitWrite(ctx context.Context, rt route, fi drive.FileInfo, dw *dataWrite, cond conditions) (ObjectInfo, error) {
+	need := writeQuorum(rt.k, rt.m)
+	lk, v, err := s.lockKey(ctx, rt, fi.Bucket, fi.Key, cond.any())
+	if err != nil {
+		s.discard(ctx, rt, dw)
+		return ObjectInfo{}, err
+	}
+	defer lk.release()
+	if err := cond.check(v); err != nil {
+		s.discard(ctx, rt, dw)
+		return ObjectInfo{}, err
+	}
+	fi.ModTime = v.newModTime()
+	fi.VersionID = newVersionID(fi.ModTime)
+	which := make([]bool, len(rt.drives))
+	n := 0
+	for i := range which {
+		which[i] = v.reachable[i] && (dw.inline != nil || dw.stored[i])
+		if which[i] {
+			n++
+		}
+	}
+	if n < need {
+		s.discard(ctx, rt, dw)
+		return ObjectInfo{}, &QuorumError{Op: "put", Have: n, Need: need}
+	}
+	// The commit runs to its end even if the client goes away, so that a
+	// version is not left on fewer drives than it could have reached.
+	committed, ok := s.commitAll(context.WithoutCancel(ctx), rt, fi, which, dw.inline)
+	if dw.dataDir != "" {
+		// Temporary shards that were not committed (failed writers, failed
+		// commits) are removed; committed ones now belong to the record.
+		leftover := make([]bool, len(rt.drives))
+		for i := range leftover {
+			leftover[i] = dw.stored[i] && !committed[i]
+		}
+		s.abortShards(ctx, rt, dw.dataDir, leftover)
+	}
+	if ok < need {
+		return ObjectInfo{}, &QuorumError{Op: "put", Have: ok, Need: need}
+	}
+	info := infoOf(fi)
+	info.IsLatest = true
+	return info, nil
+}
+
+// dataWrite is a body written to the PG's drives, not committed yet.
+type dataWrite struct {
+	lay     layout
+	inline  [][]byte // inline: each drive's shard bytes (nil when streamed)
+	dataDir string   // streamed: the temporary shard file id on every drive
+	stored  []bool   // streamed: the drives holding the fsync'd temporary shard
+	md5     []byte
+	sum     []byte // digest of the checksum algorithm
+}
+
+func (dw *dataWrite) etag() string     { return hex.EncodeToString(dw.md5) }
+func (dw *dataWrite) checksum() string { return checksumValue(dw.sum) }
+
+// verify compares the body's digests with the client's declared ones.
+func (dw *dataWrite) verify(md5want []byte, declared string) error {
+	if len(md5want) > 0 && !bytes.Equal(dw.md5, md5want) {
+		return ErrBadDigest
+	}
+	if declared != "" {
+		if raw, err := base64.StdEncoding.DecodeString(declared); err != nil || !bytes.Equal(raw, dw.sum) {
+			return fmt.Errorf("%w: the declared checksum did not match the calculated one", ErrBadChecksum)
+		}
+	}
+	return nil
+}
+
+// discard removes the temporary shards of a body that will not be
+// committed.
+func (s *Store) discard(ctx context.Context, rt route, dw *dataWrite) {
+	if dw != nil && dw.dataDir != "" {
+		s.abortShards(ctx, rt, dw.dataDir, dw.stored)
+	}
+}
+
+// writeBody reads a body of size bytes (or to EOF when size < 0, refusing
+// more than MaxPartSize) and writes it to the PG's drives: inline (in
+// memory, for the commit to carry) when allowed and the body is at most
+// InlineMax, else streamed to temporary shard files. It computes the MD5
+// and the checksum of algo on the way.
+func (s *Store) writeBody(ctx context.Context, rt route, cd *codec, r io.Reader, size int64, algo string, allowInline bool) (*dataWrite, error) {
+	body := &bodyReader{r: r, md5: md5.New(), sum: newChecksumHash(algo), size: size, limit: s.maxBody}
+	if size < 0 && allowInline {
+		// Unknown length: an object that ends within InlineMax is inline.
+		buf := make([]byte, rt.inlineMax+1)
+		n, err := io.ReadFull(r, buf)
+		switch {
+		case err == io.EOF || err == io.ErrUnexpectedEOF:
+			size = int64(n)
+			body.r, body.size = bytes.NewReader(buf[:n]), size
+		case err != nil:
+			return nil, fmt.Errorf("dataplane: reading body: %w", err)
+		default:
+			body.r = io.MultiReader(bytes.NewReader(buf), r)
+		}
+	}
+	lay := layout{size: size, blockSize: rt.blockSize, k: rt.k, m: rt.m}
+	if allowInline && size >= 0 && size <= rt.inlineMax {
+		return s.writeInline(ctx, rt, cd, lay, body)
+	}
+	return s.writeStream(ctx, rt, cd, lay, body)
 }
 
 // bodyReader reads the request body block by block, hashing it on the way.
 type bodyReader struct {
-	r    io.Reader
-	h    hash.Hash
-	got  int64
-	size int64
+	r       io.Reader
+	md5     hash.Hash
+	sum     hash.Hash
+	got     int64
+	size    int64 // < 0: unknown, read to EOF
+	limit   int64 // unknown size: the most bytes accepted
+	eof     bool
+	scratch []byte // unknown size: one block
+}
+
+func (b *bodyReader) hash(p []byte) {
+	b.md5.Write(p)
+	b.sum.Write(p)
 }
 
 // fill reads exactly len(p) bytes.
 func (b *bodyReader) fill(p []byte) error {
 	n, err := io.ReadFull(b.r, p)
-	b.h.Write(p[:n])
+	b.hash(p[:n])
 	b.got += int64(n)
 	switch {
 	case err == nil:
@@ -115,38 +308,71 @@ func (b *bodyReader) fillBlock(cd *codec, bb *blockBuf, blockLen int64) error {
 	return nil
 }
 
-// etag returns the hex MD5 of the body, or ErrBadDigest when it differs
-// from want (if given).
-func (b *bodyReader) etag(want []byte) (string, error) {
-	sum := b.h.Sum(nil)
-	if len(want) > 0 && !bytes.Equal(sum, want) {
-		return "", ErrBadDigest
+// nextBlock reads block blk: of its layout length when the size is known,
+// else up to a full block (0 at the end of the body).
+func (b *bodyReader) nextBlock(cd *codec, bb *blockBuf, lay layout, blk int64) (int64, error) {
+	if b.size >= 0 {
+		n := lay.blockLen(blk)
+		return n, b.fillBlock(cd, bb, n)
 	}
-	return hex.EncodeToString(sum), nil
+	if b.eof {
+		return 0, nil
+	}
+	if b.scratch == nil {
+		b.scratch = make([]byte, lay.blockSize)
+	}
+	n, err := io.ReadFull(b.r, b.scratch)
+	switch {
+	case err == io.EOF || err == io.ErrUnexpectedEOF:
+		b.eof = true
+	case err != nil:
+		return 0, fmt.Errorf("dataplane: reading body: %w", err)
+	}
+	b.got += int64(n)
+	if b.got > b.limit {
+		return 0, fmt.Errorf("%w: body longer than %d bytes", ErrEntityTooLarge, b.limit)
+	}
+	if n == 0 {
+		return 0, nil
+	}
+	data := b.scratch[:n]
+	b.hash(data)
+	ss := shardLen(int64(n), cd.k)
+	bb.setShardLen(int(ss))
+	for i := range cd.k {
+		c := copy(bb.shards[i], data)
+		clear(bb.shards[i][c:])
+		data = data[c:]
+	}
+	if err := cd.enc.Encode(bb.shards); err != nil {
+		return 0, fmt.Errorf("dataplane: encode: %w", err)
+	}
+	return int64(n), nil
 }
 
-// putInline encodes a small object in memory and commits every drive's shard
-// bytes inside its record.
-//
-// The drives are committed only if the probe found a write quorum reachable,
-// and only those: there is no shard write before the commit to find the
-// drives that are down.
-func (s *Store) putInline(ctx context.Context, rt route, cd *codec, lay layout, fi drive.FileInfo, body *bodyReader, md5want []byte, probe func() probeResult) (ObjectInfo, error) {
+// digests finishes the hashes.
+func (b *bodyReader) digests(dw *dataWrite) {
+	dw.md5 = b.md5.Sum(nil)
+	dw.sum = b.sum.Sum(nil)
+}
+
+// writeInline encodes a small object (of known size) in memory; the commit
+// will carry every drive's shard bytes inside its record.
+func (s *Store) writeInline(ctx context.Context, rt route, cd *codec, lay layout, body *bodyReader) (*dataWrite, error) {
 	n := rt.k + rt.m
-	var inline [][]byte
+	inline := make([][]byte, n)
+	for i := range inline {
+		inline[i] = make([]byte, 0, lay.shardFileSize())
+	}
 	if nb := lay.blocks(); nb > 0 {
 		bb := cd.newBlockBuf()
 		defer cd.release(bb)
-		inline = make([][]byte, n)
-		for i := range inline {
-			inline[i] = make([]byte, 0, lay.shardFileSize())
-		}
 		for b := range nb {
 			if err := ctx.Err(); err != nil {
-				return ObjectInfo{}, err
+				return nil, err
 			}
 			if err := body.fillBlock(cd, bb, lay.blockLen(b)); err != nil {
-				return ObjectInfo{}, err
+				return nil, err
 			}
 			for i := range n {
 				region := bb.regions[i]
@@ -155,25 +381,9 @@ func (s *Store) putInline(ctx context.Context, rt route, cd *codec, lay layout, 
 			}
 		}
 	}
-	etag, err := body.etag(md5want)
-	if err != nil {
-		return ObjectInfo{}, err
-	}
-	pr := probe()
-	need := writeQuorum(rt.k, rt.m)
-	if pr.n < need {
-		return ObjectInfo{}, &QuorumError{Op: "put", Have: pr.n, Need: need}
-	}
-	fi.ETag = etag
-	fi.VersionID = newVersionID()
-	fi.ModTime = pr.modTime()
-	// The commit runs to its end even if the client goes away, so that a
-	// version is not left on fewer drives than it could have reached.
-	_, ok := s.commitAll(context.WithoutCancel(ctx), rt, fi, pr.reachable, inline)
-	if ok < need {
-		return ObjectInfo{}, &QuorumError{Op: "put", Have: ok, Need: need}
-	}
-	return infoOf(fi), nil
+	dw := &dataWrite{lay: lay, inline: inline}
+	body.digests(dw)
+	return dw, nil
 }
 
 // putInFlight is the number of blocks a streamed PUT has in flight: read and
@@ -347,14 +557,15 @@ type shardResult struct {
 	err error
 }
 
-// putStream streams a large object: one WriteShard per drive, fed block by
-// block from putInFlight rotating block buffers, then a commit on the drives that
-// stored their shard.
-func (s *Store) putStream(ctx context.Context, rt route, cd *codec, lay layout, fi drive.FileInfo, body *bodyReader, md5want []byte, probe func() probeResult) (ObjectInfo, error) {
+// writeStream streams a body to one temporary shard file per drive: one
+// WriteShard per drive, fed block by block from putInFlight rotating block
+// buffers. It returns once every drive has fsync'd its file or failed, with
+// the drives that hold it; fewer than a write quorum is a *QuorumError
+// (and nothing is left behind).
+func (s *Store) writeStream(ctx context.Context, rt route, cd *codec, lay layout, body *bodyReader) (*dataWrite, error) {
 	n := rt.k + rt.m
 	need := writeQuorum(rt.k, rt.m)
-	fi.DataDir = newDataDir()
-	want := lay.shardFileSize()
+	dataDir := newDataDir()
 
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -372,10 +583,7 @@ func (s *Store) putStream(ctx context.Context, rt route, cd *codec, lay layout, 
 		go func() {
 			defer writers.Done()
 			defer stop()
-			nw, err := d.store.WriteShard(dctx, fi.DataDir, f)
-			if err == nil && nw != want {
-				err = fmt.Errorf("dataplane: drive %s stored %d of %d shard bytes", d.id, nw, want)
-			}
+			nw, err := d.store.WriteShard(dctx, dataDir, f)
 			results[i] = shardResult{n: nw, err: err}
 			if err != nil {
 				failed.Add(1)
@@ -395,7 +603,7 @@ func (s *Store) putStream(ctx context.Context, rt route, cd *codec, lay layout, 
 
 	// fail stops every writer with cause, waits for them, and removes the
 	// temporary shards. Nothing was committed.
-	fail := func(cause error) (ObjectInfo, error) {
+	fail := func(cause error) (*dataWrite, error) {
 		for _, f := range feeds {
 			f.abort = cause
 			close(f.ch)
@@ -403,21 +611,22 @@ func (s *Store) putStream(ctx context.Context, rt route, cd *codec, lay layout, 
 		cancel()
 		writers.Wait()
 		releaseBufs()
-		s.abortShards(ctx, rt, fi.DataDir, nil)
-		return ObjectInfo{}, cause
+		s.abortShards(ctx, rt, dataDir, nil)
+		return nil, cause
 	}
 
 	wait := func(pb *putBlock) {
 		s.waitBlock(pb, func(stalled func(*shardFeed) bool) {
 			for i, f := range feeds {
 				if stalled(f) {
-					s.log.Warn("drive stalled, dropped from write", "bucket", fi.Bucket, "key", fi.Key, "drive", rt.drives[i].id, "shard", i, "block", pb.seq)
+					s.log.Warn("drive stalled, dropped from write", "drive", rt.drives[i].id, "shard", i, "block", pb.seq)
 					stops[i]()
 				}
 			}
 		})
 	}
-	for b := range lay.blocks() {
+	known := lay.size >= 0
+	for b := int64(0); !known || b < lay.blocks(); b++ {
 		pb := bufs[b%putInFlight]
 		wait(pb)
 		if err := ctx.Err(); err != nil {
@@ -426,20 +635,26 @@ func (s *Store) putStream(ctx context.Context, rt route, cd *codec, lay layout, 
 		if alive := n - int(failed.Load()); alive < need {
 			return fail(&QuorumError{Op: "put", Have: alive, Need: need})
 		}
-		if err := body.fillBlock(cd, pb.bb, lay.blockLen(b)); err != nil {
+		blen, err := body.nextBlock(cd, pb.bb, lay, b)
+		if err != nil {
 			return fail(err)
+		}
+		if blen == 0 && !known {
+			break
 		}
 		pb.arm(b, n)
 		for _, f := range feeds {
 			f.ch <- pb
 		}
+		if !known && blen < lay.blockSize {
+			break
+		}
+	}
+	if !known {
+		lay.size = body.got
 	}
 	for _, pb := range bufs {
 		wait(pb)
-	}
-	etag, err := body.etag(md5want)
-	if err != nil {
-		return fail(err)
 	}
 	for _, f := range feeds {
 		close(f.ch) // EOF: each drive fsyncs and closes its temporary shard
@@ -447,36 +662,27 @@ func (s *Store) putStream(ctx context.Context, rt route, cd *codec, lay layout, 
 	writers.Wait()
 	releaseBufs()
 
-	stored := make([]bool, n)
+	want := lay.shardFileSize()
+	dw := &dataWrite{lay: lay, dataDir: dataDir, stored: make([]bool, n)}
+	body.digests(dw)
 	nstored := 0
 	for i, res := range results {
-		if res.err != nil {
-			s.log.Warn("shard write failed", "bucket", fi.Bucket, "key", fi.Key, "drive", rt.drives[i].id, "shard", i, "err", res.err)
+		err := res.err
+		if err == nil && res.n != want {
+			err = fmt.Errorf("dataplane: drive %s stored %d of %d shard bytes", rt.drives[i].id, res.n, want)
+		}
+		if err != nil {
+			s.log.Warn("shard write failed", "drive", rt.drives[i].id, "shard", i, "err", err)
 			continue
 		}
-		stored[i] = true
+		dw.stored[i] = true
 		nstored++
 	}
 	if nstored < need {
-		s.abortShards(ctx, rt, fi.DataDir, nil)
-		return ObjectInfo{}, &QuorumError{Op: "put", Have: nstored, Need: need}
+		s.abortShards(ctx, rt, dataDir, nil)
+		return nil, &QuorumError{Op: "put", Have: nstored, Need: need}
 	}
-
-	fi.ETag = etag
-	fi.VersionID = newVersionID()
-	fi.ModTime = probe().modTime()
-	committed, ok := s.commitAll(context.WithoutCancel(ctx), rt, fi, stored, nil)
-	// Temporary shards that were not committed (failed writers, failed
-	// commits) are removed; committed ones now belong to the record.
-	leftover := make([]bool, n)
-	for i := range leftover {
-		leftover[i] = !committed[i]
-	}
-	s.abortShards(ctx, rt, fi.DataDir, leftover)
-	if ok < need {
-		return ObjectInfo{}, &QuorumError{Op: "put", Have: ok, Need: need}
-	}
-	return infoOf(fi), nil
+	return dw, nil
 }
 
 // commitAll commits fi (with Shard set per drive, and that drive's inline
@@ -537,6 +743,3 @@ func (s *Store) abortShards(ctx context.Context, rt route, dataDir string, which
 	}
 	wg.Wait()
 }
-
-// newMD5 returns the hash that makes the ETag.
-func newMD5() hash.Hash { return md5.New() }

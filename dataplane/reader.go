@@ -44,14 +44,16 @@ type shardStream struct {
 	stalled atomic.Bool // the watchdog cancelled it
 }
 
-// objReader streams a byte range of an object. It keeps one block of K+M
-// shards in memory and one open stream per shard it uses, each opened once
-// for the whole range: data shards first, a parity shard only from the block
-// where a data shard failed.
+// objReader streams a byte range of one erasure-coded stream of an object
+// (the object, or one part of a multipart object). It keeps one block of
+// K+M shards in memory and one open stream per shard it uses, each opened
+// once for the whole range: data shards first, a parity shard only from
+// the block where a data shard failed.
 type objReader struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	o      *Object
+	p      *objPart
 	cd     *codec
 	bb     *blockBuf
 
@@ -66,28 +68,21 @@ type objReader struct {
 	err       error  // sticky
 }
 
-func (o *Object) newReader(ctx context.Context, offset, length int64) (io.ReadCloser, error) {
-	size := o.Info.Size
-	if offset < 0 || offset > size {
-		return nil, fmt.Errorf("%w: offset %d of a %d byte object", ErrInvalidRange, offset, size)
-	}
-	if length < 0 || length > size-offset {
-		length = size - offset
-	}
-	if length == 0 {
-		return io.NopCloser(bytes.NewReader(nil)), nil
-	}
-	cd, err := o.s.codecs.get(o.lay.k, o.lay.m, o.lay.blockSize)
+// newPartReader reads length bytes (> 0, within the part) from offset of
+// part p.
+func (o *Object) newPartReader(ctx context.Context, p *objPart, offset, length int64) (*objReader, error) {
+	cd, err := o.s.codecs.get(p.lay.k, p.lay.m, p.lay.blockSize)
 	if err != nil {
 		return nil, err
 	}
-	n := o.lay.k + o.lay.m
-	bs := o.lay.blockSize
+	n := p.lay.k + p.lay.m
+	bs := p.lay.blockSize
 	rctx, cancel := context.WithCancel(ctx)
 	r := &objReader{
 		ctx:       rctx,
 		cancel:    cancel,
 		o:         o,
+		p:         p,
 		cd:        cd,
 		bb:        cd.newBlockBuf(),
 		streams:   make([]shardStream, n),
@@ -98,11 +93,11 @@ func (o *Object) newReader(ctx context.Context, offset, length int64) (io.ReadCl
 		remaining: length,
 	}
 	r.next = r.first
-	for i, src := range o.srcs {
+	for i, src := range p.srcs {
 		if src == nil {
-			// A drive of the PG has no copy of this version's shard i.
+			// A drive of the PG has no copy of this shard.
 			// Heal hook: queue (bucket, key, version, shard i) for repair.
-			o.s.log.Debug("shard missing", "bucket", o.Info.Bucket, "key", o.Info.Key, "shard", i)
+			o.s.log.Debug("shard missing", "bucket", o.Info.Bucket, "key", o.Info.Key, "shard", i, "data_dir", p.dataDir)
 		}
 	}
 	return r, nil
@@ -168,7 +163,7 @@ func (r *objReader) loadNext() error {
 	if err := r.loadBlock(b); err != nil {
 		return err
 	}
-	bl := r.o.lay.blockLen(b)
+	bl := r.p.lay.blockLen(b)
 	lo := int64(0)
 	if b == r.first {
 		lo = r.skip
@@ -182,8 +177,8 @@ func (r *objReader) loadNext() error {
 // loadBlock fills the buffer with K verified shards of block b and, when a
 // data shard is among the missing, reconstructs the data shards.
 func (r *objReader) loadBlock(b int64) error {
-	k := r.o.lay.k
-	ss := int(r.o.lay.shardBlockLen(b))
+	k := r.p.lay.k
+	ss := int(r.p.lay.shardBlockLen(b))
 	r.bb.setShardLen(ss)
 	clear(r.good)
 	ngood := 0
@@ -270,7 +265,7 @@ func (r *objReader) candidates(dst []int, want int) []int {
 			if len(dst) == want {
 				return dst
 			}
-			if r.streams[i].state == st && !r.good[i] && r.o.srcs[i] != nil {
+			if r.streams[i].state == st && !r.good[i] && r.p.srcs[i] != nil {
 				dst = append(dst, i)
 			}
 		}
@@ -281,10 +276,10 @@ func (r *objReader) candidates(dst []int, want int) []int {
 // readBlock reads shard i of block b into its region and verifies its CRC.
 func (r *objReader) readBlock(i int, b int64) error {
 	st := &r.streams[i]
-	lay := r.o.lay
+	lay := r.p.lay
 	if st.rc == nil {
 		off := lay.shardOffset(b)
-		rc, err := r.open(st.ctx, r.o.srcs[i], off, lay.shardEnd(r.last)-off)
+		rc, err := r.open(st.ctx, r.p.srcs[i], off, lay.shardEnd(r.last)-off)
 		if err != nil {
 			return err
 		}
@@ -319,14 +314,14 @@ func shortRead(err error) error {
 // open opens the shard bytes [off, off+length) of src: a range of its
 // inline bytes, or a stream of its shard file.
 func (r *objReader) open(ctx context.Context, src *shardSource, off, length int64) (io.ReadCloser, error) {
-	if r.o.dataDir == "" {
-		data := src.fi.Inline
+	if r.p.dataDir == "" {
+		data := src.inline
 		if off+length > int64(len(data)) {
 			return nil, errShardShort
 		}
 		return io.NopCloser(bytes.NewReader(data[off : off+length])), nil
 	}
-	return src.store.OpenShard(ctx, r.o.dataDir, off, length)
+	return src.store.OpenShard(ctx, r.p.dataDir, off, length)
 }
 
 // drop stops using shard i after it failed at block b.
@@ -346,14 +341,14 @@ func (r *objReader) drop(i int, b int64, err error) {
 	// Heal hook: a bad shard (checksum, short or missing data) of a reachable
 	// drive is where read-repair of (bucket, key, version, shard i) starts.
 	r.o.s.log.Warn("shard unreadable", "bucket", r.o.Info.Bucket, "key", r.o.Info.Key,
-		"drive", r.o.srcs[i].driveID, "shard", i, "block", b, "err", err)
+		"drive", r.p.srcs[i].driveID, "shard", i, "block", b, "err", err)
 }
 
 // shortErr is the error of a block with only ngood verified shards: a
 // *QuorumError when drives that could not be asked might still make up K
 // (retrying may work), ErrCorrupt otherwise.
 func (r *objReader) shortErr(b int64, ngood int) error {
-	k := r.o.lay.k
+	k := r.p.lay.k
 	unreach := r.o.missing
 	for i := range r.streams {
 		if r.streams[i].state == shardUnreach {
@@ -378,7 +373,7 @@ func (r *objReader) reconstruct(ss int) error {
 	if err := r.cd.enc.ReconstructData(shards); err != nil {
 		return fmt.Errorf("%w: reconstruct: %w", ErrCorrupt, err)
 	}
-	for i := range r.o.lay.k {
+	for i := range r.p.lay.k {
 		if !r.good[i] {
 			// reedsolomon fills the given capacity; copy only if it did not.
 			if dst := r.bb.regions[i][crcLen:]; len(shards[i]) == ss && &shards[i][0] != &dst[0] {

@@ -3,63 +3,157 @@ package dataplane
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/strata-io/strata/dataplane/drive"
 	"github.com/strata-io/strata/rpc"
 )
 
-// shardStore is one PG drive as the coordinator uses it. *drive.Drive
-// implements it for this node's drives, remoteDrive over rpc for the others.
+// shardStore is one PG drive as the coordinator uses it. localStore
+// implements it for this node's drives, remoteDrive over rpc for the
+// others, offlineDrive for drives that cannot be reached.
 type shardStore interface {
 	WriteShard(ctx context.Context, dataDir string, r io.Reader) (int64, error)
 	AbortShard(ctx context.Context, dataDir string) error
 	CommitVersion(ctx context.Context, fi drive.FileInfo) error
-	ReadVersion(ctx context.Context, bucket, key string) (drive.FileInfo, error)
+	ReadVersions(ctx context.Context, bucket, key string, ref drive.Ref, limit int) (drive.KeyVersions, error)
+	DeleteVersion(ctx context.Context, bucket, key string, ref drive.Ref) error
+	SetTags(ctx context.Context, bucket, key string, ref drive.Ref, tags map[string]string, tagTime int64) error
 	OpenShard(ctx context.Context, dataDir string, offset, length int64) (io.ReadCloser, error)
+	CreateUpload(ctx context.Context, u drive.Upload) error
+	CommitPart(ctx context.Context, u drive.Upload, p drive.Part) error
+	ReadUpload(ctx context.Context, bucket, key, uploadID string, after, limit int) (drive.Upload, []drive.Part, bool, error)
+	AbortUpload(ctx context.Context, bucket, key, uploadID string) error
+
+	// LockKey takes the per-key write lock of this drive for owner (see
+	// lock.go) and, when granted, reads the key's versions as ReadVersions
+	// (ref zero, readLimit) under it. A key without versions gives an
+	// empty KeyVersions, not ErrNotFound.
+	LockKey(ctx context.Context, bucket, key, owner string, ttl time.Duration) (bool, drive.KeyVersions, error)
+	// UnlockKey releases a lock LockKey granted to owner.
+	UnlockKey(ctx context.Context, bucket, key, owner string) error
 }
 
-// localDrive is one of this node's drives: a shardStore that also lists and
-// drops buckets (node-level operations). *drive.Drive implements it; unit
-// tests wrap it to inject faults.
+// localDrive is one of this node's drives: the drive operations of a
+// shardStore plus the node-level ones (listing, dropping a bucket).
+// *drive.Drive implements it; unit tests wrap it to inject faults.
 type localDrive interface {
-	shardStore
-	List(ctx context.Context, bucket, prefix, delimiter, after string, limit int) ([]drive.ListEntry, bool, error)
+	WriteShard(ctx context.Context, dataDir string, r io.Reader) (int64, error)
+	AbortShard(ctx context.Context, dataDir string) error
+	CommitVersion(ctx context.Context, fi drive.FileInfo) error
+	ReadVersions(ctx context.Context, bucket, key string, ref drive.Ref, limit int) (drive.KeyVersions, error)
+	DeleteVersion(ctx context.Context, bucket, key string, ref drive.Ref) error
+	SetTags(ctx context.Context, bucket, key string, ref drive.Ref, tags map[string]string, tagTime int64) error
+	OpenShard(ctx context.Context, dataDir string, offset, length int64) (io.ReadCloser, error)
+	CreateUpload(ctx context.Context, u drive.Upload) error
+	CommitPart(ctx context.Context, u drive.Upload, p drive.Part) error
+	ReadUpload(ctx context.Context, bucket, key, uploadID string, after, limit int) (drive.Upload, []drive.Part, bool, error)
+	AbortUpload(ctx context.Context, bucket, key, uploadID string) error
+	List(ctx context.Context, bucket string, o drive.ListOptions) ([]drive.ListEntry, bool, error)
+	ListUploads(ctx context.Context, bucket string, o drive.ListOptions) ([]drive.UploadEntry, bool, error)
 	DropBucket(ctx context.Context, bucket string) error
+}
+
+// readLimit is how many of a key's newest versions a read asks each drive
+// for: enough to see past failed writes to the current version, and to
+// tell whether a version asked for by id is the latest.
+const readLimit = 32
+
+// localStore is a local drive as a shardStore: drive calls go straight to
+// it, locks to this node's lock table.
+type localStore struct {
+	localDrive
+	s  *Store
+	id string
+}
+
+func (l localStore) LockKey(ctx context.Context, bucket, key, owner string, ttl time.Duration) (bool, drive.KeyVersions, error) {
+	return l.s.lockLocal(ctx, l.localDrive, l.id, bucket, key, owner, ttl)
+}
+
+func (l localStore) UnlockKey(_ context.Context, bucket, key, owner string) error {
+	l.s.locks.release(lockName{drive: l.id, bucket: bucket, key: key}, owner)
+	return nil
+}
+
+// lockLocal is LockKey on local drive d.
+func (s *Store) lockLocal(ctx context.Context, d localDrive, id, bucket, key, owner string, ttl time.Duration) (bool, drive.KeyVersions, error) {
+	name := lockName{drive: id, bucket: bucket, key: key}
+	if !s.locks.acquire(name, owner, ttl) {
+		return false, drive.KeyVersions{}, nil
+	}
+	kv, err := d.ReadVersions(ctx, bucket, key, drive.Ref{}, readLimit)
+	if errors.Is(err, drive.ErrNotFound) {
+		return true, drive.KeyVersions{}, nil
+	}
+	if err != nil {
+		s.locks.release(name, owner)
+		return false, drive.KeyVersions{}, err
+	}
+	return true, kv, nil
 }
 
 // rpc methods served by every node for its local drives.
 const (
-	methodWriteShard  = "dp.write_shard"  // hdr wireReq{Drive,DataDir}, body shard stream -> hdr wireN
-	methodAbortShard  = "dp.abort_shard"  // hdr wireReq{Drive,DataDir}
-	methodCommit      = "dp.commit"       // hdr wireReq{Drive,FI without Inline}, body Inline
-	methodReadVersion = "dp.read_version" // hdr wireReq{Drive,Bucket,Key} -> hdr FileInfo without Inline, body Inline
-	methodOpenShard   = "dp.open_shard"   // hdr wireReq{Drive,DataDir,Offset,Length} -> body shard bytes
-	methodListNode    = "dp.list_node"    // hdr wireReq{Bucket,Prefix,Delimiter,After,Limit} -> body JSON nodePage
-	methodDropBucket  = "dp.drop_bucket"  // hdr wireReq{Bucket}
+	methodWriteShard    = "dp.write_shard"    // hdr wireReq{Drive,DataDir}, body shard stream -> hdr wireN
+	methodAbortShard    = "dp.abort_shard"    // hdr wireReq{Drive,DataDir}
+	methodCommit        = "dp.commit"         // hdr wireReq{Drive}, body frame(FileInfo without Inline, Inline)
+	methodReadVersions  = "dp.read_versions"  // hdr wireReq{Drive,Bucket,Key,Ref,Limit} -> body frame(KeyVersions, Target's Inline)
+	methodDeleteVersion = "dp.delete_version" // hdr wireReq{Drive,Bucket,Key,Ref}
+	methodSetTags       = "dp.set_tags"       // hdr wireReq{Drive,Bucket,Key,Ref,Tags,TagTime}
+	methodOpenShard     = "dp.open_shard"     // hdr wireReq{Drive,DataDir,Offset,Length} -> body shard bytes
+	methodCreateUpload  = "dp.create_upload"  // hdr wireReq{Drive,Upload}
+	methodCommitPart    = "dp.commit_part"    // hdr wireReq{Drive,Upload,Part}
+	methodReadUpload    = "dp.read_upload"    // hdr wireReq{Drive,Bucket,Key,UploadID,After,Limit} -> body JSON wireUpload
+	methodAbortUpload   = "dp.abort_upload"   // hdr wireReq{Drive,Bucket,Key,UploadID}
+	methodLockKey       = "dp.lock_key"       // hdr wireReq{Drive,Bucket,Key,Owner,TTL} -> body frame(wireLock, Target's Inline)
+	methodUnlockKey     = "dp.unlock_key"     // hdr wireReq{Drive,Bucket,Key,Owner}
+	methodListNode      = "dp.list_node"      // hdr wireReq{Bucket,List} -> body JSON listPage
+	methodDropBucket    = "dp.drop_bucket"    // hdr wireReq{Bucket}
 )
 
 // wireReq is the header of every dp.* call; each method uses some fields.
 type wireReq struct {
-	Drive     string          `json:"drive,omitempty"`
-	DataDir   string          `json:"data_dir,omitempty"`
-	Bucket    string          `json:"bucket,omitempty"`
-	Key       string          `json:"key,omitempty"`
-	Offset    int64           `json:"offset,omitempty"`
-	Length    int64           `json:"length,omitempty"`
-	FI        *drive.FileInfo `json:"fi,omitempty"`
-	Prefix    string          `json:"prefix,omitempty"`
-	Delimiter string          `json:"delimiter,omitempty"`
-	After     string          `json:"after,omitempty"`
-	Limit     int             `json:"limit,omitempty"`
+	Drive    string            `json:"drive,omitempty"`
+	DataDir  string            `json:"data_dir,omitempty"`
+	Bucket   string            `json:"bucket,omitempty"`
+	Key      string            `json:"key,omitempty"`
+	Offset   int64             `json:"offset,omitempty"`
+	Length   int64             `json:"length,omitempty"`
+	Ref      *drive.Ref        `json:"ref,omitempty"`
+	Limit    int               `json:"limit,omitempty"`
+	After    int               `json:"after,omitempty"`
+	Tags     map[string]string `json:"tags,omitempty"`
+	TagTime  int64             `json:"tag_time,omitempty"`
+	Upload   *drive.Upload     `json:"upload,omitempty"`
+	Part     *drive.Part       `json:"part,omitempty"`
+	UploadID string            `json:"upload_id,omitempty"`
+	Owner    string            `json:"owner,omitempty"`
+	TTL      time.Duration     `json:"ttl,omitempty"`
+	List     *listReq          `json:"list,omitempty"`
 }
 
 // wireN is the response header of dp.write_shard.
 type wireN struct {
 	N int64 `json:"n"`
+}
+
+// wireUpload is the reply of dp.read_upload.
+type wireUpload struct {
+	Upload drive.Upload `json:"upload"`
+	Parts  []drive.Part `json:"parts,omitempty"`
+	More   bool         `json:"more,omitempty"`
+}
+
+// wireLock is the reply of dp.lock_key.
+type wireLock struct {
+	Granted  bool              `json:"granted"`
+	Versions drive.KeyVersions `json:"versions"`
 }
 
 // Internal errors. errUnreachable marks a drive that could not be asked (no
@@ -80,6 +174,7 @@ var errorCodes = [...]struct {
 	{"not_found", drive.ErrNotFound},
 	{"drive_closed", drive.ErrClosed},
 	{"foreign_cluster", drive.ErrForeignCluster},
+	{"bad_name", drive.ErrBadName},
 	{"no_drive", errNoDrive},
 	{"bad_request", errBadRequest},
 	{"canceled", context.Canceled},
@@ -139,11 +234,70 @@ func (o offlineDrive) WriteShard(context.Context, string, io.Reader) (int64, err
 }
 func (o offlineDrive) AbortShard(context.Context, string) error            { return o.err() }
 func (o offlineDrive) CommitVersion(context.Context, drive.FileInfo) error { return o.err() }
-func (o offlineDrive) ReadVersion(context.Context, string, string) (drive.FileInfo, error) {
-	return drive.FileInfo{}, o.err()
+func (o offlineDrive) ReadVersions(context.Context, string, string, drive.Ref, int) (drive.KeyVersions, error) {
+	return drive.KeyVersions{}, o.err()
+}
+func (o offlineDrive) DeleteVersion(context.Context, string, string, drive.Ref) error {
+	return o.err()
+}
+func (o offlineDrive) SetTags(context.Context, string, string, drive.Ref, map[string]string, int64) error {
+	return o.err()
 }
 func (o offlineDrive) OpenShard(context.Context, string, int64, int64) (io.ReadCloser, error) {
 	return nil, o.err()
+}
+func (o offlineDrive) CreateUpload(context.Context, drive.Upload) error           { return o.err() }
+func (o offlineDrive) CommitPart(context.Context, drive.Upload, drive.Part) error { return o.err() }
+func (o offlineDrive) ReadUpload(context.Context, string, string, string, int, int) (drive.Upload, []drive.Part, bool, error) {
+	return drive.Upload{}, nil, false, o.err()
+}
+func (o offlineDrive) AbortUpload(context.Context, string, string, string) error { return o.err() }
+func (o offlineDrive) LockKey(context.Context, string, string, string, time.Duration) (bool, drive.KeyVersions, error) {
+	return false, drive.KeyVersions{}, o.err()
+}
+func (o offlineDrive) UnlockKey(context.Context, string, string, string) error { return o.err() }
+
+// Frames: a JSON value and raw bytes in one body, as
+// [uvarint len(json)][json][raw].
+
+// maxFrame bounds a frame's JSON and raw part: a 10,000-part record is
+// about 1.5 MB of JSON, an inline shard at most a few hundred KB.
+const maxFrame = 64 << 20
+
+func encodeFrame(v any, raw []byte) ([]byte, error) {
+	js, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	out := binary.AppendUvarint(make([]byte, 0, binary.MaxVarintLen64+len(js)+len(raw)), uint64(len(js)))
+	out = append(out, js...)
+	return append(out, raw...), nil
+}
+
+func decodeFrame(body []byte, v any) (raw []byte, err error) {
+	n, w := binary.Uvarint(body)
+	if w <= 0 || n > uint64(len(body)-w) {
+		return nil, fmt.Errorf("%w: bad frame", errBadRequest)
+	}
+	if err := json.Unmarshal(body[w:w+int(n)], v); err != nil {
+		return nil, fmt.Errorf("%w: %w", errBadRequest, err)
+	}
+	return body[w+int(n):], nil
+}
+
+// readBody reads a whole response or request body, at most maxFrame bytes.
+func readBody(r io.Reader) ([]byte, error) {
+	if r == nil {
+		return nil, nil
+	}
+	b, err := io.ReadAll(io.LimitReader(r, maxFrame+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxFrame {
+		return nil, fmt.Errorf("%w: body over %d bytes", errBadRequest, maxFrame)
+	}
+	return b, nil
 }
 
 // remoteDrive is a drive of another node, reached through its rpc handlers.
@@ -157,6 +311,33 @@ type remoteDrive struct {
 func (r *remoteDrive) call(ctx context.Context, method string, req wireReq, body io.Reader) (*rpc.Response, error) {
 	req.Drive = r.driveID
 	return callNode(ctx, r.tr, r.addr, method, req, body)
+}
+
+// callSimple is a call whose reply carries nothing but its error.
+func (r *remoteDrive) callSimple(ctx context.Context, method string, req wireReq, body io.Reader) error {
+	resp, err := r.call(ctx, method, req, body)
+	if err != nil {
+		return err
+	}
+	return finish(resp)
+}
+
+// callBody is a call whose reply is a body read whole.
+func (r *remoteDrive) callBody(ctx context.Context, method string, req wireReq) ([]byte, error) {
+	resp, err := r.call(ctx, method, req, nil)
+	if err != nil {
+		return nil, err
+	}
+	b, err := readBody(resp.Body)
+	if resp.Body != nil {
+		if cerr := resp.Body.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		return nil, fromRemote(err)
+	}
+	return b, nil
 }
 
 // callNode is one dp.* call to the node at addr.
@@ -198,48 +379,82 @@ func (r *remoteDrive) WriteShard(ctx context.Context, dataDir string, body io.Re
 }
 
 func (r *remoteDrive) AbortShard(ctx context.Context, dataDir string) error {
-	resp, err := r.call(ctx, methodAbortShard, wireReq{DataDir: dataDir}, nil)
-	if err != nil {
-		return err
-	}
-	return finish(resp)
+	return r.callSimple(ctx, methodAbortShard, wireReq{DataDir: dataDir}, nil)
 }
 
 func (r *remoteDrive) CommitVersion(ctx context.Context, fi drive.FileInfo) error {
 	inline := fi.Inline
 	fi.Inline = nil
-	var body io.Reader
-	if len(inline) > 0 {
-		body = bytes.NewReader(inline)
-	}
-	resp, err := r.call(ctx, methodCommit, wireReq{FI: &fi}, body)
+	body, err := encodeFrame(wireFI{FI: fi, HasInline: inline != nil}, inline)
 	if err != nil {
 		return err
 	}
-	return finish(resp)
+	return r.callSimple(ctx, methodCommit, wireReq{}, bytes.NewReader(body))
 }
 
-func (r *remoteDrive) ReadVersion(ctx context.Context, bucket, key string) (drive.FileInfo, error) {
-	resp, err := r.call(ctx, methodReadVersion, wireReq{Bucket: bucket, Key: key}, nil)
+// wireFI carries a FileInfo whose Inline travels raw after it.
+type wireFI struct {
+	FI        drive.FileInfo `json:"fi"`
+	HasInline bool           `json:"has_inline,omitempty"`
+}
+
+// wireVersions is the reply of dp.read_versions.
+type wireVersions struct {
+	KV        drive.KeyVersions `json:"kv"`
+	HasInline bool              `json:"has_inline,omitempty"`
+}
+
+// encodeVersions frames kv with its target's inline bytes raw.
+func encodeVersions(v any, kv *drive.KeyVersions) ([]byte, error) {
+	var inline []byte
+	if kv.Target != nil && kv.Target.Inline != nil {
+		t := *kv.Target
+		inline = t.Inline
+		t.Inline = nil
+		kv.Target = &t
+	}
+	switch w := v.(type) {
+	case *wireVersions:
+		w.HasInline = inline != nil
+	case *wireLockReply:
+		w.HasInline = inline != nil
+	}
+	return encodeFrame(v, inline)
+}
+
+// wireLockReply is the framed reply of dp.lock_key.
+type wireLockReply struct {
+	wireLock
+	HasInline bool `json:"has_inline,omitempty"`
+}
+
+// restoreInline puts a frame's raw bytes back as the target's Inline.
+func restoreInline(kv *drive.KeyVersions, has bool, raw []byte) {
+	if has && kv.Target != nil {
+		kv.Target.Inline = bytes.Clone(raw)
+	}
+}
+
+func (r *remoteDrive) ReadVersions(ctx context.Context, bucket, key string, ref drive.Ref, limit int) (drive.KeyVersions, error) {
+	b, err := r.callBody(ctx, methodReadVersions, wireReq{Bucket: bucket, Key: key, Ref: &ref, Limit: limit})
 	if err != nil {
-		return drive.FileInfo{}, err
+		return drive.KeyVersions{}, err
 	}
-	var fi drive.FileInfo
-	if err := json.Unmarshal(resp.Header, &fi); err != nil {
-		_ = finish(resp)
-		return drive.FileInfo{}, fmt.Errorf("dataplane: %s reply: %w", methodReadVersion, err)
-	}
-	inline, err := io.ReadAll(resp.Body)
-	if cerr := resp.Body.Close(); err == nil {
-		err = cerr
-	}
+	var w wireVersions
+	raw, err := decodeFrame(b, &w)
 	if err != nil {
-		return drive.FileInfo{}, fromRemote(err)
+		return drive.KeyVersions{}, fmt.Errorf("dataplane: %s reply: %w", methodReadVersions, err)
 	}
-	if len(inline) > 0 {
-		fi.Inline = inline
-	}
-	return fi, nil
+	restoreInline(&w.KV, w.HasInline, raw)
+	return w.KV, nil
+}
+
+func (r *remoteDrive) DeleteVersion(ctx context.Context, bucket, key string, ref drive.Ref) error {
+	return r.callSimple(ctx, methodDeleteVersion, wireReq{Bucket: bucket, Key: key, Ref: &ref}, nil)
+}
+
+func (r *remoteDrive) SetTags(ctx context.Context, bucket, key string, ref drive.Ref, tags map[string]string, tagTime int64) error {
+	return r.callSimple(ctx, methodSetTags, wireReq{Bucket: bucket, Key: key, Ref: &ref, Tags: tags, TagTime: tagTime}, nil)
 }
 
 func (r *remoteDrive) OpenShard(ctx context.Context, dataDir string, offset, length int64) (io.ReadCloser, error) {
@@ -250,6 +465,48 @@ func (r *remoteDrive) OpenShard(ctx context.Context, dataDir string, offset, len
 	return remoteBody{resp.Body}, nil
 }
 
+func (r *remoteDrive) CreateUpload(ctx context.Context, u drive.Upload) error {
+	return r.callSimple(ctx, methodCreateUpload, wireReq{Upload: &u}, nil)
+}
+
+func (r *remoteDrive) CommitPart(ctx context.Context, u drive.Upload, p drive.Part) error {
+	return r.callSimple(ctx, methodCommitPart, wireReq{Upload: &u, Part: &p}, nil)
+}
+
+func (r *remoteDrive) ReadUpload(ctx context.Context, bucket, key, uploadID string, after, limit int) (drive.Upload, []drive.Part, bool, error) {
+	b, err := r.callBody(ctx, methodReadUpload, wireReq{Bucket: bucket, Key: key, UploadID: uploadID, After: after, Limit: limit})
+	if err != nil {
+		return drive.Upload{}, nil, false, err
+	}
+	var w wireUpload
+	if err := json.Unmarshal(b, &w); err != nil {
+		return drive.Upload{}, nil, false, fmt.Errorf("dataplane: %s reply: %w", methodReadUpload, err)
+	}
+	return w.Upload, w.Parts, w.More, nil
+}
+
+func (r *remoteDrive) AbortUpload(ctx context.Context, bucket, key, uploadID string) error {
+	return r.callSimple(ctx, methodAbortUpload, wireReq{Bucket: bucket, Key: key, UploadID: uploadID}, nil)
+}
+
+func (r *remoteDrive) LockKey(ctx context.Context, bucket, key, owner string, ttl time.Duration) (bool, drive.KeyVersions, error) {
+	b, err := r.callBody(ctx, methodLockKey, wireReq{Bucket: bucket, Key: key, Owner: owner, TTL: ttl})
+	if err != nil {
+		return false, drive.KeyVersions{}, err
+	}
+	var w wireLockReply
+	raw, err := decodeFrame(b, &w)
+	if err != nil {
+		return false, drive.KeyVersions{}, fmt.Errorf("dataplane: %s reply: %w", methodLockKey, err)
+	}
+	restoreInline(&w.Versions, w.HasInline, raw)
+	return w.Granted, w.Versions, nil
+}
+
+func (r *remoteDrive) UnlockKey(ctx context.Context, bucket, key, owner string) error {
+	return r.callSimple(ctx, methodUnlockKey, wireReq{Bucket: bucket, Key: key, Owner: owner}, nil)
+}
+
 // remoteBody maps the errors of a streamed response body.
 type remoteBody struct{ io.ReadCloser }
 
@@ -258,9 +515,9 @@ func (b remoteBody) Read(p []byte) (int, error) {
 	return n, fromRemote(err)
 }
 
-// validDataDir accepts the shard file names the coordinator makes (hex uuids)
-// and similar plain names; it refuses anything that could leave the drive's
-// shard folder.
+// validDataDir accepts the shard file names the coordinator makes (hex
+// ids) and similar plain names; it refuses anything that could leave the
+// drive's shard folder.
 func validDataDir(s string) bool {
 	if s == "" || len(s) > 128 || s == "." || s == ".." {
 		return false
@@ -280,8 +537,16 @@ func (s *Store) registerHandlers(tr *rpc.Transport) {
 	tr.Handle(methodWriteShard, s.handleWriteShard)
 	tr.Handle(methodAbortShard, s.handleAbortShard)
 	tr.Handle(methodCommit, s.handleCommit)
-	tr.Handle(methodReadVersion, s.handleReadVersion)
+	tr.Handle(methodReadVersions, s.handleReadVersions)
+	tr.Handle(methodDeleteVersion, s.handleDeleteVersion)
+	tr.Handle(methodSetTags, s.handleSetTags)
 	tr.Handle(methodOpenShard, s.handleOpenShard)
+	tr.Handle(methodCreateUpload, s.handleCreateUpload)
+	tr.Handle(methodCommitPart, s.handleCommitPart)
+	tr.Handle(methodReadUpload, s.handleReadUpload)
+	tr.Handle(methodAbortUpload, s.handleAbortUpload)
+	tr.Handle(methodLockKey, s.handleLockKey)
+	tr.Handle(methodUnlockKey, s.handleUnlockKey)
 	tr.Handle(methodListNode, s.handleListNode)
 	tr.Handle(methodDropBucket, s.handleDropBucket)
 }
@@ -302,9 +567,12 @@ func (s *Store) decodeReq(req *rpc.Request, needsDrive bool) (wireReq, localDriv
 	return w, d, nil
 }
 
-func badDataDir(dir string) error {
-	return &rpc.Error{Code: "bad_request", Message: fmt.Sprintf("invalid data dir %q", dir)}
+func badRequest(format string, args ...any) error {
+	return &rpc.Error{Code: "bad_request", Message: fmt.Sprintf(format, args...)}
 }
+
+// bodyReply wraps bytes as a response body.
+func bodyReply(b []byte) io.ReadCloser { return io.NopCloser(bytes.NewReader(b)) }
 
 func (s *Store) handleWriteShard(ctx context.Context, req *rpc.Request) ([]byte, io.ReadCloser, error) {
 	w, d, err := s.decodeReq(req, true)
@@ -312,7 +580,7 @@ func (s *Store) handleWriteShard(ctx context.Context, req *rpc.Request) ([]byte,
 		return nil, nil, err
 	}
 	if !validDataDir(w.DataDir) {
-		return nil, nil, badDataDir(w.DataDir)
+		return nil, nil, badRequest("invalid data dir %q", w.DataDir)
 	}
 	n, err := d.WriteShard(ctx, w.DataDir, req.Body)
 	if err != nil {
@@ -328,58 +596,71 @@ func (s *Store) handleAbortShard(ctx context.Context, req *rpc.Request) ([]byte,
 		return nil, nil, err
 	}
 	if !validDataDir(w.DataDir) {
-		return nil, nil, badDataDir(w.DataDir)
+		return nil, nil, badRequest("invalid data dir %q", w.DataDir)
 	}
 	return nil, nil, toRPCError(d.AbortShard(ctx, w.DataDir))
 }
 
-// maxInline bounds the inline body a commit may carry (a shard of an inline
-// object is far smaller; this only stops a bad peer from exhausting memory).
-const maxInline = 64 << 20
-
 func (s *Store) handleCommit(ctx context.Context, req *rpc.Request) ([]byte, io.ReadCloser, error) {
-	w, d, err := s.decodeReq(req, true)
+	_, d, err := s.decodeReq(req, true)
 	if err != nil {
 		return nil, nil, err
 	}
-	if w.FI == nil || (w.FI.DataDir != "" && !validDataDir(w.FI.DataDir)) {
-		return nil, nil, &rpc.Error{Code: "bad_request", Message: "commit without a valid record"}
-	}
-	inline, err := io.ReadAll(io.LimitReader(req.Body, maxInline+1))
+	body, err := readBody(req.Body)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, toRPCError(err)
 	}
-	if len(inline) > maxInline {
-		return nil, nil, &rpc.Error{Code: "bad_request", Message: "inline data too large"}
+	var w wireFI
+	raw, err := decodeFrame(body, &w)
+	if err != nil {
+		return nil, nil, toRPCError(err)
 	}
-	fi := *w.FI
+	fi := w.FI
 	fi.Inline = nil
-	if len(inline) > 0 {
-		fi.Inline = inline
+	if w.HasInline {
+		fi.Inline = raw
 	}
 	return nil, nil, toRPCError(d.CommitVersion(ctx, fi))
 }
 
-func (s *Store) handleReadVersion(ctx context.Context, req *rpc.Request) ([]byte, io.ReadCloser, error) {
+func refOrZero(r *drive.Ref) drive.Ref {
+	if r == nil {
+		return drive.Ref{}
+	}
+	return *r
+}
+
+func (s *Store) handleReadVersions(ctx context.Context, req *rpc.Request) ([]byte, io.ReadCloser, error) {
 	w, d, err := s.decodeReq(req, true)
 	if err != nil {
 		return nil, nil, err
 	}
-	fi, err := d.ReadVersion(ctx, w.Bucket, w.Key)
+	kv, err := d.ReadVersions(ctx, w.Bucket, w.Key, refOrZero(w.Ref), w.Limit)
 	if err != nil {
 		return nil, nil, toRPCError(err)
 	}
-	inline := fi.Inline
-	fi.Inline = nil
-	hdr, err := json.Marshal(fi)
+	reply := &wireVersions{KV: kv}
+	body, err := encodeVersions(reply, &reply.KV)
 	if err != nil {
 		return nil, nil, err
 	}
-	var body io.ReadCloser
-	if len(inline) > 0 {
-		body = io.NopCloser(bytes.NewReader(inline))
+	return nil, bodyReply(body), nil
+}
+
+func (s *Store) handleDeleteVersion(ctx context.Context, req *rpc.Request) ([]byte, io.ReadCloser, error) {
+	w, d, err := s.decodeReq(req, true)
+	if err != nil {
+		return nil, nil, err
 	}
-	return hdr, body, nil
+	return nil, nil, toRPCError(d.DeleteVersion(ctx, w.Bucket, w.Key, refOrZero(w.Ref)))
+}
+
+func (s *Store) handleSetTags(ctx context.Context, req *rpc.Request) ([]byte, io.ReadCloser, error) {
+	w, d, err := s.decodeReq(req, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	return nil, nil, toRPCError(d.SetTags(ctx, w.Bucket, w.Key, refOrZero(w.Ref), w.Tags, w.TagTime))
 }
 
 func (s *Store) handleOpenShard(ctx context.Context, req *rpc.Request) ([]byte, io.ReadCloser, error) {
@@ -388,7 +669,7 @@ func (s *Store) handleOpenShard(ctx context.Context, req *rpc.Request) ([]byte, 
 		return nil, nil, err
 	}
 	if !validDataDir(w.DataDir) {
-		return nil, nil, badDataDir(w.DataDir)
+		return nil, nil, badRequest("invalid data dir %q", w.DataDir)
 	}
 	rc, err := d.OpenShard(ctx, w.DataDir, w.Offset, w.Length)
 	if err != nil {
@@ -397,17 +678,100 @@ func (s *Store) handleOpenShard(ctx context.Context, req *rpc.Request) ([]byte, 
 	return nil, rc, nil
 }
 
+func (s *Store) handleCreateUpload(ctx context.Context, req *rpc.Request) ([]byte, io.ReadCloser, error) {
+	w, d, err := s.decodeReq(req, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	if w.Upload == nil {
+		return nil, nil, badRequest("create upload without an upload")
+	}
+	return nil, nil, toRPCError(d.CreateUpload(ctx, *w.Upload))
+}
+
+func (s *Store) handleCommitPart(ctx context.Context, req *rpc.Request) ([]byte, io.ReadCloser, error) {
+	w, d, err := s.decodeReq(req, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	if w.Upload == nil || w.Part == nil {
+		return nil, nil, badRequest("commit part without upload or part")
+	}
+	return nil, nil, toRPCError(d.CommitPart(ctx, *w.Upload, *w.Part))
+}
+
+func (s *Store) handleReadUpload(ctx context.Context, req *rpc.Request) ([]byte, io.ReadCloser, error) {
+	w, d, err := s.decodeReq(req, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	u, parts, more, err := d.ReadUpload(ctx, w.Bucket, w.Key, w.UploadID, w.After, w.Limit)
+	if err != nil {
+		return nil, nil, toRPCError(err)
+	}
+	body, err := json.Marshal(wireUpload{Upload: u, Parts: parts, More: more})
+	if err != nil {
+		return nil, nil, err
+	}
+	return nil, bodyReply(body), nil
+}
+
+func (s *Store) handleAbortUpload(ctx context.Context, req *rpc.Request) ([]byte, io.ReadCloser, error) {
+	w, d, err := s.decodeReq(req, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	return nil, nil, toRPCError(d.AbortUpload(ctx, w.Bucket, w.Key, w.UploadID))
+}
+
+// maxLockTTL bounds the lease a peer may ask for.
+const maxLockTTL = 10 * time.Minute
+
+func (s *Store) handleLockKey(ctx context.Context, req *rpc.Request) ([]byte, io.ReadCloser, error) {
+	w, d, err := s.decodeReq(req, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	if w.Owner == "" || w.TTL <= 0 || w.TTL > maxLockTTL {
+		return nil, nil, badRequest("lock without owner or with ttl %v", w.TTL)
+	}
+	granted, kv, err := s.lockLocal(ctx, d, w.Drive, w.Bucket, w.Key, w.Owner, w.TTL)
+	if err != nil {
+		return nil, nil, toRPCError(err)
+	}
+	reply := &wireLockReply{wireLock: wireLock{Granted: granted, Versions: kv}}
+	body, err := encodeVersions(reply, &reply.Versions)
+	if err != nil {
+		return nil, nil, err
+	}
+	return nil, bodyReply(body), nil
+}
+
+func (s *Store) handleUnlockKey(_ context.Context, req *rpc.Request) ([]byte, io.ReadCloser, error) {
+	w, _, err := s.decodeReq(req, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	s.locks.release(lockName{drive: w.Drive, bucket: w.Bucket, key: w.Key}, w.Owner)
+	return nil, nil, nil
+}
+
 func (s *Store) handleListNode(ctx context.Context, req *rpc.Request) ([]byte, io.ReadCloser, error) {
 	w, _, err := s.decodeReq(req, false)
 	if err != nil {
 		return nil, nil, err
 	}
-	page := s.listLocal(ctx, w.Bucket, w.Prefix, w.Delimiter, w.After, clampLimit(w.Limit))
+	if w.List == nil {
+		return nil, nil, badRequest("list without a request")
+	}
+	lr := *w.List
+	lr.Limit = clampLimit(lr.Limit)
+	page := s.listLocal(ctx, w.Bucket, lr)
 	body, err := json.Marshal(page)
 	if err != nil {
 		return nil, nil, err
 	}
-	return nil, io.NopCloser(bytes.NewReader(body)), nil
+	return nil, bodyReply(body), nil
 }
 
 func (s *Store) handleDropBucket(ctx context.Context, req *rpc.Request) ([]byte, io.ReadCloser, error) {

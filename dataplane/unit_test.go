@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"testing"
 
 	"github.com/strata-io/strata/dataplane/drive"
@@ -55,36 +56,57 @@ func TestLayout(t *testing.T) {
 	}
 }
 
-func TestDecide(t *testing.T) {
-	rec := func(drive int, id string, mod int64, shard int, del bool) answer {
-		return answer{drive: drive, fi: driveFI(id, mod, shard, del)}
+func TestKeyView(t *testing.T) {
+	rt := route{settings: settings{k: 2, m: 2}, drives: make([]driveRef, 4)}
+	ans := func(drive int, fis ...drive.FileInfo) keyAnswer {
+		return keyAnswer{drive: drive, kv: driveKV(fis...), ok: true}
 	}
+	data := func(id string, mod int64, shard int) drive.FileInfo { return driveFI(id, mod, shard, false) }
+	marker := func(id string, mod int64, shard int) drive.FileInfo { return driveFI(id, mod, shard, true) }
 	cases := []struct {
-		name       string
-		recs       []answer
-		unanswered int
-		found      string
-		deleted    bool
-		ambiguous  bool
+		name      string
+		answers   []keyAnswer
+		found     string
+		ambiguous bool
 	}{
-		{"none", nil, 0, "", false, false},
-		{"complete", []answer{rec(0, "a", 1, 0, false), rec(1, "a", 1, 1, false)}, 2, "a", false, false},
-		{"partial newer skipped", []answer{rec(0, "b", 2, 0, false), rec(1, "a", 1, 1, false), rec(2, "a", 1, 2, false)}, 0, "a", false, false},
-		{"tombstone newest", []answer{rec(0, "t", 3, 0, true), rec(1, "a", 1, 1, false), rec(2, "a", 1, 2, false)}, 0, "", true, false},
-		{"older tombstone", []answer{rec(0, "t", 0, 0, true), rec(1, "a", 1, 1, false), rec(2, "a", 1, 2, false)}, 0, "a", false, false},
-		{"partial could complete", []answer{rec(0, "b", 2, 0, false)}, 2, "", false, true},
-		{"duplicate shard index", []answer{rec(0, "a", 1, 0, false), rec(1, "a", 1, 0, false)}, 0, "", false, false},
+		{"none", []keyAnswer{ans(0), ans(1), ans(2)}, "", false},
+		{"complete", []keyAnswer{ans(0, data("a", 1, 0)), ans(1, data("a", 1, 1))}, "a", false},
+		{"partial newer skipped", []keyAnswer{ans(0, data("b", 2, 0), data("a", 1, 0)), ans(1, data("a", 1, 1)), ans(2, data("a", 1, 2))}, "a", false},
+		{"marker newest", []keyAnswer{ans(0, marker("t", 3, 0), data("a", 1, 0)), ans(1, marker("t", 3, 1), data("a", 1, 1)), ans(2, data("a", 1, 2))}, "t", false},
+		{"marker leftover on one drive", []keyAnswer{ans(0, marker("t", 3, 0), data("a", 1, 0)), ans(1, data("a", 1, 1)), ans(2, data("a", 1, 2)), ans(3)}, "a", false},
+		{"older marker", []keyAnswer{ans(0, data("a", 2, 0), marker("t", 1, 0)), ans(1, data("a", 2, 1), marker("t", 1, 1))}, "a", false},
+		{"partial could complete", []keyAnswer{ans(0, data("b", 2, 0))}, "", true},
+		{"duplicate shard index", []keyAnswer{ans(0, data("a", 1, 0)), ans(1, data("a", 1, 0)), ans(2), ans(3)}, "", false},
 	}
 	for _, c := range cases {
-		d := decide(groupVersions(c.recs), c.unanswered)
+		v := (&Store{}).newKeyView(rt, c.answers)
+		g, ambiguous := v.current()
 		found := ""
-		if d.found != nil {
-			found = d.found.fi.VersionID
+		if g != nil {
+			found = g.fi.VersionID
 		}
-		if found != c.found || d.deleted != c.deleted || d.ambiguous != c.ambiguous {
-			t.Errorf("%s: found %q deleted %v ambiguous %v", c.name, found, d.deleted, d.ambiguous)
+		if found != c.found || ambiguous != c.ambiguous {
+			t.Errorf("%s: found %q ambiguous %v", c.name, found, ambiguous)
 		}
 	}
+	// Versions newest first: ModTime descending, then id ascending.
+	v := (&Store{}).newKeyView(rt, []keyAnswer{ans(0, data("b", 5, 0), data("a", 5, 0), data("z", 1, 0))})
+	var ids []string
+	for _, g := range v.groups {
+		ids = append(ids, g.fi.VersionID)
+	}
+	if !slices.Equal(ids, []string{"a", "b", "z"}) {
+		t.Fatalf("order %v", ids)
+	}
+}
+
+func driveKV(fis ...drive.FileInfo) drive.KeyVersions {
+	kv := drive.KeyVersions{Versions: fis}
+	if len(fis) > 0 {
+		t := fis[0]
+		kv.Target = &t
+	}
+	return kv
 }
 
 func driveFI(id string, mod int64, shard int, del bool) drive.FileInfo {

@@ -1,0 +1,179 @@
+package dataplane
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/strata-io/strata/dataplane/drive"
+	"github.com/strata-io/strata/meta"
+)
+
+// DeleteObject deletes bucket/key as DeleteOptions documents: with a
+// version id, that version (or delete marker) is removed for good from
+// every drive that answers; without, a delete marker is committed
+// (Enabled: a new version; Suspended: the null version), or, while the
+// bucket is unversioned, a tombstone that replaces the null version and is
+// never listed. Deleting a missing key or version succeeds.
+//
+// It runs under the key's write lock. With fewer than a write quorum of
+// drives reachable nothing is written (*QuorumError).
+func (s *Store) DeleteObject(ctx context.Context, bucket, key string, opts DeleteOptions) (DeleteResult, error) {
+	rt, err := s.route(bucket, key)
+	if err != nil {
+		return DeleteResult{}, err
+	}
+	if opts.VersionID != "" {
+		ref, err := refFor(opts.VersionID)
+		if err != nil {
+			return DeleteResult{VersionID: opts.VersionID}, nil // no such version: nothing to delete
+		}
+		return s.deleteVersion(ctx, rt, ref, opts.VersionID)
+	}
+	lk, v, err := s.lockKey(ctx, rt, bucket, key, false)
+	if err != nil {
+		return DeleteResult{}, err
+	}
+	defer lk.release()
+	fi := drive.FileInfo{Bucket: bucket, Key: key, Deleted: true, K: rt.k, M: rt.m}
+	var res DeleteResult
+	switch opts.Versioning {
+	case meta.VersioningEnabled:
+		res.DeleteMarker = true
+	case meta.VersioningSuspended:
+		fi.Null = true
+		res.DeleteMarker = true
+	default:
+		if !v.hasRecords() {
+			return DeleteResult{}, nil // nothing to hide
+		}
+		fi.Null, fi.Tombstone = true, true
+	}
+	fi.ModTime = v.newModTime()
+	fi.VersionID = newVersionID(fi.ModTime)
+	if res.DeleteMarker {
+		res.VersionID = extVersionID(fi)
+	}
+	need := writeQuorum(rt.k, rt.m)
+	_, ok := s.commitAll(context.WithoutCancel(ctx), rt, fi, v.reachable, nil)
+	if ok < need {
+		return DeleteResult{}, &QuorumError{Op: "delete", Have: ok, Need: need}
+	}
+	return res, nil
+}
+
+// deleteVersion removes the version ref names from every drive that
+// answers, under the key's write lock.
+func (s *Store) deleteVersion(ctx context.Context, rt route, ref drive.Ref, versionID string) (DeleteResult, error) {
+	lk, v, err := s.lockKey(ctx, rt, rt.bucket, rt.key, false)
+	if err != nil {
+		return DeleteResult{}, err
+	}
+	defer lk.release()
+	res := DeleteResult{VersionID: versionID}
+	var groups []*versionGroup
+	for _, g := range v.groups {
+		if ref.Null && g.fi.Null || !ref.Null && g.fi.VersionID == ref.ID && g.fi.ModTime == ref.ModTime {
+			groups = append(groups, g)
+		}
+	}
+	if len(groups) == 0 {
+		return res, nil
+	}
+	main := groups[0]
+	for _, g := range groups {
+		if v.present(g) {
+			main = g
+			break
+		}
+	}
+	res.DeleteMarker = main.fi.Deleted && !main.fi.Tombstone
+	need := writeQuorum(rt.k, rt.m)
+	dctx, cancel := s.metaCtx(context.WithoutCancel(ctx))
+	defer cancel()
+	okDrives := make([]bool, len(rt.drives))
+	var wg sync.WaitGroup
+	for i, d := range rt.drives {
+		if !v.reachable[i] {
+			continue
+		}
+		wg.Go(func() {
+			for _, g := range groups {
+				err := d.store.DeleteVersion(dctx, rt.bucket, rt.key, drive.RefOf(g.fi))
+				if err != nil && !errors.Is(err, drive.ErrNotFound) {
+					s.log.Warn("delete version failed", "bucket", rt.bucket, "key", rt.key, "drive", d.id, "err", err)
+					return
+				}
+			}
+			okDrives[i] = true
+		})
+	}
+	wg.Wait()
+	ok := 0
+	for _, b := range okDrives {
+		if b {
+			ok++
+		}
+	}
+	if ok < need {
+		return DeleteResult{}, &QuorumError{Op: "delete", Have: ok, Need: need}
+	}
+	return res, nil
+}
+
+// SetObjectTags replaces the tags of one version (the current one when
+// versionID is empty) in place on the drives that hold it; its version id
+// and everything else stay. An empty map removes the tags. A delete marker
+// gives a *DeleteMarkerError. Tag updates are ordered (drive.SetTags), so
+// the drives agree whatever the order they arrive in.
+func (s *Store) SetObjectTags(ctx context.Context, bucket, key, versionID string, tags map[string]string) (ObjectInfo, error) {
+	rt, err := s.route(bucket, key)
+	if err != nil {
+		return ObjectInfo{}, err
+	}
+	ref, err := refFor(versionID)
+	if err != nil {
+		return ObjectInfo{}, err
+	}
+	lk, v, err := s.lockKey(ctx, rt, bucket, key, false)
+	if err != nil {
+		return ObjectInfo{}, err
+	}
+	defer lk.release()
+	g, err := v.resolveRef(ref)
+	if err != nil {
+		return ObjectInfo{}, err
+	}
+	if len(tags) == 0 {
+		tags = nil
+	}
+	tagTime := time.Now().UnixNano()
+	for _, a := range g.recs {
+		tagTime = max(tagTime, a.fi.TagTime+1)
+	}
+	dctx, cancel := s.metaCtx(context.WithoutCancel(ctx))
+	defer cancel()
+	var mu sync.Mutex
+	ok := 0
+	var wg sync.WaitGroup
+	for _, a := range g.recs {
+		d := rt.drives[a.drive]
+		wg.Go(func() {
+			if err := d.store.SetTags(dctx, bucket, key, drive.RefOf(g.fi), tags, tagTime); err != nil {
+				s.log.Warn("set tags failed", "bucket", bucket, "key", key, "drive", d.id, "err", err)
+				return
+			}
+			mu.Lock()
+			ok++
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	if need := min(len(g.recs), writeQuorum(rt.k, rt.m)); ok < need {
+		return ObjectInfo{}, &QuorumError{Op: "set_tags", Have: ok, Need: need}
+	}
+	info := v.groupInfo(g)
+	info.Tags = tags
+	return info, nil
+}

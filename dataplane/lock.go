@@ -1,0 +1,224 @@
+package dataplane
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/strata-io/strata/dataplane/drive"
+)
+
+// Per-key write locks.
+//
+// Every write that changes which version of a key is current (PutObject,
+// CompleteMultipartUpload, DeleteObject, SetObjectTags) runs its decisive
+// step under a lock on the key: it takes the lock, reads the key's versions
+// under it, checks its conditions (If-Match, If-None-Match), picks a ModTime
+// newer than every version it saw, commits, and releases. The body of a PUT
+// or the parts of an upload are written before, outside the lock, so the
+// lock is held for two round trips.
+//
+// The lock is dsync-style: each PG drive's node keeps a lease table in
+// memory, and a writer holds the key when a majority of the PG's K+M
+// drives granted it a lease (LockKey also reads the drive's versions under
+// the lease, so taking the lock is the write's probe). Two writers cannot
+// both hold a majority. A writer that gets fewer grants releases them and
+// retries after a random back-off; a conditional writer gives up after
+// LockWait with ErrConditionalConflict, others after MetaTimeout with a
+// *QuorumError. Leases expire after LockTTL, so a writer that died does not
+// block the key for longer.
+//
+// Trade-offs. A majority is available whenever a write quorum is (W >
+// (K+M)/2), so locking never makes a key unwritable that could otherwise be
+// written, and no node is special: an owner-node scheme (the first live
+// drive's node decides) is one round trip cheaper and keeps no leases on
+// other nodes, but two coordinators that disagree on which node is alive
+// (a partition, a node coming back) would both think they hold the key. The
+// cost here is one extra round trip for writes (the lock replaces the
+// probe, the release is not waited for). Leases live in memory: a node
+// that restarts within a lease forgets it, and a lease that expires while
+// its holder is still committing (a commit slower than LockTTL) lets a
+// second writer in; both need a fault on top of a race, and the outcome is
+// then that of two unconditional writes (the newer ModTime wins).
+
+// lockName identifies one drive's lease on one key.
+type lockName struct {
+	drive, bucket, key string
+}
+
+// lease is a granted lock.
+type lease struct {
+	owner   string
+	expires time.Time
+}
+
+// lockTable is one node's leases, for all its drives.
+type lockTable struct {
+	mu     sync.Mutex
+	m      map[lockName]lease
+	sweeps int // acquisitions since the last sweep of expired leases
+}
+
+// acquire grants name to owner for ttl if it is free, expired, or already
+// owner's (a retry extends it).
+func (t *lockTable) acquire(name lockName, owner string, ttl time.Duration) bool {
+	now := time.Now()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.m == nil {
+		t.m = map[lockName]lease{}
+	}
+	if l, ok := t.m[name]; ok && l.owner != owner && now.Before(l.expires) {
+		return false
+	}
+	t.m[name] = lease{owner: owner, expires: now.Add(ttl)}
+	if t.sweeps++; t.sweeps >= 1024 {
+		t.sweeps = 0
+		for n, l := range t.m {
+			if !now.Before(l.expires) {
+				delete(t.m, n)
+			}
+		}
+	}
+	return true
+}
+
+// release drops owner's lease on name (nothing if it is not owner's).
+func (t *lockTable) release(name lockName, owner string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if l, ok := t.m[name]; ok && l.owner == owner {
+		delete(t.m, name)
+	}
+}
+
+// held reports the number of leases not expired (tests).
+func (t *lockTable) held() int {
+	now := time.Now()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := 0
+	for _, l := range t.m {
+		if now.Before(l.expires) {
+			n++
+		}
+	}
+	return n
+}
+
+// keyLock is a lock held on a key.
+type keyLock struct {
+	s       *Store
+	rt      route
+	bucket  string
+	key     string
+	owner   string
+	granted []bool
+}
+
+// release releases the leases in the background: nothing waits for it, and
+// a lease that is not released expires.
+func (l *keyLock) release() {
+	go l.releaseNow()
+}
+
+// releaseNow releases the leases and waits for the drives.
+func (l *keyLock) releaseNow() {
+	ctx, cancel := context.WithTimeout(context.Background(), l.s.cfg.MetaTimeout)
+	defer cancel()
+	var wg sync.WaitGroup
+	for i, d := range l.rt.drives {
+		if !l.granted[i] {
+			continue
+		}
+		wg.Go(func() {
+			if err := d.store.UnlockKey(ctx, l.bucket, l.key, l.owner); err != nil {
+				l.s.log.Debug("unlock failed", "bucket", l.bucket, "key", l.key, "drive", d.id, "err", err)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// lockKey takes the write lock of bucket/key (see the top of this file)
+// and returns it with the key's view read under it. conditional selects
+// the wait: LockWait then ErrConditionalConflict, or MetaTimeout then a
+// *QuorumError. Fewer than a write quorum of drives answering is a
+// *QuorumError at once.
+func (s *Store) lockKey(ctx context.Context, rt route, bucket, key string, conditional bool) (*keyLock, *keyView, error) {
+	n := len(rt.drives)
+	need := writeQuorum(rt.k, rt.m)
+	majority := n/2 + 1
+	wait := s.cfg.MetaTimeout
+	if conditional {
+		wait = s.cfg.LockWait
+	}
+	deadline := time.Now().Add(wait)
+	l := &keyLock{s: s, rt: rt, bucket: bucket, key: key, owner: newDataDir()}
+	backoff := time.Millisecond
+	for {
+		l.granted = make([]bool, n)
+		answers := make([]keyAnswer, n)
+		reached := make([]bool, n)
+		lctx, cancel := s.metaCtx(ctx)
+		var wg sync.WaitGroup
+		for i, d := range rt.drives {
+			wg.Go(func() {
+				granted, kv, err := d.store.LockKey(lctx, bucket, key, l.owner, s.cfg.LockTTL)
+				reached[i] = err == nil
+				l.granted[i] = granted
+				// A drive that refused the lease read nothing: for the view
+				// it did not answer.
+				answers[i] = keyAnswer{drive: i, kv: kv, ok: err == nil && granted, err: err}
+			})
+		}
+		wg.Wait()
+		cancel()
+		if err := ctx.Err(); err != nil {
+			l.releaseNow()
+			return nil, nil, err
+		}
+		granted := count(l.granted)
+		for i, a := range answers {
+			if a.err != nil && !errors.Is(a.err, context.Canceled) {
+				s.log.Debug("lock: drive did not answer", "bucket", bucket, "key", key, "drive", rt.drives[i].id, "err", a.err)
+			}
+		}
+		if n := count(reached); n < need {
+			l.releaseNow()
+			return nil, nil, &QuorumError{Op: "lock", Have: n, Need: need}
+		}
+		if granted >= majority {
+			v := s.newKeyView(rt, answers)
+			// Writes go to every drive that answered: one that refused the
+			// lease holds another writer's, which has no majority.
+			v.reachable = reached
+			return l, v, nil
+		}
+		l.releaseNow()
+		if time.Now().After(deadline) {
+			if conditional {
+				return nil, nil, fmt.Errorf("%w: %s/%s is being written by another request", ErrConditionalConflict, bucket, key)
+			}
+			return nil, nil, &QuorumError{Op: "lock", Have: granted, Need: majority}
+		}
+		sleep := backoff/2 + rand.N(backoff)
+		backoff = min(2*backoff, 50*time.Millisecond)
+		select {
+		case <-time.After(sleep):
+		case <-ctx.Done():
+			return nil, nil, ctx.Err()
+		}
+	}
+}
+
+// keyAnswer is one drive's answer about a key.
+type keyAnswer struct {
+	drive int
+	kv    drive.KeyVersions
+	ok    bool // the drive answered (with versions, or none)
+	err   error
+}
