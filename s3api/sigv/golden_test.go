@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -41,7 +43,8 @@ func newRequest(method, target string, headers map[string]string, contentLength 
 	}
 	return &Request{
 		Method: method, Path: path, Query: query, ContentLength: contentLength,
-		Header: func(name string) string { return h[name] },
+		Header:      func(name string) string { return h[name] },
+		HeaderNames: func() []string { return slices.Collect(maps.Keys(h)) },
 	}
 }
 

@@ -2,32 +2,52 @@ package sigv
 
 import (
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 )
 
+// vhostDomain is the virtual-host domain of the test servers: a request
+// for bucket.vhostDomain (reaching the server as a proxy would) names the
+// bucket in its Host header.
+const vhostDomain = "s3.strata.test"
+
 // fromHTTP is what the s3api layer does with fasthttp, done with net/http:
-// the raw request target, split at the first '?', and headers by name.
+// the raw request target, split at the first '?', and headers by name. An
+// absolute-form target (a request sent to the server as a proxy) is
+// reduced to its path and query, and a host under vhostDomain names the
+// virtual-hosted bucket.
 func fromHTTP(r *http.Request) *Request {
 	path, query, _ := strings.Cut(r.RequestURI, "?")
+	if !strings.HasPrefix(path, "/") {
+		path, query = r.URL.EscapedPath(), r.URL.RawQuery
+	}
+	var vhost string
+	if b, ok := strings.CutSuffix(r.Host, "."+vhostDomain); ok {
+		vhost = b
+	}
 	return &Request{
-		Method: r.Method, Path: path, Query: query, ContentLength: r.ContentLength,
+		VirtualHostBucket: vhost,
+		Method:            r.Method, Path: path, Query: query, ContentLength: r.ContentLength,
 		Header: func(name string) string {
 			if name == "host" {
 				return r.Host
 			}
 			return strings.Join(r.Header.Values(name), ",")
 		},
+		HeaderNames: func() []string { return slices.Collect(maps.Keys(r.Header)) },
 	}
 }
 
 // served is what the test server saw of one request.
 type served struct {
 	method, path, query string
+	host                string
 	header              http.Header
 	auth                *Auth
 	size                int64
@@ -61,7 +81,7 @@ func newVerifyServer(t *testing.T, tls bool, creds Credentials) *verifyServer {
 }
 
 func (s *verifyServer) handle(w http.ResponseWriter, r *http.Request) {
-	rec := served{method: r.Method, header: r.Header.Clone()}
+	rec := served{method: r.Method, host: r.Host, header: r.Header.Clone()}
 	req := fromHTTP(r)
 	rec.path, rec.query = req.Path, req.Query
 	raw := io.Reader(r.Body)
@@ -95,6 +115,15 @@ func (s *verifyServer) handle(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusOK)
+}
+
+// all returns the requests served and forgets them.
+func (s *verifyServer) all() []served {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	seen := s.seen
+	s.seen = nil
+	return seen
 }
 
 // last returns the last request served and forgets all.

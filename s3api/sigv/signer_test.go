@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -198,6 +200,7 @@ func clientSide(r *http.Request) *Request {
 			}
 			return strings.Join(h.Values(name), ",")
 		},
+		HeaderNames: func() []string { return slices.Collect(maps.Keys(h)) },
 	}
 }
 

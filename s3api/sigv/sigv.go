@@ -41,6 +41,15 @@ type Request struct {
 	Header        func(name string) string // header value by lower-case name, "" if absent
 	ContentLength int64                    // the HTTP Content-Length, -1 if unknown
 
+	// HeaderNames returns the names of the headers the request carries (any
+	// case; a name may repeat). Signature Version 2 signs every x-amz-*
+	// header, so it must find them; nil reads as no header at all.
+	HeaderNames func() []string
+	// VirtualHostBucket is the bucket named by the Host header of a
+	// virtual-hosted-style request ("" for path style): Signature Version 2
+	// signs the resource as "/bucket/key" whatever the addressing style.
+	VirtualHostBucket string
+
 	// PayloadSHA256 is the hex SHA-256 of a body the caller has already
 	// read. It stands for a missing x-amz-content-sha256 header on requests
 	// signed for a service other than s3 (the STS query API, whose clients
@@ -64,8 +73,12 @@ type Auth struct {
 	SessionToken string
 	// Region and Service are from the credential scope ("s3" or "sts");
 	// the caller must refuse a Service that is not the API it serves.
+	// Signature Version 2 names no region ("") and always means "s3".
 	Region  string
 	Service string
+	// SignatureVersion is 4 (AWS4-HMAC-SHA256) or 2 (HMAC-SHA1, whose
+	// payload is never signed), 0 for an anonymous request.
+	SignatureVersion int
 	// Presigned is true for query-string (presigned URL) authentication.
 	Presigned bool
 
@@ -83,10 +96,14 @@ type Auth struct {
 	checksums     map[string]string // verified algorithm -> base64
 }
 
-// Verify authenticates r at time now (header SigV4 or presigned query; an
-// unsigned request returns an anonymous Auth, AccessKey ""). It checks the
-// date skew (15 minutes) and presign expiry (X-Amz-Expires up to 7 days).
-// It derives the signing key afresh; a Verifier caches derived keys.
+// Verify authenticates r at time now: Signature Version 4 (Authorization
+// header, or presigned X-Amz-* query), or Signature Version 2
+// (Authorization: AWS AccessKeyId:Signature, or presigned AWSAccessKeyId,
+// Expires and Signature query parameters). An unsigned request returns an
+// anonymous Auth, AccessKey "". It checks the date skew (15 minutes, for
+// both header forms) and the presign expiry (V4: X-Amz-Expires up to 7
+// days; V2: Expires, unix seconds). It derives the SigV4 signing key
+// afresh; a Verifier caches derived keys.
 func Verify(r *Request, creds Credentials, now time.Time) (*Auth, error) {
 	return verify(r, creds, now, nil)
 }

@@ -160,19 +160,27 @@ func verify(r *Request, creds Credentials, now time.Time, cache *Verifier) (*Aut
 		s   signed
 		err error
 	)
+	_, nV2 := lookup(params, v2AccessKey)
 	switch {
-	case authz != "" && presign:
-		return nil, fmt.Errorf("%w: only one auth mechanism allowed: Authorization header or X-Amz-* query", ErrAuthHeaderMalformed)
+	case authz != "" && (presign || nV2 > 0):
+		return nil, fmt.Errorf("%w: only one auth mechanism allowed: Authorization header or presigned query", ErrAuthHeaderMalformed)
+	case strings.HasPrefix(authz, v2HeaderPrefix):
+		v2, err := parseV2Header(r, authz, now)
+		if err != nil {
+			return nil, err
+		}
+		return verifyV2(r, v2, params, creds)
 	case authz != "":
 		s, err = parseHeaderAuth(r, authz, now)
 	case presign:
 		s, err = parsePresigned(r, params, now)
-	default:
-		if _, n := lookup(params, "AWSAccessKeyId"); n > 0 {
-			if _, n := lookup(params, "Signature"); n > 0 {
-				return nil, fmt.Errorf("%w: Signature Version 2 presigned URL", ErrUnsupportedAlgorithm)
-			}
+	case nV2 > 0:
+		v2, err := parseV2Query(r, params, now)
+		if err != nil {
+			return nil, err
 		}
+		return verifyV2(r, v2, params, creds)
+	default:
 		return anonymous(r)
 	}
 	if err != nil {
@@ -203,6 +211,7 @@ func verify(r *Request, creds Credentials, now time.Time, cache *Verifier) (*Aut
 	a.AccessKey = s.cred.accessKey
 	a.Region = s.cred.region
 	a.Service = s.cred.service
+	a.SignatureVersion = 4
 	a.Presigned = s.presigned
 	a.key = key
 	a.seed = hex.EncodeToString(s.signature)
