@@ -23,7 +23,12 @@ func (s *Server) authenticate(r *request) error {
 		Path:          r.rawPath,
 		Query:         r.rawQuery,
 		Header:        r.header,
+		HeaderNames:   r.headerNames,
 		ContentLength: cl,
+	}
+	if r.vhost {
+		// SigV2 signs the bucket of a virtual-host request as /bucket/...
+		sr.VirtualHostBucket = r.bucket
 	}
 	// A lookup that failed for a reason other than "no such key" (no
 	// leader for the barrier, a secret that does not unseal) is what the

@@ -4,12 +4,13 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -83,21 +84,53 @@ func (s *Server) isRoot(accessKey string) bool {
 	return root
 }
 
+// maxBucketsPage is the largest max-buckets of ListBuckets, and the page
+// size when a paging parameter is given without it, as S3.
+const maxBucketsPage = 10000
+
 // listBuckets serves ListBuckets (GET /): a root user sees every bucket,
-// any other user the buckets it owns.
+// any other user the buckets it owns; prefix and bucket-region filter,
+// max-buckets and continuation-token page (the token is the base64 of the
+// last name of the previous page).
 func (s *Server) listBuckets(r *request) error {
+	prefix := r.query.Get("prefix")
+	region := r.query.Get("bucket-region")
+	limit := 0 // no paging
+	if v, ok := r.query["max-buckets"]; ok {
+		n, err := strconv.Atoi(strings.TrimSpace(v[0]))
+		if err != nil || n < 1 || n > maxBucketsPage {
+			return apiError(codeInvalidArgument, "Argument max-buckets must be an integer between 1 and 10000.")
+		}
+		limit = n
+	}
+	after := ""
+	if v, ok := r.query["continuation-token"]; ok {
+		dec, err := base64.RawURLEncoding.DecodeString(v[0])
+		if err != nil || v[0] == "" {
+			return apiError(codeInvalidArgument, "The continuation token provided is incorrect")
+		}
+		after = string(dec)
+	}
+	if limit == 0 && (after != "" || prefix != "" || region != "") {
+		limit = maxBucketsPage
+	}
 	ak := r.auth.AccessKey
 	all := s.isRoot(ak)
 	var list []meta.Bucket
 	s.deps.Control.View(func(st *meta.State) {
 		for _, b := range st.Buckets {
-			if all || b.Owner == ak {
+			if (all || b.Owner == ak) && strings.HasPrefix(b.Name, prefix) && b.Name > after &&
+				(region == "" || s.regionOf(*b) == region) {
 				list = append(list, *b)
 			}
 		}
 	})
 	slices.SortFunc(list, func(a, b meta.Bucket) int { return strings.Compare(a.Name, b.Name) })
-	res := listAllMyBucketsResult{Xmlns: s3Namespace, Owner: s.ownerOf(ak), Buckets: []bucketEntry{}}
+	res := listAllMyBucketsResult{Xmlns: s3Namespace, Owner: s.ownerOf(ak), Buckets: []bucketEntry{}, Prefix: prefix}
+	if limit > 0 && len(list) > limit {
+		list = list[:limit]
+		res.ContinuationToken = base64.RawURLEncoding.EncodeToString([]byte(list[limit-1].Name))
+	}
 	for _, b := range list {
 		res.Buckets = append(res.Buckets, bucketEntry{
 			Name:         b.Name,
@@ -106,6 +139,19 @@ func (s *Server) listBuckets(r *request) error {
 		})
 	}
 	return s.writeXML(r, res)
+}
+
+// parseCreateBucket parses an optional CreateBucketConfiguration body and
+// returns its location constraint ("" for none).
+func parseCreateBucket(data []byte) (string, error) {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return "", nil
+	}
+	var conf createBucketConfiguration
+	if err := xml.NewDecoder(bytes.NewReader(data)).Decode(&conf); err != nil {
+		return "", apiError(codeMalformedXML)
+	}
+	return strings.TrimSpace(conf.LocationConstraint), nil
 }
 
 // createBucket serves CreateBucket (PUT /bucket) with an optional
@@ -117,29 +163,20 @@ func (s *Server) createBucket(r *request) error {
 	if s.reservedBucket(r.bucket) {
 		return apiError(codeInvalidBucketName, "The bucket name is reserved by this service.")
 	}
-	body, _, err := s.requestBody(r, false)
+	data, err := s.readSmallBody(r, maxBucketConfigSize, apiError(codeMalformedXML))
 	if err != nil {
 		return err
 	}
-	data, err := io.ReadAll(io.LimitReader(body, maxBucketConfigSize+1))
+	lc, err := parseCreateBucket(data)
 	if err != nil {
 		return err
 	}
-	if len(data) > maxBucketConfigSize {
-		return apiError(codeMalformedXML)
-	}
+	// A constraint naming another region is refused, as AWS refuses one
+	// that does not match the endpoint's region.
 	region := s.cfg.Region
-	if len(bytes.TrimSpace(data)) > 0 {
-		var conf createBucketConfiguration
-		if err := xml.Unmarshal(data, &conf); err != nil {
-			return apiError(codeMalformedXML)
-		}
-		// A constraint naming another region is refused, as AWS refuses one
-		// that does not match the endpoint's region.
-		if lc := strings.TrimSpace(conf.LocationConstraint); lc != "" && lc != s.cfg.Region {
-			return apiError(codeIllegalLocationConstraint,
-				fmt.Sprintf("The %s location constraint is incompatible for the region specific endpoint this request was sent to (%s).", lc, s.cfg.Region))
-		}
+	if lc != "" && lc != s.cfg.Region {
+		return apiError(codeIllegalLocationConstraint,
+			fmt.Sprintf("The %s location constraint is incompatible for the region specific endpoint this request was sent to (%s).", lc, s.cfg.Region))
 	}
 
 	me := r.auth.AccessKey
@@ -209,18 +246,20 @@ func (s *Server) getBucketLocation(r *request) error {
 	return s.writeXML(r, locationConstraint{Xmlns: s3Namespace, Location: loc})
 }
 
-// deleteBucket serves DeleteBucket: only an empty bucket is deleted. Once
+// deleteBucket serves DeleteBucket: only a bucket without versions or
+// delete markers is deleted. Once
 // Raft has removed it, the data plane drops whatever a racing PUT may have
 // left behind.
 func (s *Server) deleteBucket(r *request) error {
 	if _, err := s.bucket(r.ctx, r.bucket); err != nil {
 		return err
 	}
-	page, err := s.deps.Objects.ListObjects(r.ctx, r.bucket, dataplane.ListOptions{Max: 1})
+	// Any version or delete marker left keeps the bucket, as in S3.
+	page, err := s.deps.Objects.ListObjectVersions(r.ctx, r.bucket, dataplane.ListVersionsOptions{Max: 1})
 	if err != nil {
 		return err
 	}
-	if len(page.Objects) > 0 || len(page.Prefixes) > 0 {
+	if len(page.Versions) > 0 || len(page.Prefixes) > 0 {
 		return apiError(codeBucketNotEmpty)
 	}
 	if err := s.deps.Control.Propose(r.ctx, meta.DeleteBucket{Name: r.bucket}); err != nil {

@@ -1,22 +1,34 @@
 // Package s3api is Strata's S3 HTTP frontend, built on fasthttp.
 //
 // It owns the listener and the request path of every S3 call: routing
-// (path-style and virtual-host style), SigV4 verification through
-// s3api/sigv, the S3 operations on buckets and objects, S3 XML bodies, and
-// the single translation of internal errors into S3 error responses
-// (errors.go, toS3Error). It also serves the unauthenticated health
-// endpoints under /strata/health/ and lets the node register further
-// unauthenticated routes (/metrics) with HandleFunc.
+// (path-style and virtual-host style, route.go: one op per S3 operation),
+// SigV4 verification through s3api/sigv, the S3 operations on buckets and
+// objects, S3 XML bodies (xml.go), and the single translation of internal
+// errors into S3 error responses (errors.go, toS3Error). It also serves the
+// unauthenticated health endpoints under /strata/health/ and lets the node
+// register further unauthenticated routes (/metrics) with HandleFunc.
+//
+// The operations, one file per concept: buckets and ListBuckets
+// (bucket.go), listings (list.go), objects with versions, ranges, parts,
+// conditional reads and writes (object.go), checksums (checksum.go),
+// CopyObject and UploadPartCopy (copy.go), multipart uploads
+// (multipart.go), versioning and ListObjectVersions (versioning.go),
+// tagging (tagging.go), DeleteObjects (delete.go), GetObjectAttributes
+// (attributes.go) and browser POST uploads (post.go, which authenticate
+// from the form rather than the headers).
 //
 // Main types: Server (New, Serve, Close), Config, Deps, and the two narrow
 // interfaces it consumes: Control (Raft: Propose, View, Barrier, Ready) and
-// Objects (the data plane's object operations). The node hands it the
-// implementations; s3api never touches drives or Raft directly.
+// Objects (the data plane's object operations, whose semantics
+// dataplane/api.go documents). The node hands it the implementations;
+// s3api never touches drives or Raft directly.
 //
 // Request bodies are streamed (a 5 GiB PUT never sits in memory) and GET
-// bodies are streamed back to the client. *fasthttp.RequestCtx never leaves
-// this package: it is pooled, so every request gets its own
-// context.Context with a deadline, cancelled when the request is done.
+// bodies are streamed back to the client; copies stream the source into
+// the destination. Only XML request bodies are read into memory, each
+// bounded. *fasthttp.RequestCtx never leaves this package: it is pooled,
+// so every request gets its own context.Context with a deadline, cancelled
+// when the request is done.
 //
 // It must not import node, raftfsm, cluster, rpc, console or
 // dataplane/drive: it sees Raft and the data plane only through Control and

@@ -26,25 +26,38 @@ const (
 	codeBucketAlreadyExists
 	codeBucketAlreadyOwnedByYou
 	codeBucketNotEmpty
+	codeConditionalRequestConflict
 	codeEntityTooLarge
+	codeEntityTooSmall
+	codeIllegalVersioningConfiguration
 	codeIllegalLocationConstraint
 	codeIncompleteBody
+	codeIncorrectNumberOfFilesInPostRequest
 	codeInternalError
 	codeInvalidAccessKeyID
 	codeInvalidArgument
 	codeInvalidBucketName
 	codeInvalidDigest
+	codeInvalidPart
+	codeInvalidPartNumber
+	codeInvalidPartOrder
+	codeInvalidPolicyDocument
 	codeInvalidRange
 	codeInvalidRequest
+	codeInvalidTag
 	codeInvalidToken
 	codeInvalidURI
 	codeKeyTooLong
+	codeMalformedPOSTRequest
 	codeMalformedXML
+	codeMaxPostPreDataLengthExceeded
 	codeMetadataTooLarge
 	codeMethodNotAllowed
 	codeMissingContentLength
 	codeNoSuchBucket
 	codeNoSuchKey
+	codeNoSuchUpload
+	codeNoSuchVersion
 	codeNotImplemented
 	codePreconditionFailed
 	codeRequestHeaderSectionTooLarge
@@ -74,8 +87,14 @@ func (c errCode) info() (code string, status int, message string) {
 		return "BucketAlreadyOwnedByYou", http.StatusConflict, "Your previous request to create the named bucket succeeded and you already own it."
 	case codeBucketNotEmpty:
 		return "BucketNotEmpty", http.StatusConflict, "The bucket you tried to delete is not empty."
+	case codeConditionalRequestConflict:
+		return "ConditionalRequestConflict", http.StatusConflict, "A conflicting operation occurred. If using PutObject you can retry the request. If using multipart upload you should initiate another CreateMultipartUpload request and re-upload each part."
 	case codeEntityTooLarge:
 		return "EntityTooLarge", http.StatusBadRequest, "Your proposed upload exceeds the maximum allowed object size."
+	case codeEntityTooSmall:
+		return "EntityTooSmall", http.StatusBadRequest, "Your proposed upload is smaller than the minimum allowed object size."
+	case codeIllegalVersioningConfiguration:
+		return "IllegalVersioningConfigurationException", http.StatusBadRequest, "The versioning configuration specified in the request is invalid."
 	case codeIllegalLocationConstraint:
 		return "IllegalLocationConstraintException", http.StatusBadRequest, "The location constraint is incompatible for the region specific endpoint this request was sent to."
 	case codeIncompleteBody:
@@ -90,10 +109,18 @@ func (c errCode) info() (code string, status int, message string) {
 		return "InvalidBucketName", http.StatusBadRequest, "The specified bucket is not valid."
 	case codeInvalidDigest:
 		return "InvalidDigest", http.StatusBadRequest, "The Content-MD5 you specified is not valid."
+	case codeInvalidPart:
+		return "InvalidPart", http.StatusBadRequest, "One or more of the specified parts could not be found.  The part may not have been uploaded, or the specified entity tag may not match the part's entity tag."
+	case codeInvalidPartNumber:
+		return "InvalidPartNumber", http.StatusRequestedRangeNotSatisfiable, "The requested partnumber is not satisfiable"
+	case codeInvalidPartOrder:
+		return "InvalidPartOrder", http.StatusBadRequest, "The list of parts was not in ascending order. Parts must be ordered by part number."
 	case codeInvalidRange:
 		return "InvalidRange", http.StatusRequestedRangeNotSatisfiable, "The requested range is not satisfiable"
 	case codeInvalidRequest:
 		return "InvalidRequest", http.StatusBadRequest, "Invalid Request"
+	case codeInvalidTag:
+		return "InvalidTag", http.StatusBadRequest, "The tag provided was not a valid tag."
 	case codeInvalidToken:
 		return "InvalidToken", http.StatusBadRequest, "The provided token is malformed or otherwise invalid."
 	case codeInvalidURI:
@@ -102,6 +129,14 @@ func (c errCode) info() (code string, status int, message string) {
 		return "KeyTooLongError", http.StatusBadRequest, "Your key is too long"
 	case codeMalformedXML:
 		return "MalformedXML", http.StatusBadRequest, "The XML you provided was not well-formed or did not validate against our published schema."
+	case codeIncorrectNumberOfFilesInPostRequest:
+		return "IncorrectNumberOfFilesInPostRequest", http.StatusBadRequest, "POST requires exactly one file upload per request."
+	case codeInvalidPolicyDocument:
+		return "InvalidPolicyDocument", http.StatusBadRequest, "The content of the form does not meet the conditions specified in the policy document."
+	case codeMalformedPOSTRequest:
+		return "MalformedPOSTRequest", http.StatusBadRequest, "The body of your POST request is not well-formed multipart/form-data."
+	case codeMaxPostPreDataLengthExceeded:
+		return "MaxPostPreDataLengthExceededError", http.StatusBadRequest, "Your POST request fields preceding the upload file were too large."
 	case codeMetadataTooLarge:
 		return "MetadataTooLarge", http.StatusBadRequest, "Your metadata headers exceed the maximum allowed metadata size."
 	case codeMethodNotAllowed:
@@ -112,6 +147,10 @@ func (c errCode) info() (code string, status int, message string) {
 		return "NoSuchBucket", http.StatusNotFound, "The specified bucket does not exist"
 	case codeNoSuchKey:
 		return "NoSuchKey", http.StatusNotFound, "The specified key does not exist."
+	case codeNoSuchUpload:
+		return "NoSuchUpload", http.StatusNotFound, "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed."
+	case codeNoSuchVersion:
+		return "NoSuchVersion", http.StatusNotFound, "The specified version does not exist."
 	case codeNotImplemented:
 		return "NotImplemented", http.StatusNotImplemented, "A header or query you provided implies functionality that is not implemented."
 	case codePreconditionFailed:
@@ -177,6 +216,7 @@ func (s *Server) toS3Error(err error) *APIError {
 func classify(err error, unavailable func(error) bool) (e *APIError, known bool) {
 	var apiErr *APIError
 	var quorum *dataplane.QuorumError
+	var marker *dataplane.DeleteMarkerError
 	switch {
 	case err == nil:
 		return nil, true
@@ -214,18 +254,44 @@ func classify(err error, unavailable func(error) bool) (e *APIError, known bool)
 		return apiError(codeIncompleteBody), true
 	case errors.Is(err, sigv.ErrBodyTooLong):
 		return apiError(codeIncompleteBody, "The request body is longer than its declared length."), true
-	case errors.Is(err, sigv.ErrBadChecksum):
-		return apiError(codeBadDigest, "The checksum you specified did not match the calculated checksum."), true
+	case errors.Is(err, sigv.ErrBadChecksum), errors.Is(err, dataplane.ErrBadChecksum):
+		return apiError(codeBadDigest, badChecksumMessage(err)), true
 	case errors.Is(err, sigv.ErrMissingDecodedLength):
 		return apiError(codeMissingContentLength), true
 	case errors.Is(err, sigv.ErrUnsupportedChecksum):
 		return apiError(codeInvalidRequest, "The checksum algorithm is not supported."), true
 
-	// Data plane.
+	// Data plane. A delete marker asked for by version id is 405 (a
+	// current one is ErrObjectNotFound: NoSuchKey); writeError adds the
+	// x-amz-delete-marker headers.
+	case errors.As(err, &marker) && marker.ByVersion:
+		return apiError(codeMethodNotAllowed), true
 	case errors.Is(err, dataplane.ErrObjectNotFound):
 		return apiError(codeNoSuchKey), true
+	case errors.Is(err, dataplane.ErrNoSuchVersion):
+		return apiError(codeNoSuchVersion), true
+	case errors.Is(err, dataplane.ErrNoSuchUpload):
+		return apiError(codeNoSuchUpload), true
+	case errors.Is(err, dataplane.ErrInvalidPart):
+		return apiError(codeInvalidPart), true
+	case errors.Is(err, dataplane.ErrInvalidPartOrder):
+		return apiError(codeInvalidPartOrder), true
+	case errors.Is(err, dataplane.ErrEntityTooLarge):
+		return apiError(codeEntityTooLarge), true
+	case errors.Is(err, dataplane.ErrEntityTooSmall):
+		return apiError(codeEntityTooSmall), true
+	case errors.Is(err, dataplane.ErrTooManyParts):
+		return apiError(codeInvalidArgument, msgPartNumber), true
+	case errors.Is(err, dataplane.ErrInvalidChecksum):
+		return apiError(codeInvalidRequest, "The checksum algorithm or checksum type is not valid here: it does not match the upload's, or S3 does not allow it with this type."), true
+	case errors.Is(err, dataplane.ErrPreconditionFailed):
+		return apiError(codePreconditionFailed), true
+	case errors.Is(err, dataplane.ErrConditionalConflict):
+		return apiError(codeConditionalRequestConflict), true
 	case errors.Is(err, dataplane.ErrBadDigest):
-		return apiError(codeBadDigest), true
+		return apiError(codeBadDigest, "The Content-MD5 you specified did not match what we received."), true
+	case errors.Is(err, dataplane.ErrInvalidRange):
+		return apiError(codeInvalidRange), true
 	case errors.Is(err, dataplane.ErrNoPlacement), errors.As(err, &quorum):
 		return apiError(codeServiceUnavailable), true
 
@@ -250,4 +316,35 @@ func classify(err error, unavailable func(error) bool) (e *APIError, known bool)
 		return apiError(codeServiceUnavailable, "The request could not be completed in time. Please try again."), true
 	}
 	return apiError(codeInternalError), false
+}
+
+// msgPartNumber is AWS's message for a part number outside 1..10000.
+const msgPartNumber = "Part number must be an integer between 1 and 10000, inclusive"
+
+// algError names the checksum algorithm a request declared, so that a
+// checksum mismatch is reported as AWS reports it ("The CRC32 you
+// specified ..."). Handlers wrap data plane and sigv errors with it.
+type algError struct {
+	alg string
+	err error
+}
+
+func (e *algError) Error() string { return e.err.Error() + " (" + e.alg + ")" }
+func (e *algError) Unwrap() error { return e.err }
+
+// withAlg wraps err with the checksum algorithm of the request, if any.
+func withAlg(err error, alg string) error {
+	if err == nil || alg == "" {
+		return err
+	}
+	return &algError{alg: alg, err: err}
+}
+
+// badChecksumMessage is the BadDigest message for a checksum mismatch.
+func badChecksumMessage(err error) string {
+	var ae *algError
+	if errors.As(err, &ae) {
+		return "The " + ae.alg + " you specified did not match the calculated checksum."
+	}
+	return "The checksum you specified did not match the calculated checksum."
 }

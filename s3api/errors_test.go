@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/strata-io/strata/dataplane"
@@ -88,6 +89,20 @@ func TestToS3Error(t *testing.T) {
 		{wrap(os.ErrDeadlineExceeded), "RequestTimeout", 400},
 		{wrap(context.DeadlineExceeded), "ServiceUnavailable", 503},
 		{wrap(context.Canceled), "ServiceUnavailable", 503},
+		{wrap(dataplane.ErrNoSuchVersion), "NoSuchVersion", 404},
+		{wrap(dataplane.ErrNoSuchUpload), "NoSuchUpload", 404},
+		{wrap(dataplane.ErrInvalidPart), "InvalidPart", 400},
+		{wrap(dataplane.ErrInvalidPartOrder), "InvalidPartOrder", 400},
+		{wrap(dataplane.ErrEntityTooLarge), "EntityTooLarge", 400},
+		{wrap(dataplane.ErrEntityTooSmall), "EntityTooSmall", 400},
+		{wrap(dataplane.ErrTooManyParts), "InvalidArgument", 400},
+		{wrap(dataplane.ErrBadChecksum), "BadDigest", 400},
+		{wrap(dataplane.ErrInvalidChecksum), "InvalidRequest", 400},
+		{wrap(dataplane.ErrPreconditionFailed), "PreconditionFailed", 412},
+		{wrap(dataplane.ErrConditionalConflict), "ConditionalRequestConflict", 409},
+		{wrap(dataplane.ErrInvalidRange), "InvalidRange", 416},
+		{wrap(&dataplane.DeleteMarkerError{Info: dataplane.ObjectInfo{VersionID: "v"}}), "NoSuchKey", 404},
+		{wrap(&dataplane.DeleteMarkerError{Info: dataplane.ObjectInfo{VersionID: "v"}, ByVersion: true}), "MethodNotAllowed", 405},
 		{errors.New("something unexpected"), "InternalError", 500},
 		{wrap(dataplane.ErrCorrupt), "InternalError", 500},
 	}
@@ -120,5 +135,25 @@ func TestErrorBodyXML(t *testing.T) {
 	var back errorResponse
 	if err := xml.Unmarshal(b, &back); err != nil || back.Code != "NoSuchKey" {
 		t.Errorf("round trip: %v %+v", err, back)
+	}
+}
+
+// TestChecksumMessages checks BadDigest names the algorithm the request
+// declared, as S3's message does.
+func TestChecksumMessages(t *testing.T) {
+	e, _ := classify(withAlg(fmt.Errorf("read: %w", dataplane.ErrBadChecksum), "SHA256"), nil)
+	if e.Code != "BadDigest" || e.Message != "The SHA256 you specified did not match the calculated checksum." {
+		t.Errorf("data plane: %+v", e)
+	}
+	e, _ = classify(withAlg(sigv.ErrBadChecksum, "CRC32C"), nil)
+	if e.Message != "The CRC32C you specified did not match the calculated checksum." {
+		t.Errorf("sigv: %+v", e)
+	}
+	e, _ = classify(dataplane.ErrBadChecksum, nil)
+	if e.Code != "BadDigest" || strings.Contains(e.Message, "The  ") {
+		t.Errorf("no algorithm: %+v", e)
+	}
+	if withAlg(nil, "CRC32") != nil || withAlg(io.EOF, "") != io.EOF {
+		t.Error("withAlg wraps what it should not")
 	}
 }

@@ -3,7 +3,9 @@ package s3api
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"runtime/debug"
 	"strings"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/strata-io/strata/dataplane"
 	"github.com/strata-io/strata/s3api/sigv"
 )
 
@@ -41,6 +44,16 @@ func (r *request) header(name string) string {
 		return string(vs[0])
 	}
 	return string(bytes.Join(vs, []byte(",")))
+}
+
+// headerNames returns the names of the request's headers (SigV2 signs
+// every x-amz-* header, whatever the client put in SignedHeaders).
+func (r *request) headerNames() []string {
+	var names []string
+	for k := range r.fctx.Request.Header.All() {
+		names = append(names, string(k))
+	}
+	return names
 }
 
 // resource is the path-style resource the request names, for error bodies.
@@ -109,11 +122,16 @@ func (s *Server) serve(r *request) error {
 	r.op = selectOp(r.method, r.target, q, r.header)
 
 	timeout := s.cfg.RequestTimeout
-	if r.op == opPutObject || r.op == opGetObject {
+	if r.op.transfersData() {
 		timeout = s.cfg.TransferTimeout
 	}
 	r.ctx, r.cancel = context.WithTimeout(s.base, timeout)
 
+	if r.op == opPostObject {
+		// A browser form upload carries its signature and policy in the
+		// form fields, not in the headers: postObject authenticates it.
+		return s.postObject(r)
+	}
 	if err := s.authenticate(r); err != nil {
 		return err
 	}
@@ -122,7 +140,11 @@ func (s *Server) serve(r *request) error {
 	// bucket's policies, with r.op as the action) hooks in here, and
 	// anonymous requests (r.auth.AccessKey == "") will be let through when
 	// a bucket policy allows them; today authenticate refuses them.
+	return s.dispatch(r)
+}
 
+// dispatch runs the handler of r.op on an authenticated request.
+func (s *Server) dispatch(r *request) error {
 	switch r.op {
 	case opListBuckets:
 		return s.listBuckets(r)
@@ -134,18 +156,50 @@ func (s *Server) serve(r *request) error {
 		return s.deleteBucket(r)
 	case opGetBucketLocation:
 		return s.getBucketLocation(r)
+	case opGetBucketVersioning:
+		return s.getBucketVersioning(r)
+	case opPutBucketVersioning:
+		return s.putBucketVersioning(r)
 	case opListObjectsV1:
 		return s.listObjectsV1(r)
 	case opListObjectsV2:
 		return s.listObjectsV2(r)
+	case opListObjectVersions:
+		return s.listObjectVersions(r)
+	case opListMultipartUploads:
+		return s.listMultipartUploads(r)
+	case opDeleteObjects:
+		return s.deleteObjects(r)
 	case opPutObject:
 		return s.putObject(r)
+	case opCopyObject:
+		return s.copyObject(r)
 	case opGetObject:
 		return s.getObject(r)
 	case opHeadObject:
 		return s.headObject(r)
 	case opDeleteObject:
 		return s.deleteObject(r)
+	case opGetObjectAttributes:
+		return s.getObjectAttributes(r)
+	case opGetObjectTagging:
+		return s.getObjectTagging(r)
+	case opPutObjectTagging:
+		return s.putObjectTagging(r)
+	case opDeleteObjectTagging:
+		return s.deleteObjectTagging(r)
+	case opCreateMultipartUpload:
+		return s.createMultipartUpload(r)
+	case opUploadPart:
+		return s.uploadPart(r)
+	case opUploadPartCopy:
+		return s.uploadPartCopy(r)
+	case opCompleteMultipartUpload:
+		return s.completeMultipartUpload(r)
+	case opAbortMultipartUpload:
+		return s.abortMultipartUpload(r)
+	case opListParts:
+		return s.listParts(r)
 	case opMethodNotAllowed:
 		return apiError(codeMethodNotAllowed)
 	}
@@ -168,6 +222,19 @@ func (s *Server) writeError(r *request, err error) {
 	}
 	if e.code == codeServiceUnavailable {
 		r.fctx.Response.Header.Set("Retry-After", "1")
+	}
+	var marker *dataplane.DeleteMarkerError
+	if errors.As(err, &marker) && r.op != opCopyObject && r.op != opUploadPartCopy {
+		// The key's current version, or the version asked for, is a delete
+		// marker: S3 says so in headers (404 NoSuchKey or 405).
+		h := &r.fctx.Response.Header
+		h.Set("x-amz-delete-marker", "true")
+		if marker.Info.VersionID != "" {
+			h.Set("x-amz-version-id", marker.Info.VersionID)
+		}
+		if marker.ByVersion && !marker.Info.ModTime.IsZero() {
+			h.Set("Last-Modified", marker.Info.ModTime.UTC().Format(http.TimeFormat))
+		}
 	}
 	s.writeErrorBody(r.fctx, e, bucket, key, r.resource(), r.id)
 }

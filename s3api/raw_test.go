@@ -55,11 +55,14 @@ func signed(t *testing.T, ts *testServer, rr rawReq) *http.Request {
 	}
 	req.Header.Set("x-amz-content-sha256", hash)
 	creds := aws.Credentials{AccessKeyID: testAccessKey, SecretAccessKey: testSecretKey}
-	if err := v4.NewSigner().SignHTTP(t.Context(), creds, req, hash, "s3", "us-east-1", time.Now()); err != nil {
+	if err := v4signer().SignHTTP(t.Context(), creds, req, hash, "s3", "us-east-1", time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	return req
 }
+
+// v4signer is the SDK's SigV4 signer, for requests built by hand.
+func v4signer() *v4.Signer { return v4.NewSigner() }
 
 func do(t *testing.T, ts *testServer, rr rawReq) (*http.Response, string) {
 	t.Helper()
@@ -96,9 +99,19 @@ func TestRawRequests(t *testing.T) {
 		t.Errorf("head: %d %q %d", resp.StatusCode, ct, resp.ContentLength)
 	}
 
-	// Transfer-Encoding: chunked without aws-chunked has no length.
+	// Transfer-Encoding: chunked without aws-chunked: the length is
+	// unknown, the object is stored as it comes.
 	resp, body = do(t, ts, rawReq{method: "PUT", path: "/raw/chunked", body: []byte("abc"), chunked: true, unsigned: true})
-	wantS3Error(t, "chunked", resp, body, 411, "MissingContentLength")
+	if resp.StatusCode != 200 {
+		t.Errorf("chunked put: %d %s", resp.StatusCode, body)
+	}
+	resp, body = do(t, ts, rawReq{method: "GET", path: "/raw/chunked"})
+	if resp.StatusCode != 200 || body != "abc" {
+		t.Errorf("chunked get: %d %q", resp.StatusCode, body)
+	}
+	// ... but a part must have a length.
+	resp, body = do(t, ts, rawReq{method: "PUT", path: "/raw/chunked?partNumber=1&uploadId=x", body: []byte("abc"), chunked: true, unsigned: true})
+	wantS3Error(t, "chunked part", resp, body, 411, "MissingContentLength")
 
 	resp, body = do(t, ts, rawReq{method: "PUT", path: "/raw/meta", body: []byte("x"), header: map[string]string{"x-amz-meta-big": strings.Repeat("m", 2100)}})
 	wantS3Error(t, "metadata", resp, body, 400, "MetadataTooLarge")
@@ -218,10 +231,42 @@ func TestIncompleteBody(t *testing.T) {
 		resp, body := rawExchange(t, ts, req, c.declared, bytes.Repeat([]byte("z"), c.sent))
 		wantS3Error(t, fmt.Sprintf("%d of %d bytes", c.sent, c.declared), resp, body, 400, "IncompleteBody")
 	}
-	ts.objs.mu.Lock()
-	n := len(ts.objs.current["inc"])
-	ts.objs.mu.Unlock()
+	n := ts.objs.currentCount("inc")
 	if n != 0 {
 		t.Errorf("an incomplete body was stored")
+	}
+}
+
+// User metadata goes back with the header names as stored (lower case),
+// like S3: botocore and others take the metadata key from the raw name.
+func TestMetadataHeaderCase(t *testing.T) {
+	ts := startTestServer(t)
+	if resp, body := do(t, ts, rawReq{method: "PUT", path: "/metacase"}); resp.StatusCode != 200 {
+		t.Fatalf("create bucket: %d %s", resp.StatusCode, body)
+	}
+	if resp, body := do(t, ts, rawReq{method: "PUT", path: "/metacase/k", body: []byte("x"), header: map[string]string{"X-Amz-Meta-Color": "blue"}}); resp.StatusCode != 200 {
+		t.Fatalf("put: %d %s", resp.StatusCode, body)
+	}
+	req := signed(t, ts, rawReq{method: "HEAD", path: "/metacase/k"})
+	conn, err := net.Dial("tcp", strings.TrimPrefix(ts.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if err := req.Write(conn); err != nil {
+		t.Fatal(err)
+	}
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	var raw bytes.Buffer
+	buf := make([]byte, 4096)
+	for !bytes.Contains(raw.Bytes(), []byte("\r\n\r\n")) {
+		n, err := conn.Read(buf)
+		raw.Write(buf[:n])
+		if err != nil {
+			break
+		}
+	}
+	if !bytes.Contains(raw.Bytes(), []byte("\r\nx-amz-meta-color: blue\r\n")) {
+		t.Fatalf("response head:\n%s", raw.String())
 	}
 }

@@ -120,15 +120,33 @@ const (
 	opHeadBucket
 	opDeleteBucket
 	opGetBucketLocation
+	opGetBucketVersioning
+	opPutBucketVersioning
 	opListObjectsV1
 	opListObjectsV2
+	opListObjectVersions
+	opListMultipartUploads
+	opDeleteObjects
+	opPostObject
 	opPutObject
+	opCopyObject
 	opGetObject
 	opHeadObject
 	opDeleteObject
+	opGetObjectAttributes
+	opGetObjectTagging
+	opPutObjectTagging
+	opDeleteObjectTagging
+	opCreateMultipartUpload
+	opUploadPart
+	opUploadPartCopy
+	opCompleteMultipartUpload
+	opAbortMultipartUpload
+	opListParts
+	numOps // not an operation: one past the last
 )
 
-// String names the operation as AWS does (for logs).
+// String names the operation as AWS does (for logs and policies).
 func (o op) String() string {
 	switch o {
 	case opMethodNotAllowed:
@@ -143,25 +161,70 @@ func (o op) String() string {
 		return "DeleteBucket"
 	case opGetBucketLocation:
 		return "GetBucketLocation"
+	case opGetBucketVersioning:
+		return "GetBucketVersioning"
+	case opPutBucketVersioning:
+		return "PutBucketVersioning"
 	case opListObjectsV1:
 		return "ListObjects"
 	case opListObjectsV2:
 		return "ListObjectsV2"
+	case opListObjectVersions:
+		return "ListObjectVersions"
+	case opListMultipartUploads:
+		return "ListMultipartUploads"
+	case opDeleteObjects:
+		return "DeleteObjects"
+	case opPostObject:
+		return "PostObject"
 	case opPutObject:
 		return "PutObject"
+	case opCopyObject:
+		return "CopyObject"
 	case opGetObject:
 		return "GetObject"
 	case opHeadObject:
 		return "HeadObject"
 	case opDeleteObject:
 		return "DeleteObject"
+	case opGetObjectAttributes:
+		return "GetObjectAttributes"
+	case opGetObjectTagging:
+		return "GetObjectTagging"
+	case opPutObjectTagging:
+		return "PutObjectTagging"
+	case opDeleteObjectTagging:
+		return "DeleteObjectTagging"
+	case opCreateMultipartUpload:
+		return "CreateMultipartUpload"
+	case opUploadPart:
+		return "UploadPart"
+	case opUploadPartCopy:
+		return "UploadPartCopy"
+	case opCompleteMultipartUpload:
+		return "CompleteMultipartUpload"
+	case opAbortMultipartUpload:
+		return "AbortMultipartUpload"
+	case opListParts:
+		return "ListParts"
 	}
 	return "NotImplemented"
 }
 
+// transfersData reports operations that move object data: they get
+// Config.TransferTimeout instead of RequestTimeout.
+func (o op) transfersData() bool {
+	switch o {
+	case opPutObject, opGetObject, opCopyObject, opUploadPart, opUploadPartCopy,
+		opCompleteMultipartUpload, opPostObject:
+		return true
+	}
+	return false
+}
+
 // isBucketSubresource reports bucket query parameters that select an
-// operation other than the plain one. Only "location" is served so far; the
-// rest answer NotImplemented rather than being mistaken for a listing or a
+// operation other than the plain one. Those not served answer
+// NotImplemented rather than being mistaken for a listing or a
 // CreateBucket.
 func isBucketSubresource(name string) bool {
 	switch name {
@@ -177,10 +240,11 @@ func isBucketSubresource(name string) bool {
 }
 
 // isObjectSubresource reports object query parameters that select an
-// operation other than the plain one; none is served yet.
+// operation other than the plain one. partNumber and versionId are not
+// among them: they qualify GET, HEAD and UploadPart.
 func isObjectSubresource(name string) bool {
 	switch name {
-	case "acl", "attributes", "legal-hold", "partNumber", "restore", "retention",
+	case "acl", "attributes", "legal-hold", "restore", "retention",
 		"select", "tagging", "torrent", "uploadId", "uploads":
 		return true
 	}
@@ -202,6 +266,12 @@ func subresource(q url.Values, is func(string) bool) string {
 	return sub
 }
 
+// isFormUpload reports a browser POST upload: a multipart/form-data body.
+func isFormUpload(contentType string) bool {
+	mt, _, _ := strings.Cut(contentType, ";")
+	return strings.EqualFold(strings.TrimSpace(mt), "multipart/form-data")
+}
+
 // selectOp picks the operation for method on t with query q and request
 // headers h (lower-case names).
 func selectOp(method string, t target, q url.Values, h func(string) string) op {
@@ -212,58 +282,108 @@ func selectOp(method string, t target, q url.Values, h func(string) string) op {
 		return opNotImplemented
 	}
 	if t.key == "" {
-		sub := subresource(q, isBucketSubresource)
-		switch method {
-		case "GET":
-			switch sub {
-			case "":
-				if q.Get("list-type") == "2" {
-					return opListObjectsV2
-				}
-				return opListObjectsV1
-			case "location":
-				return opGetBucketLocation
-			}
-		case "HEAD":
-			if sub == "" {
-				return opHeadBucket
-			}
-		case "PUT":
-			if sub == "" {
-				return opCreateBucket
-			}
-		case "DELETE":
-			if sub == "" {
-				return opDeleteBucket
-			}
-		case "POST", "OPTIONS":
-		default:
-			return opMethodNotAllowed
-		}
-		return opNotImplemented
+		return selectBucketOp(method, q, h)
 	}
-	if subresource(q, isObjectSubresource) != "" {
-		return opNotImplemented
-	}
-	// Versioning is not served yet: only the "null" version (the only one
-	// an unversioned bucket has) is understood.
-	if v, ok := q["versionId"]; ok && (len(v) != 1 || v[0] != "null") {
-		return opNotImplemented
-	}
+	sub := subresource(q, isObjectSubresource)
+	_, hasPart := q["partNumber"]
 	switch method {
 	case "GET":
-		return opGetObject
-	case "HEAD":
-		return opHeadObject
-	case "PUT":
-		if h("x-amz-copy-source") != "" {
-			return opNotImplemented // CopyObject
+		switch sub {
+		case "":
+			return opGetObject
+		case "attributes":
+			return opGetObjectAttributes
+		case "tagging":
+			return opGetObjectTagging
+		case "uploadId":
+			return opListParts
 		}
-		return opPutObject
+	case "HEAD":
+		if sub == "" {
+			return opHeadObject
+		}
+	case "PUT":
+		switch {
+		case sub == "uploadId" && hasPart:
+			if h("x-amz-copy-source") != "" {
+				return opUploadPartCopy
+			}
+			return opUploadPart
+		case sub == "tagging":
+			return opPutObjectTagging
+		case sub == "" && h("x-amz-copy-source") != "":
+			return opCopyObject
+		case sub == "":
+			return opPutObject
+		}
 	case "DELETE":
-		return opDeleteObject
-	case "POST", "OPTIONS":
-		return opNotImplemented
+		switch sub {
+		case "":
+			return opDeleteObject
+		case "tagging":
+			return opDeleteObjectTagging
+		case "uploadId":
+			return opAbortMultipartUpload
+		}
+	case "POST":
+		switch sub {
+		case "uploads":
+			return opCreateMultipartUpload
+		case "uploadId":
+			return opCompleteMultipartUpload
+		}
+	case "OPTIONS":
+	default:
+		return opMethodNotAllowed
 	}
-	return opMethodNotAllowed
+	return opNotImplemented
+}
+
+// selectBucketOp is selectOp for a request on a bucket (no key).
+func selectBucketOp(method string, q url.Values, h func(string) string) op {
+	sub := subresource(q, isBucketSubresource)
+	switch method {
+	case "GET":
+		switch sub {
+		case "":
+			if q.Get("list-type") == "2" {
+				return opListObjectsV2
+			}
+			return opListObjectsV1
+		case "location":
+			return opGetBucketLocation
+		case "versioning":
+			return opGetBucketVersioning
+		case "versions":
+			return opListObjectVersions
+		case "uploads":
+			return opListMultipartUploads
+		}
+	case "HEAD":
+		if sub == "" {
+			return opHeadBucket
+		}
+	case "PUT":
+		switch sub {
+		case "":
+			return opCreateBucket
+		case "versioning":
+			return opPutBucketVersioning
+		}
+	case "DELETE":
+		if sub == "" {
+			return opDeleteBucket
+		}
+	case "POST":
+		switch {
+		case sub == "delete":
+			return opDeleteObjects
+		case sub == "" && isFormUpload(h("content-type")):
+			return opPostObject
+		}
+	case "OPTIONS":
+	default:
+		return opMethodNotAllowed
+	}
+	return opNotImplemented
 }

@@ -87,6 +87,12 @@ func TestSelectOp(t *testing.T) {
 		}
 		return ""
 	}
+	formHeader := func(n string) string {
+		if n == "content-type" {
+			return "Multipart/Form-Data; boundary=xyz"
+		}
+		return ""
+	}
 	cases := []struct {
 		method, host, uri string
 		header            func(string) string
@@ -101,30 +107,53 @@ func TestSelectOp(t *testing.T) {
 		{"GET", "h", "/bkt?location=", noHeader, opGetBucketLocation},
 		{"GET", "h", "/bkt", noHeader, opListObjectsV1},
 		{"GET", "h", "/bkt?list-type=2&prefix=x", noHeader, opListObjectsV2},
-		{"GET", "h", "/bkt?versioning", noHeader, opNotImplemented},
-		{"GET", "h", "/bkt?uploads", noHeader, opNotImplemented},
+		{"GET", "h", "/bkt?versioning", noHeader, opGetBucketVersioning},
+		{"PUT", "h", "/bkt?versioning", noHeader, opPutBucketVersioning},
+		{"GET", "h", "/bkt?versions&prefix=a", noHeader, opListObjectVersions},
+		{"GET", "h", "/bkt?uploads", noHeader, opListMultipartUploads},
 		{"PUT", "h", "/bkt?policy", noHeader, opNotImplemented},
-		{"POST", "h", "/bkt?delete", noHeader, opNotImplemented},
+		{"POST", "h", "/bkt?delete", noHeader, opDeleteObjects},
+		{"POST", "h", "/bkt", noHeader, opNotImplemented},
+		{"POST", "h", "/bkt", formHeader, opPostObject},
+		{"POST", "h", "/bkt?delete", formHeader, opDeleteObjects},
 		{"GET", "h", "/bkt?location&acl", noHeader, opNotImplemented},
 		{"PATCH", "h", "/bkt", noHeader, opMethodNotAllowed},
 		{"PUT", "h", "/bkt/k", noHeader, opPutObject},
 		{"PUT", "h", "/bkt/k?x-id=PutObject", noHeader, opPutObject},
-		{"PUT", "h", "/bkt/k", copyHeader, opNotImplemented},
+		{"PUT", "h", "/bkt/k", copyHeader, opCopyObject},
 		{"GET", "h", "/bkt/k", noHeader, opGetObject},
 		{"GET", "h", "/bkt/k?response-content-type=text/plain", noHeader, opGetObject},
 		{"GET", "h", "/bkt/k?versionId=null", noHeader, opGetObject},
-		{"GET", "h", "/bkt/k?versionId=abc", noHeader, opNotImplemented},
-		{"GET", "h", "/bkt/k?tagging", noHeader, opNotImplemented},
+		{"GET", "h", "/bkt/k?versionId=abc", noHeader, opGetObject},
+		{"GET", "h", "/bkt/k?partNumber=2", noHeader, opGetObject},
+		{"HEAD", "h", "/bkt/k?partNumber=2&versionId=v", noHeader, opHeadObject},
+		{"GET", "h", "/bkt/k?tagging", noHeader, opGetObjectTagging},
+		{"GET", "h", "/bkt/k?tagging&versionId=v", noHeader, opGetObjectTagging},
+		{"PUT", "h", "/bkt/k?tagging", noHeader, opPutObjectTagging},
+		{"DELETE", "h", "/bkt/k?tagging", noHeader, opDeleteObjectTagging},
+		{"GET", "h", "/bkt/k?attributes", noHeader, opGetObjectAttributes},
+		{"GET", "h", "/bkt/k?acl", noHeader, opNotImplemented},
+		{"GET", "h", "/bkt/k?tagging&acl", noHeader, opNotImplemented},
 		{"HEAD", "h", "/bkt/k", noHeader, opHeadObject},
 		{"DELETE", "h", "/bkt/k", noHeader, opDeleteObject},
-		{"DELETE", "h", "/bkt/k?uploadId=1", noHeader, opNotImplemented},
-		{"PUT", "h", "/bkt/k?partNumber=1&uploadId=2", noHeader, opNotImplemented},
-		{"POST", "h", "/bkt/k?uploads", noHeader, opNotImplemented},
+		{"DELETE", "h", "/bkt/k?uploadId=1", noHeader, opAbortMultipartUpload},
+		{"GET", "h", "/bkt/k?uploadId=1", noHeader, opListParts},
+		{"PUT", "h", "/bkt/k?partNumber=1&uploadId=2", noHeader, opUploadPart},
+		{"PUT", "h", "/bkt/k?partNumber=1&uploadId=2", copyHeader, opUploadPartCopy},
+		{"PUT", "h", "/bkt/k?uploadId=2", noHeader, opNotImplemented},
+		{"POST", "h", "/bkt/k?uploads", noHeader, opCreateMultipartUpload},
+		{"POST", "h", "/bkt/k?uploadId=1", noHeader, opCompleteMultipartUpload},
+		{"POST", "h", "/bkt/k", formHeader, opNotImplemented},
+		{"POST", "h", "/bkt/k?restore", noHeader, opNotImplemented},
 		{"TRACE", "h", "/bkt/k", noHeader, opMethodNotAllowed},
 		// Virtual host: "/" is the bucket.
 		{"GET", "bkt.s3.example.com", "/", noHeader, opListObjectsV1},
 		{"PUT", "bkt.s3.example.com", "/", noHeader, opCreateBucket},
 		{"GET", "bkt.s3.example.com", "/k", noHeader, opGetObject},
+		{"POST", "bkt.s3.example.com", "/", formHeader, opPostObject},
+		{"POST", "bkt.s3.example.com", "/?delete", noHeader, opDeleteObjects},
+		{"POST", "bkt.s3.example.com", "/k?uploads", noHeader, opCreateMultipartUpload},
+		{"GET", "bkt.s3.example.com", "/?versions", noHeader, opListObjectVersions},
 	}
 	for _, c := range cases {
 		tg, err := parseTarget(c.host, c.uri, []string{"s3.example.com"})
@@ -157,5 +186,26 @@ func TestVhostBucket(t *testing.T) {
 		if got := vhostBucket(host, d); got != want {
 			t.Errorf("%q: got %q, want %q", host, got, want)
 		}
+	}
+}
+
+// TestOpNames checks every operation has its AWS name and that only data
+// operations get the transfer timeout.
+func TestOpNames(t *testing.T) {
+	seen := map[string]bool{}
+	for o := opMethodNotAllowed; o < numOps; o++ {
+		name := o.String()
+		if name == "NotImplemented" || seen[name] {
+			t.Errorf("op %d: name %q missing or repeated", o, name)
+		}
+		seen[name] = true
+	}
+	for _, o := range []op{opPutObject, opGetObject, opCopyObject, opUploadPart, opUploadPartCopy, opCompleteMultipartUpload, opPostObject} {
+		if !o.transfersData() {
+			t.Errorf("%v does not get the transfer timeout", o)
+		}
+	}
+	if opListParts.transfersData() || opHeadObject.transfersData() {
+		t.Error("metadata operations get the transfer timeout")
 	}
 }

@@ -231,8 +231,8 @@ func TestSDKBucketsAndObjects(t *testing.T) {
 	wantCode(t, "delete deleted bucket", err, "NoSuchBucket")
 
 	// Unsupported operations answer 501.
-	_, err = c.GetBucketVersioning(ctx, &s3.GetBucketVersioningInput{Bucket: aws.String("here")})
-	wantCode(t, "versioning", err, "NotImplemented")
+	_, err = c.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: aws.String("here")})
+	wantCode(t, "policy", err, "NotImplemented")
 }
 
 func TestSDKKeysKeptExactly(t *testing.T) {
@@ -282,9 +282,7 @@ func TestSDKKeysKeptExactly(t *testing.T) {
 			t.Errorf("list (encoding %q):\n got %q\nwant %q", enc, listed, want)
 		}
 	}
-	ts.objs.mu.Lock()
-	stored := len(ts.objs.current["keys"])
-	ts.objs.mu.Unlock()
+	stored := ts.objs.currentCount("keys")
 	if stored != len(keys) {
 		t.Errorf("%d keys stored, want %d", stored, len(keys))
 	}

@@ -39,13 +39,21 @@ type Control interface {
 }
 
 // Objects is what s3api needs from the data plane. *dataplane.Store
-// implements it.
+// implements it; dataplane/api.go documents the semantics.
 type Objects interface {
 	PutObject(ctx context.Context, bucket, key string, r io.Reader, size int64, opts dataplane.PutOptions) (dataplane.ObjectInfo, error)
-	GetObject(ctx context.Context, bucket, key string) (*dataplane.Object, error)
-	HeadObject(ctx context.Context, bucket, key string) (dataplane.ObjectInfo, error)
-	DeleteObject(ctx context.Context, bucket, key string) error
+	GetObject(ctx context.Context, bucket, key string, opts dataplane.GetOptions) (*dataplane.Object, error)
+	HeadObject(ctx context.Context, bucket, key string, opts dataplane.GetOptions) (dataplane.ObjectInfo, error)
+	DeleteObject(ctx context.Context, bucket, key string, opts dataplane.DeleteOptions) (dataplane.DeleteResult, error)
+	SetObjectTags(ctx context.Context, bucket, key, versionID string, tags map[string]string) (dataplane.ObjectInfo, error)
 	ListObjects(ctx context.Context, bucket string, opts dataplane.ListOptions) (dataplane.ListResult, error)
+	ListObjectVersions(ctx context.Context, bucket string, opts dataplane.ListVersionsOptions) (dataplane.ListVersionsResult, error)
+	CreateMultipartUpload(ctx context.Context, bucket, key string, opts dataplane.UploadOptions) (dataplane.UploadInfo, error)
+	UploadPart(ctx context.Context, bucket, key, uploadID string, number int, r io.Reader, size int64, opts dataplane.PartOptions) (dataplane.PartInfo, error)
+	ListParts(ctx context.Context, bucket, key, uploadID string, opts dataplane.ListPartsOptions) (dataplane.ListPartsResult, error)
+	CompleteMultipartUpload(ctx context.Context, bucket, key, uploadID string, parts []dataplane.CompletePart, opts dataplane.CompleteOptions) (dataplane.ObjectInfo, error)
+	AbortMultipartUpload(ctx context.Context, bucket, key, uploadID string) error
+	ListMultipartUploads(ctx context.Context, bucket string, opts dataplane.ListUploadsOptions) (dataplane.ListUploadsResult, error)
 	DropBucket(ctx context.Context, bucket string) error
 }
 

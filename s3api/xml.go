@@ -34,10 +34,12 @@ type owner struct {
 
 // listAllMyBucketsResult is the ListBuckets response.
 type listAllMyBucketsResult struct {
-	XMLName xml.Name      `xml:"ListAllMyBucketsResult"`
-	Xmlns   string        `xml:"xmlns,attr"`
-	Owner   owner         `xml:"Owner"`
-	Buckets []bucketEntry `xml:"Buckets>Bucket"`
+	XMLName           xml.Name      `xml:"ListAllMyBucketsResult"`
+	Xmlns             string        `xml:"xmlns,attr"`
+	Owner             owner         `xml:"Owner"`
+	Buckets           []bucketEntry `xml:"Buckets>Bucket"`
+	ContinuationToken string        `xml:"ContinuationToken,omitempty"`
+	Prefix            string        `xml:"Prefix,omitempty"`
 }
 
 type bucketEntry struct {
@@ -107,6 +109,216 @@ type listBucketResultV1 struct {
 	Contents       []objectEntry  `xml:"Contents"`
 	CommonPrefixes []commonPrefix `xml:"CommonPrefixes"`
 	EncodingType   string         `xml:"EncodingType,omitempty"`
+}
+
+// listVersionsResult is the ListObjectVersions response. Entries holds
+// the Version and DeleteMarker elements in listing order (each entry's
+// XMLName says which it is), as S3 interleaves them.
+type listVersionsResult struct {
+	XMLName             xml.Name       `xml:"ListVersionsResult"`
+	Xmlns               string         `xml:"xmlns,attr"`
+	Name                string         `xml:"Name"`
+	Prefix              string         `xml:"Prefix"`
+	KeyMarker           string         `xml:"KeyMarker"`
+	VersionIDMarker     string         `xml:"VersionIdMarker"`
+	NextKeyMarker       string         `xml:"NextKeyMarker,omitempty"`
+	NextVersionIDMarker string         `xml:"NextVersionIdMarker,omitempty"`
+	MaxKeys             int            `xml:"MaxKeys"`
+	Delimiter           string         `xml:"Delimiter,omitempty"`
+	IsTruncated         bool           `xml:"IsTruncated"`
+	Entries             []versionEntry `xml:"Version"`
+	CommonPrefixes      []commonPrefix `xml:"CommonPrefixes"`
+	EncodingType        string         `xml:"EncodingType,omitempty"`
+}
+
+// versionEntry is a <Version> or a <DeleteMarker> (XMLName decides).
+type versionEntry struct {
+	XMLName           xml.Name
+	Key               string `xml:"Key"`
+	VersionID         string `xml:"VersionId"`
+	IsLatest          bool   `xml:"IsLatest"`
+	LastModified      string `xml:"LastModified"`
+	ETag              string `xml:"ETag,omitempty"`
+	Size              *int64 `xml:"Size,omitempty"`
+	Owner             *owner `xml:"Owner,omitempty"`
+	StorageClass      string `xml:"StorageClass,omitempty"`
+	ChecksumAlgorithm string `xml:"ChecksumAlgorithm,omitempty"`
+	ChecksumType      string `xml:"ChecksumType,omitempty"`
+}
+
+// initiateMultipartUploadResult is the CreateMultipartUpload response.
+type initiateMultipartUploadResult struct {
+	XMLName  xml.Name `xml:"InitiateMultipartUploadResult"`
+	Xmlns    string   `xml:"xmlns,attr"`
+	Bucket   string   `xml:"Bucket"`
+	Key      string   `xml:"Key"`
+	UploadID string   `xml:"UploadId"`
+}
+
+// completeMultipartUpload is the CompleteMultipartUpload request body.
+type completeMultipartUpload struct {
+	XMLName xml.Name       `xml:"CompleteMultipartUpload"`
+	Parts   []completePart `xml:"Part"`
+}
+
+type completePart struct {
+	PartNumber string `xml:"PartNumber"`
+	ETag       string `xml:"ETag"`
+	checksumXML
+}
+
+// completeMultipartUploadResult is the CompleteMultipartUpload response.
+type completeMultipartUploadResult struct {
+	XMLName  xml.Name `xml:"CompleteMultipartUploadResult"`
+	Xmlns    string   `xml:"xmlns,attr"`
+	Location string   `xml:"Location"`
+	Bucket   string   `xml:"Bucket"`
+	Key      string   `xml:"Key"`
+	ETag     string   `xml:"ETag"`
+	checksumXML
+	ChecksumType string `xml:"ChecksumType,omitempty"`
+}
+
+// listPartsResult is the ListParts response.
+type listPartsResult struct {
+	XMLName              xml.Name    `xml:"ListPartsResult"`
+	Xmlns                string      `xml:"xmlns,attr"`
+	Bucket               string      `xml:"Bucket"`
+	Key                  string      `xml:"Key"`
+	UploadID             string      `xml:"UploadId"`
+	Initiator            owner       `xml:"Initiator"`
+	Owner                owner       `xml:"Owner"`
+	StorageClass         string      `xml:"StorageClass"`
+	PartNumberMarker     int         `xml:"PartNumberMarker"`
+	NextPartNumberMarker int         `xml:"NextPartNumberMarker,omitempty"`
+	MaxParts             int         `xml:"MaxParts"`
+	IsTruncated          bool        `xml:"IsTruncated"`
+	Parts                []partEntry `xml:"Part"`
+	ChecksumAlgorithm    string      `xml:"ChecksumAlgorithm,omitempty"`
+	ChecksumType         string      `xml:"ChecksumType,omitempty"`
+	EncodingType         string      `xml:"EncodingType,omitempty"`
+}
+
+type partEntry struct {
+	PartNumber   int    `xml:"PartNumber"`
+	LastModified string `xml:"LastModified"`
+	ETag         string `xml:"ETag"`
+	Size         int64  `xml:"Size"`
+	checksumXML
+}
+
+// listMultipartUploadsResult is the ListMultipartUploads response.
+type listMultipartUploadsResult struct {
+	XMLName            xml.Name       `xml:"ListMultipartUploadsResult"`
+	Xmlns              string         `xml:"xmlns,attr"`
+	Bucket             string         `xml:"Bucket"`
+	KeyMarker          string         `xml:"KeyMarker"`
+	UploadIDMarker     string         `xml:"UploadIdMarker"`
+	NextKeyMarker      string         `xml:"NextKeyMarker,omitempty"`
+	NextUploadIDMarker string         `xml:"NextUploadIdMarker,omitempty"`
+	Delimiter          string         `xml:"Delimiter,omitempty"`
+	Prefix             string         `xml:"Prefix"`
+	MaxUploads         int            `xml:"MaxUploads"`
+	IsTruncated        bool           `xml:"IsTruncated"`
+	Uploads            []uploadEntry  `xml:"Upload"`
+	CommonPrefixes     []commonPrefix `xml:"CommonPrefixes"`
+	EncodingType       string         `xml:"EncodingType,omitempty"`
+}
+
+type uploadEntry struct {
+	Key               string `xml:"Key"`
+	UploadID          string `xml:"UploadId"`
+	Initiator         owner  `xml:"Initiator"`
+	Owner             owner  `xml:"Owner"`
+	StorageClass      string `xml:"StorageClass"`
+	Initiated         string `xml:"Initiated"`
+	ChecksumAlgorithm string `xml:"ChecksumAlgorithm,omitempty"`
+	ChecksumType      string `xml:"ChecksumType,omitempty"`
+}
+
+// copyObjectResult is the CopyObject response.
+type copyObjectResult struct {
+	XMLName      xml.Name `xml:"CopyObjectResult"`
+	Xmlns        string   `xml:"xmlns,attr"`
+	ETag         string   `xml:"ETag"`
+	LastModified string   `xml:"LastModified"`
+	ChecksumType string   `xml:"ChecksumType,omitempty"`
+	checksumXML
+}
+
+// copyPartResult is the UploadPartCopy response.
+type copyPartResult struct {
+	XMLName      xml.Name `xml:"CopyPartResult"`
+	Xmlns        string   `xml:"xmlns,attr"`
+	ETag         string   `xml:"ETag"`
+	LastModified string   `xml:"LastModified"`
+	checksumXML
+}
+
+// deleteRequest is the DeleteObjects request body.
+type deleteRequest struct {
+	XMLName xml.Name            `xml:"Delete"`
+	Quiet   bool                `xml:"Quiet"`
+	Objects []deleteObjectEntry `xml:"Object"`
+}
+
+type deleteObjectEntry struct {
+	Key       *string `xml:"Key"`
+	VersionID *string `xml:"VersionId"`
+}
+
+// deleteResult is the DeleteObjects response.
+type deleteResult struct {
+	XMLName xml.Name       `xml:"DeleteResult"`
+	Xmlns   string         `xml:"xmlns,attr"`
+	Deleted []deletedEntry `xml:"Deleted"`
+	Errors  []deleteError  `xml:"Error"`
+}
+
+type deletedEntry struct {
+	Key                   string `xml:"Key"`
+	VersionID             string `xml:"VersionId,omitempty"`
+	DeleteMarker          bool   `xml:"DeleteMarker,omitempty"`
+	DeleteMarkerVersionID string `xml:"DeleteMarkerVersionId,omitempty"`
+}
+
+type deleteError struct {
+	Key       string `xml:"Key"`
+	VersionID string `xml:"VersionId,omitempty"`
+	Code      string `xml:"Code"`
+	Message   string `xml:"Message"`
+}
+
+// getObjectAttributesResponse is the GetObjectAttributes response; only
+// the attributes asked for are set.
+type getObjectAttributesResponse struct {
+	XMLName      xml.Name           `xml:"GetObjectAttributesResponse"`
+	Xmlns        string             `xml:"xmlns,attr"`
+	ETag         string             `xml:"ETag,omitempty"`
+	Checksum     *attributeChecksum `xml:"Checksum,omitempty"`
+	ObjectParts  *attributeParts    `xml:"ObjectParts,omitempty"`
+	StorageClass string             `xml:"StorageClass,omitempty"`
+	ObjectSize   *int64             `xml:"ObjectSize,omitempty"`
+}
+
+type attributeChecksum struct {
+	checksumXML
+	ChecksumType string `xml:"ChecksumType,omitempty"`
+}
+
+type attributeParts struct {
+	PartsCount           int             `xml:"PartsCount"`
+	PartNumberMarker     int             `xml:"PartNumberMarker"`
+	NextPartNumberMarker int             `xml:"NextPartNumberMarker,omitempty"`
+	MaxParts             int             `xml:"MaxParts"`
+	IsTruncated          bool            `xml:"IsTruncated"`
+	Parts                []attributePart `xml:"Part"`
+}
+
+type attributePart struct {
+	PartNumber int   `xml:"PartNumber"`
+	Size       int64 `xml:"Size"`
+	checksumXML
 }
 
 // marshalXML encodes v with the XML declaration S3 puts on its bodies.
