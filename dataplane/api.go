@@ -252,12 +252,20 @@ type UploadInfo struct {
 	// ChecksumAlgorithm and ChecksumType as resolved at creation.
 	ChecksumAlgorithm string
 	ChecksumType      string
+	// ChecksumDefaulted: the client named no algorithm at creation (the
+	// data plane chose CRC64NVME). Part checksums of another algorithm are
+	// then the client's own integrity check (current SDKs send CRC32 by
+	// default), verified by the frontend and not stored; with an
+	// algorithm named, they are ErrInvalidChecksum.
+	ChecksumDefaulted bool
 }
 
 // PartOptions are the client-supplied attributes of one part: ContentMD5
 // and ChecksumValue verified as in PutOptions. The part's checksum is
 // computed with the upload's algorithm; ChecksumAlgorithm, when set, must
-// name it (else ErrInvalidChecksum).
+// name it (else ErrInvalidChecksum), unless the upload's algorithm was
+// defaulted (UploadInfo.ChecksumDefaulted): then a checksum of another
+// algorithm is ignored here (the frontend verifies it against the body).
 type PartOptions struct {
 	ContentMD5        []byte
 	ChecksumAlgorithm string

@@ -39,6 +39,7 @@ func uploadInfoOf(u drive.Upload) UploadInfo {
 		Tags:              u.Tags,
 		ChecksumAlgorithm: u.ChecksumAlgo,
 		ChecksumType:      u.ChecksumType,
+		ChecksumDefaulted: u.ChecksumDefaulted,
 	}
 }
 
@@ -64,9 +65,11 @@ func (s *Store) CreateMultipartUpload(ctx context.Context, bucket, key string, o
 		Tags:         opts.Tags,
 		ChecksumAlgo: algo,
 		ChecksumType: typ,
-		K:            rt.k,
-		M:            rt.m,
-		BlockSize:    rt.blockSize,
+		// The default is only a default: see UploadInfo.
+		ChecksumDefaulted: opts.ChecksumAlgorithm == "",
+		K:                 rt.k,
+		M:                 rt.m,
+		BlockSize:         rt.blockSize,
 	}
 	if len(u.Tags) == 0 {
 		u.Tags = nil
@@ -289,7 +292,10 @@ func (s *Store) UploadPart(ctx context.Context, bucket, key, uploadID string, nu
 		if err != nil {
 			return PartInfo{}, err
 		}
-		if a != u.ChecksumAlgo {
+		switch {
+		case a != u.ChecksumAlgo && u.ChecksumDefaulted:
+			opts.ChecksumAlgorithm, opts.ChecksumValue = "", ""
+		case a != u.ChecksumAlgo:
 			return PartInfo{}, fmt.Errorf("%w: part checksum %s, the upload's is %s", ErrInvalidChecksum, a, u.ChecksumAlgo)
 		}
 	}

@@ -196,7 +196,19 @@ func TestMultipartValidation(t *testing.T) {
 	if _, err := e.store.UploadPart(ctxb, "b", "k", u.UploadID, 5, bytes.NewReader([]byte("y")), 1, PartOptions{ContentMD5: bad[:]}); !errors.Is(err, ErrBadDigest) {
 		t.Errorf("bad part digest: %v", err)
 	}
-	if _, err := e.store.UploadPart(ctxb, "b", "k", u.UploadID, 5, bytes.NewReader([]byte("y")), 1, PartOptions{ChecksumAlgorithm: ChecksumSHA256}); !errors.Is(err, ErrInvalidChecksum) {
+	// u was created without an algorithm: a part's checksum of another
+	// one is the client's own (verified by the frontend), not an error.
+	if !u.ChecksumDefaulted {
+		t.Fatalf("upload without algorithm: %+v", u)
+	}
+	if _, err := e.store.UploadPart(ctxb, "b", "k", u.UploadID, 5, bytes.NewReader([]byte("y")), 1, PartOptions{ChecksumAlgorithm: ChecksumSHA256, ChecksumValue: "ignored"}); err != nil {
+		t.Errorf("part of another algorithm, defaulted upload: %v", err)
+	}
+	strict, err := e.store.CreateMultipartUpload(ctxb, "b", "k", UploadOptions{ChecksumAlgorithm: ChecksumCRC32C})
+	if err != nil || strict.ChecksumDefaulted {
+		t.Fatalf("upload with CRC32C: %+v %v", strict, err)
+	}
+	if _, err := e.store.UploadPart(ctxb, "b", "k", strict.UploadID, 1, bytes.NewReader([]byte("y")), 1, PartOptions{ChecksumAlgorithm: ChecksumSHA256}); !errors.Is(err, ErrInvalidChecksum) {
 		t.Errorf("part of another algorithm: %v", err)
 	}
 	// Parts not listed are freed; a part of unknown size works.

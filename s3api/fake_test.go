@@ -587,7 +587,7 @@ func (f *fakeObjects) CreateMultipartUpload(ctx context.Context, bucket, key str
 		info: dataplane.UploadInfo{
 			Bucket: bucket, Key: key, UploadID: strings.ReplaceAll(uuid.NewString(), "-", "") + "~up",
 			Initiated: f.modTime(), Meta: maps.Clone(opts.Meta), Tags: maps.Clone(opts.Tags),
-			ChecksumAlgorithm: alg, ChecksumType: typ,
+			ChecksumAlgorithm: alg, ChecksumType: typ, ChecksumDefaulted: opts.ChecksumAlgorithm == "",
 		},
 		parts: map[int]*fakePart{},
 	}
@@ -617,6 +617,8 @@ func (f *fakeObjects) UploadPart(ctx context.Context, bucket, key, uploadID stri
 		return dataplane.PartInfo{}, err
 	case uerr != nil:
 		return dataplane.PartInfo{}, uerr
+	case opts.ChecksumAlgorithm != "" && opts.ChecksumAlgorithm != up.info.ChecksumAlgorithm && up.info.ChecksumDefaulted:
+		opts.ChecksumAlgorithm, opts.ChecksumValue = "", ""
 	case opts.ChecksumAlgorithm != "" && opts.ChecksumAlgorithm != up.info.ChecksumAlgorithm:
 		return dataplane.PartInfo{}, dataplane.ErrInvalidChecksum
 	}

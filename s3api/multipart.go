@@ -91,19 +91,6 @@ func (s *Server) createMultipartUpload(r *request) error {
 	return s.writeXML(r, initiateMultipartUploadResult{Xmlns: s3Namespace, Bucket: r.bucket, Key: r.key, UploadID: up.UploadID})
 }
 
-// partChecksum decides what the data plane is told of the checksum a
-// part request declares. sigv verifies it against the body in any case;
-// it is handed on when it is of the upload's algorithm. A checksum of
-// another algorithm is what current SDKs send by default (CRC32) for an
-// upload created without one, which the data plane resolved to its
-// default: it is verified and not stored, and the part gets the upload's.
-func partChecksum(cs declaredChecksum, up dataplane.UploadInfo) dataplane.PartOptions {
-	if cs.alg == "" || cs.alg != up.ChecksumAlgorithm {
-		return dataplane.PartOptions{}
-	}
-	return dataplane.PartOptions{ChecksumAlgorithm: cs.alg, ChecksumValue: cs.value}
-}
-
 // partSizeLimit is the largest part body accepted.
 func (s *Server) partSizeLimit() int64 {
 	return min(int64(dataplane.MaxPartSize), s.cfg.MaxObjectSize)
@@ -130,15 +117,9 @@ func (s *Server) uploadPart(r *request) error {
 	if err != nil {
 		return err
 	}
-	var opts dataplane.PartOptions
-	if cs.alg != "" {
-		up, err := s.uploadInfo(r, uploadID)
-		if err != nil {
-			return err
-		}
-		opts = partChecksum(cs, up)
-	}
-	opts.ContentMD5 = md5sum
+	// The data plane checks the algorithm against the upload's (sigv
+	// verifies the value against the body in any case).
+	opts := dataplane.PartOptions{ContentMD5: md5sum, ChecksumAlgorithm: cs.alg, ChecksumValue: cs.value}
 	body, size, err := s.requestBody(r, lengthRequired)
 	if err != nil {
 		return err
@@ -258,8 +239,11 @@ func parseComplete(data []byte, up dataplane.UploadInfo) ([]dataplane.CompletePa
 			return nil, apiError(codeInvalidRequest, msgMultipleChecksums)
 		}
 		cp := dataplane.CompletePart{Number: n, ETag: etag}
-		if alg == up.ChecksumAlgorithm {
+		switch {
+		case alg == up.ChecksumAlgorithm:
 			cp.Checksum = value
+		case alg != "" && !up.ChecksumDefaulted:
+			return nil, apiError(codeInvalidRequest, "The upload was created using the "+up.ChecksumAlgorithm+" checksum algorithm. The complete request must use the same checksum algorithm.")
 		}
 		parts = append(parts, cp)
 	}
@@ -307,7 +291,7 @@ func (s *Server) completeMultipartUpload(r *request) error {
 	if err != nil {
 		return err
 	}
-	if objectSum.alg != "" {
+	if objectSum.alg != "" && !(objectSum.alg != up.ChecksumAlgorithm && up.ChecksumDefaulted) {
 		if objectSum.alg != up.ChecksumAlgorithm {
 			return apiError(codeInvalidRequest, "The upload was created using the "+up.ChecksumAlgorithm+" checksum algorithm. The complete request must use the same checksum algorithm.")
 		}

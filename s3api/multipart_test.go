@@ -316,15 +316,29 @@ func TestSDKMultipartChecksums(t *testing.T) {
 		ChecksumAlgorithm: types.ChecksumAlgorithmCrc64nvme, ChecksumType: types.ChecksumTypeComposite})
 	wantCode(t, "composite crc64nvme", err, "InvalidRequest")
 	// A part of another algorithm than an explicit SHA256 upload's is
-	// verified against its body but not stored; the upload's algorithm is.
+	// refused, as S3 does.
 	cr, err = c.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String("sums"), Key: aws.String("s"),
 		ChecksumAlgorithm: types.ChecksumAlgorithmSha256})
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, err = c.UploadPart(ctx, &s3.UploadPartInput{Bucket: aws.String("sums"), Key: aws.String("s"), UploadId: cr.UploadId,
+		PartNumber: aws.Int32(1), Body: strings.NewReader("abc"), ChecksumAlgorithm: types.ChecksumAlgorithmCrc32})
+	wantCode(t, "crc32 part of a sha256 upload", err, "InvalidRequest")
+	// Without an algorithm at creation, a part's CRC32 (what SDKs send by
+	// default) is checked against the body, not stored: a wrong one is
+	// BadDigest, a right one is accepted.
+	def, err := c.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String("sums"), Key: aws.String("d")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.UploadPart(ctx, &s3.UploadPartInput{Bucket: aws.String("sums"), Key: aws.String("d"), UploadId: def.UploadId,
 		PartNumber: aws.Int32(1), Body: strings.NewReader("abc"), ChecksumCRC32: aws.String("AAAAAA==")})
 	wantCode(t, "part with a wrong crc32", err, "BadDigest")
+	if _, err = c.UploadPart(ctx, &s3.UploadPartInput{Bucket: aws.String("sums"), Key: aws.String("d"), UploadId: def.UploadId,
+		PartNumber: aws.Int32(1), Body: strings.NewReader("abc"), ChecksumAlgorithm: types.ChecksumAlgorithmCrc32}); err != nil {
+		t.Errorf("crc32 part of an upload without algorithm: %v", err)
+	}
 	lp, err := c.ListParts(ctx, &s3.ListPartsInput{Bucket: aws.String("sums"), Key: aws.String("s"), UploadId: cr.UploadId})
 	if err != nil || len(lp.Parts) != 0 || lp.ChecksumAlgorithm != types.ChecksumAlgorithmSha256 {
 		t.Errorf("a part that failed its checksum was stored: %v %+v", err, lp)

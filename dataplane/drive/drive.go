@@ -111,10 +111,12 @@ type Upload struct {
 	Tags         map[string]string `json:"tags,omitempty"`
 	ChecksumAlgo string            `json:"checksum_algo,omitempty"`
 	ChecksumType string            `json:"checksum_type,omitempty"`
-	K            int               `json:"k"`
-	M            int               `json:"m"`
-	BlockSize    int64             `json:"block_size"`
-	Shard        int               `json:"shard"`
+	// ChecksumDefaulted: the client named no algorithm at creation.
+	ChecksumDefaulted bool  `json:"checksum_defaulted,omitempty"`
+	K                 int   `json:"k"`
+	M                 int   `json:"m"`
+	BlockSize         int64 `json:"block_size"`
+	Shard             int   `json:"shard"`
 }
 
 // ListEntry is one item of a List page: a key with some of its versions
