@@ -16,10 +16,17 @@ run: build
 
 # Everything that needs only this repository and the machine's usual tools.
 # -p 1: the machine has 2 cores and the cluster tests start many nodes.
+# test/e2e writes the client matrix (client x workflow) to MATRIX; it is
+# printed after go test, whose exit status is the target's. The test looks
+# at the file it rewrites, so go test never serves test/e2e from its cache.
+MATRIX := $(CURDIR)/$(BIN)/client-matrix.txt
 test: build
 	./scripts/test-deps.sh
 	$(GO) vet ./...
-	$(GO) test -p 1 -timeout 15m ./...
+	@rm -f $(MATRIX)
+	STRATA_MATRIX_FILE=$(MATRIX) $(GO) test -p 1 -timeout 15m ./...; s=$$?; \
+	if [ -f $(MATRIX) ]; then echo; cat $(MATRIX); else echo "client matrix: not written (see the go test output)"; fi; \
+	exit $$s
 
 # Unit and in-process tests only (no binaries, no aws CLI).
 test-unit:

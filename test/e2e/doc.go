@@ -1,5 +1,19 @@
 // Package e2e holds the end-to-end tests: they build strata-node and
 // stratactl, run real node processes on loopback and drive them with the aws
-// CLI, including after kill -9 of a node. The package has no production code;
-// this file exists for the package comment.
+// CLI, including after kill -9 of a node.
+//
+// TestClientMatrix runs the client matrix against one 4-node cluster (EC
+// 2+2): the aws CLI (`aws s3` and `aws s3api`), boto3
+// (testdata/boto3_matrix.py), aws-sdk-go-v2, minio-go, rclone and s3cmd
+// each run the same workflows — sync of 1,000 small files and back, a
+// 300 MiB multipart upload with verified checksums, versioned overwrite and
+// restore, presigned GET/PUT with curl, POST upload, copy with new metadata,
+// listing with a delimiter. Every cell is a subtest (client/workflow) whose
+// result an independent aws-sdk-go-v2 client checks; a workflow a client
+// cannot do is reported n/a. The matrix is written to $STRATA_MATRIX_FILE
+// (`make test` prints it). The external tools are installed by
+// scripts/test-deps.sh.
+//
+// The package has no production code; this file exists for the package
+// comment.
 package e2e
