@@ -44,6 +44,7 @@ type Cluster struct {
 	t    testing.TB
 	opts Options
 	key  []byte
+	dir  string // the nodes' drives: <dir>/<node id>/d<n>
 
 	mu    sync.Mutex
 	nodes []*Instance
@@ -56,6 +57,9 @@ type Instance struct {
 	node   *node.Node
 	cancel context.CancelFunc
 	done   chan error
+	// started: the node has run once, so its addresses are known to the
+	// cluster and must not change.
+	started bool
 }
 
 // Node returns the running node, nil when stopped.
@@ -77,7 +81,10 @@ func Start(t testing.TB, opts Options) *Cluster {
 	if opts.PGCount == 0 {
 		opts.PGCount = 64
 	}
-	c := &Cluster{t: t, opts: opts, key: make([]byte, 32)}
+	// The drives live under one folder made before stopAll is registered:
+	// cleanups run last-in first-out, so the nodes are stopped before their
+	// folders are removed.
+	c := &Cluster{t: t, opts: opts, key: make([]byte, 32), dir: t.TempDir()}
 	rand.Read(c.key)
 	t.Cleanup(c.stopAll)
 	for i := 0; i < opts.Nodes; i++ {
@@ -121,7 +128,7 @@ func (c *Cluster) addInstance(expect int) *Instance {
 	i := len(c.nodes)
 	cfg := node.DefaultConfig()
 	cfg.ID = fmt.Sprintf("n%d", i+1)
-	dir := c.t.TempDir()
+	dir := filepath.Join(c.dir, cfg.ID)
 	for d := 0; d < c.opts.DrivesPerNode; d++ {
 		cfg.Data = append(cfg.Data, filepath.Join(dir, fmt.Sprintf("d%d", d+1)))
 	}
@@ -172,10 +179,25 @@ func (c *Cluster) startInstance(in *Instance) {
 	c.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	n, err := node.New(ctx, in.Config, c.logger(in.Index))
+	// freeAddr's ports are released before the node binds them, and the
+	// nodes' own outgoing connections take ephemeral ports from the same
+	// range: a port may be gone by then. A node's first start takes new
+	// ones; a restart keeps its addresses and tries again shortly.
+	for try := 0; err != nil && strings.Contains(err.Error(), "address already in use") && try < 5; try++ {
+		if !in.started {
+			c.mu.Lock()
+			in.Config.S3Addr, in.Config.RPCAddr, in.Config.GossipAddr = freeAddr(c.t), freeAddr(c.t), freeUDPTCPAddr(c.t)
+			c.mu.Unlock()
+		} else {
+			time.Sleep(200 * time.Millisecond)
+		}
+		n, err = node.New(ctx, in.Config, c.logger(in.Index))
+	}
 	if err != nil {
 		cancel()
 		c.t.Fatalf("start node %s: %v", in.Config.ID, err)
 	}
+	in.started = true
 	in.node, in.cancel, in.done = n, cancel, make(chan error, 1)
 	go func() { in.done <- n.Run(ctx) }()
 }
