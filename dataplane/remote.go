@@ -14,10 +14,9 @@ import (
 	"github.com/strata-io/strata/rpc"
 )
 
-// shardStore is one PG drive as the coordinator uses it. localStore
-// implements it for this node's drives, remoteDrive over rpc for the
-// others, offlineDrive for drives that cannot be reached.
-type shardStore interface {
+// driveOps are the operations on one drive's shards, records and uploads
+// that the coordinator makes on any PG drive, local or remote.
+type driveOps interface {
 	WriteShard(ctx context.Context, dataDir string, r io.Reader) (int64, error)
 	AbortShard(ctx context.Context, dataDir string) error
 	CommitVersion(ctx context.Context, fi drive.FileInfo) error
@@ -29,6 +28,13 @@ type shardStore interface {
 	CommitPart(ctx context.Context, u drive.Upload, p drive.Part) error
 	ReadUpload(ctx context.Context, bucket, key, uploadID string, after, limit int) (drive.Upload, []drive.Part, bool, error)
 	AbortUpload(ctx context.Context, bucket, key, uploadID string) error
+}
+
+// shardStore is one PG drive as the coordinator uses it. localStore
+// implements it for this node's drives, remoteDrive over rpc for the
+// others, offlineDrive for drives that cannot be reached.
+type shardStore interface {
+	driveOps
 
 	// LockKey takes the per-key write lock of this drive for owner (see
 	// lock.go) and, when granted, reads the key's versions as ReadVersions
@@ -43,17 +49,7 @@ type shardStore interface {
 // shardStore plus the node-level ones (listing, dropping a bucket).
 // *drive.Drive implements it; unit tests wrap it to inject faults.
 type localDrive interface {
-	WriteShard(ctx context.Context, dataDir string, r io.Reader) (int64, error)
-	AbortShard(ctx context.Context, dataDir string) error
-	CommitVersion(ctx context.Context, fi drive.FileInfo) error
-	ReadVersions(ctx context.Context, bucket, key string, ref drive.Ref, limit int) (drive.KeyVersions, error)
-	DeleteVersion(ctx context.Context, bucket, key string, ref drive.Ref) error
-	SetTags(ctx context.Context, bucket, key string, ref drive.Ref, tags map[string]string, tagTime int64) error
-	OpenShard(ctx context.Context, dataDir string, offset, length int64) (io.ReadCloser, error)
-	CreateUpload(ctx context.Context, u drive.Upload) error
-	CommitPart(ctx context.Context, u drive.Upload, p drive.Part) error
-	ReadUpload(ctx context.Context, bucket, key, uploadID string, after, limit int) (drive.Upload, []drive.Part, bool, error)
-	AbortUpload(ctx context.Context, bucket, key, uploadID string) error
+	driveOps
 	List(ctx context.Context, bucket string, o drive.ListOptions) ([]drive.ListEntry, bool, error)
 	ListUploads(ctx context.Context, bucket string, o drive.ListOptions) ([]drive.UploadEntry, bool, error)
 	DropBucket(ctx context.Context, bucket string) error
