@@ -3,11 +3,14 @@ package meta
 // State is the whole replicated control state. It is changed only by Apply
 // (one function per command kind) and read under the owner's lock.
 type State struct {
-	Cluster   Cluster            `json:"cluster"`
-	Nodes     map[string]*Node   `json:"nodes"`     // by node id
-	Placement Placement          `json:"placement"` // current PG map; Epoch 0 = none yet
-	Buckets   map[string]*Bucket `json:"buckets"`   // by bucket name
-	Users     map[string]*User   `json:"users"`     // by access key
+	Cluster   Cluster             `json:"cluster"`
+	Nodes     map[string]*Node    `json:"nodes"`              // by node id
+	Placement Placement           `json:"placement"`          // current PG map; Epoch 0 = none yet
+	Buckets   map[string]*Bucket  `json:"buckets"`            // by bucket name
+	Users     map[string]*User    `json:"users"`              // by access key (users and service accounts)
+	Accounts  map[string]*Account `json:"accounts,omitempty"` // by name
+	Groups    map[string]*Group   `json:"groups,omitempty"`   // by name
+	Policies  map[string]*Policy  `json:"policies,omitempty"` // managed policies by name
 }
 
 // Cluster is the identity and the fixed settings chosen at bootstrap.
@@ -66,6 +69,10 @@ type Bucket struct {
 	// Versioning is the bucket's S3 versioning state; the zero value is
 	// a bucket that was never versioned.
 	Versioning Versioning `json:"versioning,omitempty"`
+	// Policy is the bucket policy document (JSON), nil when none.
+	Policy []byte `json:"policy,omitempty"`
+	// ACL is the bucket's canned ACL; "" means private.
+	ACL string `json:"acl,omitempty"`
 }
 
 // Versioning is a bucket's S3 versioning state.
@@ -100,6 +107,16 @@ type User struct {
 	Root         bool   `json:"root,omitempty"`
 	Disabled     bool   `json:"disabled,omitempty"`
 	Created      int64  `json:"created"`
+	// Account is the tenant the user belongs to (DefaultAccount when
+	// created without one); a service account has its parent's.
+	Account string `json:"account,omitempty"`
+	// Policies are the names of the policies attached to the user.
+	Policies []string `json:"policies,omitempty"`
+	// Parent is, for a service account, the access key of the user that
+	// owns it ("" for a user). A service account has the permissions of
+	// its parent, narrowed by SessionPolicy when set.
+	Parent        string `json:"parent,omitempty"`
+	SessionPolicy []byte `json:"session_policy,omitempty"`
 }
 
 // NewState returns an empty state with its maps allocated.
