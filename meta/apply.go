@@ -24,6 +24,28 @@ func (s *State) Apply(cmd Command) error {
 		return s.applySetBucketVersioning(c)
 	case PutUser:
 		return s.applyPutUser(c)
+	case DeleteUser:
+		return s.applyDeleteUser(c)
+	case PutAccount:
+		return s.applyPutAccount(c)
+	case DeleteAccount:
+		return s.applyDeleteAccount(c)
+	case PutGroup:
+		return s.applyPutGroup(c)
+	case DeleteGroup:
+		return s.applyDeleteGroup(c)
+	case PutPolicy:
+		return s.applyPutPolicy(c)
+	case DeletePolicy:
+		return s.applyDeletePolicy(c)
+	case AttachPolicy:
+		return s.applyAttachPolicy(c)
+	case DetachPolicy:
+		return s.applyDetachPolicy(c)
+	case SetBucketPolicy:
+		return s.applySetBucketPolicy(c)
+	case SetBucketACL:
+		return s.applySetBucketACL(c)
 	case Skipped:
 		// A newer command this version does not know, marked safe to skip.
 		return nil
@@ -55,6 +77,15 @@ func (s *State) ensureMaps() {
 	}
 	if s.Users == nil {
 		s.Users = map[string]*User{}
+	}
+	if s.Accounts == nil {
+		s.Accounts = map[string]*Account{}
+	}
+	if s.Groups == nil {
+		s.Groups = map[string]*Group{}
+	}
+	if s.Policies == nil {
+		s.Policies = map[string]*Policy{}
 	}
 }
 

@@ -1,6 +1,10 @@
 package meta
 
-import "strings"
+import (
+	"bytes"
+	"slices"
+	"strings"
+)
 
 // Bucket name limits (S3 general-purpose buckets).
 const (
@@ -82,7 +86,22 @@ func (s *State) applyCreateBucket(c CreateBucket) error {
 	if _, ok := s.Buckets[c.Bucket.Name]; ok {
 		return reject(ErrBucketExists, "%s", c.Bucket.Name)
 	}
-	s.Buckets[c.Bucket.Name] = c.Bucket.clone()
+	if c.Bucket.ACL != "" && !ValidCannedACL(c.Bucket.ACL) {
+		return invalid("bucket %s: %q is not a canned ACL", c.Bucket.Name, c.Bucket.ACL)
+	}
+	if len(c.Bucket.Policy) > 0 {
+		if err := validateDocument("bucket policy of "+c.Bucket.Name, c.Bucket.Policy); err != nil {
+			return err
+		}
+	}
+	nb := c.Bucket.clone()
+	if nb.ACL == "private" {
+		nb.ACL = ""
+	}
+	if len(nb.Policy) == 0 {
+		nb.Policy = nil
+	}
+	s.Buckets[c.Bucket.Name] = nb
 	return nil
 }
 
@@ -111,5 +130,58 @@ func (s *State) applySetBucketVersioning(c SetBucketVersioning) error {
 	nb := b.clone()
 	nb.Versioning = c.Versioning
 	s.Buckets[c.Name] = nb
+	return nil
+}
+
+// cannedACLs are the canned ACLs S3 accepts in x-amz-acl; read-only.
+var cannedACLs = []string{
+	"private", "public-read", "public-read-write", "authenticated-read",
+	"aws-exec-read", "bucket-owner-read", "bucket-owner-full-control", "log-delivery-write",
+}
+
+// ValidCannedACL reports whether acl is a canned ACL S3 knows ("" is not).
+func ValidCannedACL(acl string) bool { return slices.Contains(cannedACLs, acl) }
+
+func (s *State) applySetBucketPolicy(c SetBucketPolicy) error {
+	if !s.Bootstrapped() {
+		return ErrNotBootstrapped
+	}
+	b, ok := s.Buckets[c.Bucket]
+	if !ok {
+		return reject(ErrNoSuchBucket, "%s", c.Bucket)
+	}
+	if len(c.Document) > 0 {
+		if err := validateDocument("bucket policy of "+c.Bucket, c.Document); err != nil {
+			return err
+		}
+	}
+	nb := b.clone()
+	nb.Policy = nil
+	if len(c.Document) > 0 {
+		nb.Policy = bytes.Clone(c.Document)
+	}
+	s.Buckets[c.Bucket] = nb
+	return nil
+}
+
+// applySetBucketACL sets a bucket's canned ACL; "private" is stored as ""
+// (the zero value means private).
+func (s *State) applySetBucketACL(c SetBucketACL) error {
+	if !s.Bootstrapped() {
+		return ErrNotBootstrapped
+	}
+	b, ok := s.Buckets[c.Bucket]
+	if !ok {
+		return reject(ErrNoSuchBucket, "%s", c.Bucket)
+	}
+	if !ValidCannedACL(c.ACL) {
+		return invalid("bucket %s: %q is not a canned ACL", c.Bucket, c.ACL)
+	}
+	nb := b.clone()
+	nb.ACL = c.ACL
+	if c.ACL == "private" {
+		nb.ACL = ""
+	}
+	s.Buckets[c.Bucket] = nb
 	return nil
 }

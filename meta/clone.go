@@ -1,6 +1,9 @@
 package meta
 
-import "bytes"
+import (
+	"bytes"
+	"slices"
+)
 
 // Clone returns a deep copy of s: no pointer, slice or map is shared. A field
 // added to a state type that holds a pointer, slice or map must be copied in
@@ -12,6 +15,9 @@ func (s *State) Clone() *State {
 		Nodes:     make(map[string]*Node, len(s.Nodes)),
 		Buckets:   make(map[string]*Bucket, len(s.Buckets)),
 		Users:     make(map[string]*User, len(s.Users)),
+		Accounts:  make(map[string]*Account, len(s.Accounts)),
+		Groups:    make(map[string]*Group, len(s.Groups)),
+		Policies:  make(map[string]*Policy, len(s.Policies)),
 	}
 	for k, n := range s.Nodes {
 		c.Nodes[k] = n.clone()
@@ -21,6 +27,15 @@ func (s *State) Clone() *State {
 	}
 	for k, u := range s.Users {
 		c.Users[k] = u.clone()
+	}
+	for k, a := range s.Accounts {
+		c.Accounts[k] = a.clone()
+	}
+	for k, g := range s.Groups {
+		c.Groups[k] = g.clone()
+	}
+	for k, p := range s.Policies {
+		c.Policies[k] = p.clone()
 	}
 	return c
 }
@@ -47,6 +62,7 @@ func (b *Bucket) clone() *Bucket {
 		return nil
 	}
 	c := *b
+	c.Policy = bytes.Clone(b.Policy)
 	return &c
 }
 
@@ -56,6 +72,35 @@ func (u *User) clone() *User {
 	}
 	c := *u
 	c.SecretSealed = bytes.Clone(u.SecretSealed)
+	c.Policies = slices.Clone(u.Policies)
+	c.SessionPolicy = bytes.Clone(u.SessionPolicy)
+	return &c
+}
+
+func (a *Account) clone() *Account {
+	if a == nil {
+		return nil
+	}
+	c := *a
+	return &c
+}
+
+func (g *Group) clone() *Group {
+	if g == nil {
+		return nil
+	}
+	c := *g
+	c.Members = slices.Clone(g.Members)
+	c.Policies = slices.Clone(g.Policies)
+	return &c
+}
+
+func (p *Policy) clone() *Policy {
+	if p == nil {
+		return nil
+	}
+	c := *p
+	c.Document = bytes.Clone(p.Document)
 	return &c
 }
 

@@ -29,6 +29,18 @@ const (
 	KindPutUser      Kind = 6
 	// KindSetBucketVersioning: PutBucketVersioning.
 	KindSetBucketVersioning Kind = 7
+	// IAM (iam.go).
+	KindDeleteUser      Kind = 8
+	KindPutAccount      Kind = 9
+	KindDeleteAccount   Kind = 10
+	KindPutGroup        Kind = 11
+	KindDeleteGroup     Kind = 12
+	KindPutPolicy       Kind = 13
+	KindDeletePolicy    Kind = 14
+	KindAttachPolicy    Kind = 15
+	KindDetachPolicy    Kind = 16
+	KindSetBucketPolicy Kind = 17
+	KindSetBucketACL    Kind = 18
 
 	// KindIgnoreIfUnknown is a flag bit a future command kind may carry so
 	// that nodes which do not know it apply it as a no-op (Skipped) instead
@@ -57,6 +69,28 @@ func (k Kind) String() string {
 		return "put_user"
 	case KindSetBucketVersioning:
 		return "set_bucket_versioning"
+	case KindDeleteUser:
+		return "delete_user"
+	case KindPutAccount:
+		return "put_account"
+	case KindDeleteAccount:
+		return "delete_account"
+	case KindPutGroup:
+		return "put_group"
+	case KindDeleteGroup:
+		return "delete_group"
+	case KindPutPolicy:
+		return "put_policy"
+	case KindDeletePolicy:
+		return "delete_policy"
+	case KindAttachPolicy:
+		return "attach_policy"
+	case KindDetachPolicy:
+		return "detach_policy"
+	case KindSetBucketPolicy:
+		return "set_bucket_policy"
+	case KindSetBucketACL:
+		return "set_bucket_acl"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
@@ -141,6 +175,39 @@ func (PutUser) Kind() Kind { return KindPutUser }
 // Kind implements Command.
 func (SetBucketVersioning) Kind() Kind { return KindSetBucketVersioning }
 
+// Kind implements Command.
+func (DeleteUser) Kind() Kind { return KindDeleteUser }
+
+// Kind implements Command.
+func (PutAccount) Kind() Kind { return KindPutAccount }
+
+// Kind implements Command.
+func (DeleteAccount) Kind() Kind { return KindDeleteAccount }
+
+// Kind implements Command.
+func (PutGroup) Kind() Kind { return KindPutGroup }
+
+// Kind implements Command.
+func (DeleteGroup) Kind() Kind { return KindDeleteGroup }
+
+// Kind implements Command.
+func (PutPolicy) Kind() Kind { return KindPutPolicy }
+
+// Kind implements Command.
+func (DeletePolicy) Kind() Kind { return KindDeletePolicy }
+
+// Kind implements Command.
+func (AttachPolicy) Kind() Kind { return KindAttachPolicy }
+
+// Kind implements Command.
+func (DetachPolicy) Kind() Kind { return KindDetachPolicy }
+
+// Kind implements Command.
+func (SetBucketPolicy) Kind() Kind { return KindSetBucketPolicy }
+
+// Kind implements Command.
+func (SetBucketACL) Kind() Kind { return KindSetBucketACL }
+
 // Kind implements Command: the kind as received.
 func (s Skipped) Kind() Kind { return s.RawKind }
 
@@ -148,7 +215,9 @@ func (s Skipped) Kind() Kind { return s.RawKind }
 // command value types.
 func Encode(cmd Command) ([]byte, error) {
 	switch c := cmd.(type) {
-	case Bootstrap, NodeUp, SetPlacement, CreateBucket, DeleteBucket, PutUser, SetBucketVersioning:
+	case Bootstrap, NodeUp, SetPlacement, CreateBucket, DeleteBucket, PutUser, SetBucketVersioning,
+		DeleteUser, PutAccount, DeleteAccount, PutGroup, DeleteGroup, PutPolicy, DeletePolicy,
+		AttachPolicy, DetachPolicy, SetBucketPolicy, SetBucketACL:
 	case Skipped:
 		if c.RawKind&KindIgnoreIfUnknown == 0 {
 			return nil, fmt.Errorf("%w: skipped command of kind %d without the ignore flag", ErrInvalid, c.RawKind)
@@ -189,6 +258,28 @@ func Decode(b []byte) (Command, error) {
 		return decodePayload[PutUser](k, v, payload)
 	case KindSetBucketVersioning:
 		return decodePayload[SetBucketVersioning](k, v, payload)
+	case KindDeleteUser:
+		return decodePayload[DeleteUser](k, v, payload)
+	case KindPutAccount:
+		return decodePayload[PutAccount](k, v, payload)
+	case KindDeleteAccount:
+		return decodePayload[DeleteAccount](k, v, payload)
+	case KindPutGroup:
+		return decodePayload[PutGroup](k, v, payload)
+	case KindDeleteGroup:
+		return decodePayload[DeleteGroup](k, v, payload)
+	case KindPutPolicy:
+		return decodePayload[PutPolicy](k, v, payload)
+	case KindDeletePolicy:
+		return decodePayload[DeletePolicy](k, v, payload)
+	case KindAttachPolicy:
+		return decodePayload[AttachPolicy](k, v, payload)
+	case KindDetachPolicy:
+		return decodePayload[DetachPolicy](k, v, payload)
+	case KindSetBucketPolicy:
+		return decodePayload[SetBucketPolicy](k, v, payload)
+	case KindSetBucketACL:
+		return decodePayload[SetBucketACL](k, v, payload)
 	}
 	if k&KindIgnoreIfUnknown != 0 {
 		return Skipped{RawKind: k, Version: v, Payload: bytes.Clone(payload)}, nil

@@ -1,11 +1,22 @@
 // Package meta holds Strata's replicated control state and the pure functions
 // that change it: the typed Raft commands and their wire format (command.go),
 // State.Apply with one function per command kind (cluster.go, node.go,
-// placement.go, bucket.go, user.go), deterministic PG placement
-// (ComputePlacement), and the versioned snapshot format (snapshot.go).
+// placement.go, bucket.go, user.go, account.go, group.go, policy.go),
+// deterministic PG placement (ComputePlacement), and the versioned snapshot
+// format (snapshot.go).
 //
 // Main types: State, Command (Bootstrap, NodeUp, SetPlacement, CreateBucket,
-// DeleteBucket, PutUser, Skipped), Placement.
+// DeleteBucket, SetBucketVersioning, PutUser, DeleteUser, PutAccount,
+// DeleteAccount, PutGroup, DeleteGroup, PutPolicy, DeletePolicy,
+// AttachPolicy, DetachPolicy, SetBucketPolicy, SetBucketACL, Skipped),
+// Placement, and the IAM records of iam.go (User with its service
+// accounts, Account, Group, Policy).
+//
+// IAM state holds names and documents only: package iam parses and
+// evaluates policy documents, and the admin API validates them before it
+// proposes a command. DefaultAccount always exists implicitly (it is never
+// stored); meta knows the names of iam's predefined policies
+// (PredefinedPolicyNames) so that attaching one can be checked.
 //
 // Everything here is pure: no I/O beyond the io.Reader/io.Writer handed in,
 // no time.Now, no randomness, so every replica applies a command to the same

@@ -13,6 +13,15 @@ var (
 	ErrInvalidBucketName   = errors.New("meta: invalid bucket name")
 	ErrUserExists          = errors.New("meta: user already exists")
 	ErrInvalid             = errors.New("meta: invalid command")
+
+	// IAM rejections (iam.go).
+	ErrNoSuchUser             = errors.New("meta: no such user")
+	ErrNoSuchGroup            = errors.New("meta: no such group")
+	ErrNoSuchPolicy           = errors.New("meta: no such policy")
+	ErrNoSuchAccount          = errors.New("meta: no such account")
+	ErrPolicyInUse            = errors.New("meta: policy is attached")
+	ErrAccountInUse           = errors.New("meta: account has users")
+	ErrTooManyServiceAccounts = errors.New("meta: too many service accounts")
 )
 
 // Errors of the wire formats (Decode, ReadSnapshot, ComputePlacement).

@@ -11,24 +11,29 @@ import (
 	"slices"
 )
 
-// Snapshot format, version 1:
+// Snapshot format, version 2:
 //
-//	header:  "STRATA-SNAP" [format version u8 = 1]
+//	header:  "STRATA-SNAP" [format version u8 = 2]
 //	records: [record kind u8][payload length u32 big-endian][payload JSON]
 //	         in this fixed order: one cluster, nodes sorted by id, one
-//	         placement, buckets sorted by name, users sorted by access key
+//	         placement, buckets sorted by name, users sorted by access key,
+//	         accounts, groups and managed policies, each sorted by name
 //	end:     [0][0 0 0 0]
 //
+// Version 1 is version 2 without the account, group and policy records
+// (and without the IAM fields of users and buckets, which are optional).
 // A new record kind or a changed payload needs a new format version; readers
-// keep restoring every older version (testdata/snapshot/v1.snap pins v1).
+// keep restoring every older version (testdata/snapshot/v1.snap pins v1,
+// v2.snap pins v2).
 
 // SnapshotMagic starts every snapshot.
 const SnapshotMagic = "STRATA-SNAP"
 
 // SnapshotVersion is the format version WriteSnapshot writes.
-const SnapshotVersion uint8 = 1
+const SnapshotVersion uint8 = 2
 
-// Record kinds of format version 1, in the order they appear.
+// Record kinds, in the order they appear. Versions 1 and 2 share kinds 1..5;
+// 6..8 are version 2's.
 const (
 	recordEnd       uint8 = 0
 	recordCluster   uint8 = 1
@@ -36,7 +41,13 @@ const (
 	recordPlacement uint8 = 3
 	recordBucket    uint8 = 4
 	recordUser      uint8 = 5
+	recordAccount   uint8 = 6
+	recordGroup     uint8 = 7
+	recordPolicy    uint8 = 8
 )
+
+// lastRecord is the highest record kind of each format version.
+var lastRecord = map[uint8]uint8{1: recordUser, 2: recordPolicy}
 
 // maxRecordLen bounds one record's payload; the reader never allocates more
 // than the bytes actually present.
@@ -77,6 +88,33 @@ func WriteSnapshot(w io.Writer, s *State) error {
 			return fmt.Errorf("meta: snapshot: user entry %q is nil or has another access key", ak)
 		}
 		if err := writeRecord(bw, recordUser, u); err != nil {
+			return err
+		}
+	}
+	for _, name := range sortedKeys(s.Accounts) {
+		a := s.Accounts[name]
+		if a == nil || a.Name != name {
+			return fmt.Errorf("meta: snapshot: account entry %q is nil or has another name", name)
+		}
+		if err := writeRecord(bw, recordAccount, a); err != nil {
+			return err
+		}
+	}
+	for _, name := range sortedKeys(s.Groups) {
+		g := s.Groups[name]
+		if g == nil || g.Name != name {
+			return fmt.Errorf("meta: snapshot: group entry %q is nil or has another name", name)
+		}
+		if err := writeRecord(bw, recordGroup, g); err != nil {
+			return err
+		}
+	}
+	for _, name := range sortedKeys(s.Policies) {
+		p := s.Policies[name]
+		if p == nil || p.Name != name {
+			return fmt.Errorf("meta: snapshot: policy entry %q is nil or has another name", name)
+		}
+		if err := writeRecord(bw, recordPolicy, p); err != nil {
 			return err
 		}
 	}
@@ -122,15 +160,17 @@ func ReadSnapshot(r io.Reader) (*State, error) {
 	if string(hdr[:len(SnapshotMagic)]) != SnapshotMagic {
 		return nil, fmt.Errorf("%w: not a Strata snapshot", ErrMalformed)
 	}
-	switch v := hdr[len(SnapshotMagic)]; v {
-	case 1:
-		return readSnapshotV1(br)
-	default:
+	v := hdr[len(SnapshotMagic)]
+	maxKind, ok := lastRecord[v]
+	if !ok {
 		return nil, fmt.Errorf("%w: snapshot format version %d unsupported (this node reads 1..%d)", ErrMalformed, v, SnapshotVersion)
 	}
+	return readRecords(br, maxKind)
 }
 
-func readSnapshotV1(br *bufio.Reader) (*State, error) {
+// readRecords reads the records of a format whose highest record kind is
+// maxKind.
+func readRecords(br *bufio.Reader, maxKind uint8) (*State, error) {
 	s := NewState()
 	var buf bytes.Buffer
 	last := recordEnd
@@ -146,7 +186,7 @@ func readSnapshotV1(br *bufio.Reader) (*State, error) {
 			}
 			break
 		}
-		if err := checkRecordOrder(last, kind); err != nil {
+		if err := checkRecordOrder(last, kind, maxKind); err != nil {
 			return nil, fmt.Errorf("%w: snapshot record %d: %v", ErrMalformed, n, err)
 		}
 		last = kind
@@ -169,11 +209,11 @@ func readSnapshotV1(br *bufio.Reader) (*State, error) {
 	return s, nil
 }
 
-// checkRecordOrder enforces the v1 order: cluster once, nodes, placement once,
-// buckets, users.
-func checkRecordOrder(last, kind uint8) error {
+// checkRecordOrder enforces the order: cluster once, nodes, placement once,
+// buckets, users, then (version 2) accounts, groups, policies.
+func checkRecordOrder(last, kind, maxKind uint8) error {
 	switch {
-	case kind > recordUser:
+	case kind > maxKind:
 		return fmt.Errorf("unknown record kind %d", kind)
 	case kind < last:
 		return fmt.Errorf("record kind %d after kind %d", kind, last)
@@ -213,6 +253,7 @@ func (s *State) restoreRecord(kind uint8, payload []byte) error {
 		if b.Name == "" || s.Buckets[b.Name] != nil {
 			return fmt.Errorf("bucket name %q empty or repeated", b.Name)
 		}
+		b.Policy = nilIfEmpty(b.Policy)
 		s.Buckets[b.Name] = &b
 	case recordUser:
 		var u User
@@ -222,9 +263,48 @@ func (s *State) restoreRecord(kind uint8, payload []byte) error {
 		if u.AccessKey == "" || s.Users[u.AccessKey] != nil {
 			return fmt.Errorf("user access key %q empty or repeated", u.AccessKey)
 		}
+		u.Policies = nilIfEmpty(u.Policies)
+		u.SessionPolicy = nilIfEmpty(u.SessionPolicy)
 		s.Users[u.AccessKey] = &u
+	case recordAccount:
+		var a Account
+		if err := strictJSON(payload, &a); err != nil {
+			return err
+		}
+		if a.Name == "" || s.Accounts[a.Name] != nil {
+			return fmt.Errorf("account name %q empty or repeated", a.Name)
+		}
+		s.Accounts[a.Name] = &a
+	case recordGroup:
+		var g Group
+		if err := strictJSON(payload, &g); err != nil {
+			return err
+		}
+		if g.Name == "" || s.Groups[g.Name] != nil {
+			return fmt.Errorf("group name %q empty or repeated", g.Name)
+		}
+		g.Members, g.Policies = nilIfEmpty(g.Members), nilIfEmpty(g.Policies)
+		s.Groups[g.Name] = &g
+	case recordPolicy:
+		var p Policy
+		if err := strictJSON(payload, &p); err != nil {
+			return err
+		}
+		if p.Name == "" || s.Policies[p.Name] != nil {
+			return fmt.Errorf("policy name %q empty or repeated", p.Name)
+		}
+		s.Policies[p.Name] = &p
 	}
 	return nil
+}
+
+// nilIfEmpty maps an empty slice to nil: the writer omits empty optional
+// fields, so only nil survives a round trip.
+func nilIfEmpty[S ~[]E, E any](v S) S {
+	if len(v) == 0 {
+		return nil
+	}
+	return v
 }
 
 // noEOF turns a clean EOF in the middle of a snapshot into ErrUnexpectedEOF.

@@ -14,6 +14,29 @@ import (
 
 // fullState has records of every kind, with every field set.
 func fullState(t testing.TB) *meta.State {
+	s := fullStateV1(t)
+	for _, c := range []meta.Command{
+		meta.PutAccount{Account: meta.Account{Name: "genomics", Created: 6}},
+		meta.PutAccount{Account: meta.Account{Name: "astro", Created: 7}},
+		meta.PutPolicy{Policy: meta.Policy{Name: "alpha-read", Created: 8, Updated: 9, Document: []byte(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::alpha/*"}]}`)}},
+		meta.PutUser{User: meta.User{AccessKey: "bob", SecretSealed: []byte{9, 9}, Name: "bob", Created: 10, Account: "genomics", Policies: []string{"readonly", "alpha-read"}}},
+		meta.PutUser{User: meta.User{AccessKey: "SVCBOB", SecretSealed: []byte{8, 8}, Name: "rclone", Created: 11, Parent: "bob", SessionPolicy: []byte(`{"Version":"2012-10-17","Statement":[]}`)}},
+		meta.PutGroup{Group: meta.Group{Name: "staff", Members: []string{"bob", "AKALICE"}, Created: 12}},
+		meta.PutGroup{Group: meta.Group{Name: "empty", Created: 13}},
+		meta.AttachPolicy{Policy: "readwrite", Group: "staff"},
+		meta.SetBucketPolicy{Bucket: "alpha", Document: []byte(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::alpha/*"}]}`)},
+		meta.SetBucketACL{Bucket: "zeta", ACL: "authenticated-read"},
+	} {
+		if err := s.Apply(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s
+}
+
+// fullStateV1 has records of every kind of snapshot format version 1, with
+// every field version 1 knows set.
+func fullStateV1(t testing.TB) *meta.State {
 	s := metatest.State(t, metatest.Options{K: 2, M: 1, PGCount: 8, Nodes: 3, DrivesPerNode: 2})
 	for _, c := range []meta.Command{
 		meta.CreateBucket{Bucket: meta.Bucket{Name: "zeta", Owner: metatest.RootAccessKey, Created: 3, Region: "eu-west-1"}},
@@ -61,15 +84,6 @@ func TestSnapshotRoundTrip(t *testing.T) {
 // release must restore forever.
 func TestSnapshotGoldenV1(t *testing.T) {
 	path := filepath.Join("testdata", "snapshot", "v1.snap")
-	if *update {
-		var buf bytes.Buffer
-		if err := meta.WriteSnapshot(&buf, fullState(t)); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatalf("%v (run with -update to create)", err)
@@ -79,8 +93,61 @@ func TestSnapshotGoldenV1(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := fullState(t); !reflect.DeepEqual(got, want) {
+	if want := fullStateV1(t); !reflect.DeepEqual(got, want) {
 		t.Fatalf("golden v1 restores to\n%+v\nwant\n%+v", got, want)
+	}
+}
+
+// TestSnapshotGoldenV2 pins format version 2 (IAM records).
+func TestSnapshotGoldenV2(t *testing.T) {
+	path := filepath.Join("testdata", "snapshot", "v2.snap")
+	if *update {
+		var buf bytes.Buffer
+		if err := meta.WriteSnapshot(&buf, fullState(t)); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create)", err)
+	}
+	if b[len(meta.SnapshotMagic)] != 2 {
+		t.Fatalf("v2.snap has format version %d", b[len(meta.SnapshotMagic)])
+	}
+	got, err := meta.ReadSnapshot(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fullState(t)
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("golden v2 restores to\n%+v\nwant\n%+v", got, want)
+	}
+	if len(got.Accounts) != 2 || len(got.Groups) != 2 || len(got.Policies) != 1 || got.Users["SVCBOB"].Account != "genomics" {
+		t.Fatalf("golden v2 lacks IAM records: %+v", got)
+	}
+	var buf bytes.Buffer
+	if err := meta.WriteSnapshot(&buf, want); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(buf.Bytes(), b) {
+		t.Fatal("the current writer no longer writes v2.snap byte for byte")
+	}
+}
+
+// TestSnapshotV1RejectsV2Records: a version 1 header with records only
+// version 2 has is malformed.
+func TestSnapshotV1RejectsV2Records(t *testing.T) {
+	var buf bytes.Buffer
+	if err := meta.WriteSnapshot(&buf, fullState(t)); err != nil {
+		t.Fatal(err)
+	}
+	b := buf.Bytes()
+	b[len(meta.SnapshotMagic)] = 1
+	if _, err := meta.ReadSnapshot(bytes.NewReader(b)); !errors.Is(err, meta.ErrMalformed) {
+		t.Fatalf("v1 header with account records: %v", err)
 	}
 }
 
@@ -99,7 +166,7 @@ func TestSnapshotCorrupt(t *testing.T) {
 	for name, b := range map[string][]byte{
 		"garbage":     []byte("definitely not a snapshot at all"),
 		"wrong magic": mutate(func(b []byte) []byte { b[0] = 'X'; return b }),
-		"version 2":   mutate(func(b []byte) []byte { b[len(meta.SnapshotMagic)] = 2; return b }),
+		"version 3":   mutate(func(b []byte) []byte { b[len(meta.SnapshotMagic)] = 3; return b }),
 		"version 0":   mutate(func(b []byte) []byte { b[len(meta.SnapshotMagic)] = 0; return b }),
 		"first not cluster": mutate(func(b []byte) []byte {
 			b[len(meta.SnapshotMagic)+1] = 4

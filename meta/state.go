@@ -122,8 +122,11 @@ type User struct {
 // NewState returns an empty state with its maps allocated.
 func NewState() *State {
 	return &State{
-		Nodes:   map[string]*Node{},
-		Buckets: map[string]*Bucket{},
-		Users:   map[string]*User{},
+		Nodes:    map[string]*Node{},
+		Buckets:  map[string]*Bucket{},
+		Users:    map[string]*User{},
+		Accounts: map[string]*Account{},
+		Groups:   map[string]*Group{},
+		Policies: map[string]*Policy{},
 	}
 }
