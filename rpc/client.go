@@ -60,7 +60,7 @@ func (t *Transport) getConn(ctx context.Context, addr string) (*clientConn, erro
 		br:   bufio.NewReaderSize(c, bufSize),
 		bw:   bufio.NewWriterSize(c, bufSize),
 	}
-	cc.probe.init(c)
+	cc.probe.init(rawConn(c)) // TLS: peek at the socket under it
 	cc.kill = func() { _ = c.Close() }
 	return cc, nil
 }

@@ -25,6 +25,12 @@ var (
 	ErrBodyClosed = errors.New("rpc: read on closed response body")
 	// ErrInvalidStream is returned by DialStream for the reserved stream id 0.
 	ErrInvalidStream = errors.New("rpc: stream id 0 is reserved for calls")
+	// ErrTLSConfig reports TLS files that cannot be used: partly set,
+	// missing, unreadable, or a certificate that does not match its key.
+	ErrTLSConfig = errors.New("rpc: invalid TLS configuration")
+	// ErrTLSMismatch means one end of a connection uses TLS and the other
+	// does not (Config.TLS differs between the nodes).
+	ErrTLSMismatch = errors.New("rpc: TLS on one side only")
 )
 
 // Error codes the transport itself sends in a *RemoteError.
@@ -52,7 +58,7 @@ type ConnError struct {
 	Addr   string // peer address (as given to Call/DialStream, or the remote address)
 	Op     string // "dial", "handshake", "write request", "read response", ...
 	Method string // the call's method; empty for dial, handshake and streams
-	Err    error  // the underlying net error, ErrAuth or ErrProtocol
+	Err    error  // the underlying net or TLS error, ErrAuth, ErrTLSMismatch or ErrProtocol
 }
 
 func (e *ConnError) Error() string {

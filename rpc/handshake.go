@@ -22,7 +22,10 @@ import (
 // connection on a mismatch. Fresh nonces on both sides make every proof
 // single-use, and the distinct labels stop a server's proof from being
 // replayed as a client's. The key never crosses the wire. The handshake only
-// authenticates: traffic after it is neither encrypted nor integrity-protected.
+// authenticates: without Config.TLS, traffic after it is neither encrypted
+// nor integrity-protected. With it, the exchange above runs inside mutual
+// TLS (tls.go), and a TLS server answers a plain client's hello with
+// tlsRefusal instead of a reply.
 const (
 	magic       = "STRATA-RPC/1"
 	nonceLen    = 32
@@ -39,26 +42,34 @@ func handshakeMAC(key []byte, label string, nc, ns []byte) []byte {
 	return m.Sum(nil)
 }
 
-// clientHandshake proves the key to the server and checks the server's
-// proof. It is bounded by Config.DialTimeout and ctx, and leaves c without a
-// deadline. A key mismatch returns ErrAuth.
-func (t *Transport) clientHandshake(ctx context.Context, c net.Conn, stream byte) error {
+// clientHandshake runs TLS when configured, then proves the key to the
+// server and checks the server's proof. It returns the connection to use
+// (c, or c wrapped in TLS). It is bounded by Config.DialTimeout and ctx, and
+// leaves c without a deadline. A key mismatch returns ErrAuth; TLS on one
+// side only returns ErrTLSMismatch.
+func (t *Transport) clientHandshake(ctx context.Context, c net.Conn, stream byte) (net.Conn, error) {
 	deadline := time.Now().Add(t.cfg.DialTimeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
 	if err := c.SetDeadline(deadline); err != nil {
-		return err
+		return nil, err
 	}
 	stop := context.AfterFunc(ctx, func() { _ = c.SetDeadline(aLongTimeAgo) })
-	err := clientExchange(c, t.key, stream)
+	conn, err := c, error(nil)
+	if st := t.tls.Load(); st != nil {
+		conn, err = clientTLS(ctx, c, st)
+	}
+	if err == nil {
+		err = clientExchange(conn, t.key, stream)
+	}
 	if !stop() {
-		return ctx.Err()
+		return nil, ctx.Err()
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return c.SetDeadline(time.Time{})
+	return conn, c.SetDeadline(time.Time{})
 }
 
 func clientExchange(c net.Conn, key []byte, stream byte) error {
@@ -74,6 +85,9 @@ func clientExchange(c net.Conn, key []byte, stream byte) error {
 	var reply [nonceLen + macLen]byte
 	if _, err := io.ReadFull(c, reply[:]); err != nil {
 		return eofUnexpected(err)
+	}
+	if isTLSRefusal(reply[:]) {
+		return fmt.Errorf("%w: the peer requires TLS but this node dialled without it (set --rpc-tls-* on every node)", ErrTLSMismatch)
 	}
 	ns, serverMAC := reply[:nonceLen], reply[nonceLen:]
 	if !hmac.Equal(serverMAC, handshakeMAC(key, "server", nc, ns)) {
@@ -95,6 +109,9 @@ func (t *Transport) serverHandshake(c net.Conn) (byte, error) {
 		return 0, eofUnexpected(err)
 	}
 	if string(hello[:len(magic)]) != magic {
+		if hello[0] == recordHandshake {
+			return 0, fmt.Errorf("%w: the peer dialled with TLS but this node has none (set --rpc-tls-* on every node)", ErrTLSMismatch)
+		}
 		return 0, fmt.Errorf("%w: bad magic", ErrAuth)
 	}
 	nc := hello[len(magic):]

@@ -21,6 +21,9 @@ type Config struct {
 	DialTimeout time.Duration
 	// IdleConns is the number of idle connections kept per peer address.
 	IdleConns int
+	// TLS, when set, runs every connection over mutual TLS beneath the
+	// cluster-key handshake. Every node of a cluster must agree on it.
+	TLS TLSConfig
 }
 
 // DefaultConfig returns a Config with sensible timeouts; Addr and ClusterKey
@@ -36,6 +39,8 @@ func (cfg Config) LogValue() slog.Value {
 		slog.String("cluster_key", "REDACTED"),
 		slog.Duration("dial_timeout", cfg.DialTimeout),
 		slog.Int("idle_conns", cfg.IdleConns),
+		slog.String("tls_cert", cfg.TLS.CertFile),
+		slog.String("tls_ca", cfg.TLS.CAFile),
 	)
 }
 
@@ -53,7 +58,7 @@ func (cfg Config) Validate() error {
 	if cfg.IdleConns < 0 {
 		return fmt.Errorf("%w: negative idle connection count %d", ErrConfig, cfg.IdleConns)
 	}
-	return nil
+	return cfg.TLS.Validate()
 }
 
 // Request is one incoming call as seen by a Handler.
@@ -120,8 +125,9 @@ func (e *RemoteError) Error() string {
 
 // Transport is both the server and the client side of internode traffic.
 //
-// Every TCP connection starts with a mutual HMAC-SHA256 challenge-response
-// over the cluster key (see handshake.go) and then carries either calls
+// Every TCP connection starts (after mutual TLS when Config.TLS is set, see
+// tls.go) with a mutual HMAC-SHA256 challenge-response over the cluster key
+// (see handshake.go) and then carries either calls
 // (stream id 0) or a raw byte stream for a Listen-ed stream id. A call owns
 // one connection for its duration; idle call connections are pooled per
 // address. All methods are safe for concurrent use.
@@ -136,6 +142,7 @@ type Transport struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
+	tls    atomic.Pointer[tlsState] // nil: plain TCP
 	bufs   bufPool
 	routes atomic.Pointer[map[string]*route] // copy on write
 	dials  atomic.Int64                      // dial attempts, for tests
@@ -159,10 +166,18 @@ type route struct {
 // New listens on cfg.Addr. Register handlers and stream listeners, then Start.
 // A zero DialTimeout or IdleConns takes the DefaultConfig value; a nil log
 // discards. The listener is bound here, so an address in use fails New with
-// an error wrapping the OS error.
+// an error wrapping the OS error; unusable TLS files fail it with
+// ErrTLSConfig.
 func New(cfg Config, log *slog.Logger) (*Transport, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	var st *tlsState
+	if cfg.TLS.Enabled() {
+		var err error
+		if st, err = loadTLS(cfg.TLS); err != nil {
+			return nil, err
+		}
 	}
 	def := DefaultConfig()
 	if cfg.DialTimeout == 0 {
@@ -189,6 +204,7 @@ func New(cfg Config, log *slog.Logger) (*Transport, error) {
 		conns:   make(map[net.Conn]struct{}),
 	}
 	t.cfg.ClusterKey = nil // keep the one private copy in t.key
+	t.tls.Store(st)
 	t.ctx, t.cancel = context.WithCancel(context.Background())
 	t.routes.Store(&map[string]*route{})
 	return t, nil

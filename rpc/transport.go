@@ -75,6 +75,23 @@ func (t *Transport) acceptLoop() {
 func (t *Transport) serveConn(c net.Conn) {
 	defer t.wg.Done()
 	remote := c.RemoteAddr().String()
+	if st := t.tls.Load(); st != nil {
+		if err := c.SetDeadline(time.Now().Add(t.cfg.DialTimeout)); err != nil {
+			_ = t.closeConn(c)
+			return
+		}
+		tc, err := t.serverTLS(c, st)
+		if err != nil {
+			t.log.Warn("handshake failed", "remote", remote, "err", err)
+			_ = t.closeConn(c)
+			return
+		}
+		if !t.swap(c, tc) {
+			_ = tc.Close()
+			return
+		}
+		c = tc
+	}
 	stream, err := t.serverHandshake(c)
 	if err != nil {
 		t.log.Warn("handshake failed", "remote", remote, "err", err)
@@ -165,7 +182,8 @@ func (t *Transport) dial(ctx context.Context, addr string, stream byte) (net.Con
 		_ = c.Close()
 		return nil, fmt.Errorf("rpc: dial %s: %w", addr, ErrClosed)
 	}
-	if err := t.clientHandshake(ctx, c, stream); err != nil {
+	conn, err := t.clientHandshake(ctx, c, stream)
+	if err != nil {
 		_ = t.closeConn(c)
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return nil, fmt.Errorf("rpc: handshake with %s: %w", addr, ctxErr)
@@ -175,5 +193,9 @@ func (t *Transport) dial(ctx context.Context, addr string, stream byte) (net.Con
 		}
 		return nil, &ConnError{Addr: addr, Op: "handshake", Err: err}
 	}
-	return c, nil
+	if conn != c && !t.swap(c, conn) {
+		_ = conn.Close()
+		return nil, fmt.Errorf("rpc: dial %s: %w", addr, ErrClosed)
+	}
+	return conn, nil
 }
