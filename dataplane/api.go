@@ -16,6 +16,7 @@ import (
 //	HeadObject(ctx, bucket, key, GetOptions) (ObjectInfo, error)
 //	DeleteObject(ctx, bucket, key, DeleteOptions) (DeleteResult, error)
 //	SetObjectTags(ctx, bucket, key, versionID, tags) (ObjectInfo, error)
+//	SetObjectACL(ctx, bucket, key, versionID, acl) (ObjectInfo, error)
 //	ListObjects(ctx, bucket, ListOptions) (ListResult, error)
 //	ListObjectVersions(ctx, bucket, ListVersionsOptions) (ListVersionsResult, error)
 //	CreateMultipartUpload(ctx, bucket, key, UploadOptions) (UploadInfo, error)
@@ -155,6 +156,7 @@ type PutOptions struct {
 	ContentMD5        []byte            // optional: verified against the body (ErrBadDigest)
 	Meta              map[string]string // stored as is: content-type, cache-control, x-amz-meta-*, ...
 	Tags              map[string]string // object tags (x-amz-tagging), validated by the frontend
+	ACL               string            // canned ACL (x-amz-acl), validated by the frontend; "" = private
 	ChecksumAlgorithm string            // Checksum* algorithm to compute and store; "" = CRC64NVME
 	ChecksumValue     string            // base64: the client's declared checksum, verified; "" = none
 	Versioning        meta.Versioning   // the bucket's state: decides version ids and the null version
@@ -200,6 +202,7 @@ type ObjectInfo struct {
 	ModTime   time.Time
 	Meta      map[string]string
 	Tags      map[string]string
+	ACL       string // canned ACL; "" = private (see acl.go)
 	Checksum  Checksum
 	// Parts lists a multipart object's parts in order (nil for a single
 	// PUT): GET/HEAD ?partNumber=N and GetObjectAttributes use it.
@@ -237,6 +240,7 @@ type ListVersionsResult struct {
 type UploadOptions struct {
 	Meta              map[string]string
 	Tags              map[string]string
+	ACL               string // canned ACL of the object the upload becomes; "" = private
 	ChecksumAlgorithm string // "" = CRC64NVME
 	ChecksumType      string // ChecksumFullObject or ChecksumComposite; "" = S3's default for the algorithm
 }
@@ -249,6 +253,7 @@ type UploadInfo struct {
 	Initiated time.Time
 	Meta      map[string]string
 	Tags      map[string]string
+	ACL       string // canned ACL of the object the upload becomes
 	// ChecksumAlgorithm and ChecksumType as resolved at creation.
 	ChecksumAlgorithm string
 	ChecksumType      string

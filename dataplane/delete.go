@@ -126,8 +126,18 @@ func (s *Store) deleteVersion(ctx context.Context, rt route, ref drive.Ref, vers
 // versionID is empty) in place on the drives that hold it; its version id
 // and everything else stay. An empty map removes the tags. A delete marker
 // gives a *DeleteMarkerError. Tag updates are ordered (drive.SetTags), so
-// the drives agree whatever the order they arrive in.
+// the drives agree whatever the order they arrive in. The version's ACL
+// (acl.go) is kept.
 func (s *Store) SetObjectTags(ctx context.Context, bucket, key, versionID string, tags map[string]string) (ObjectInfo, error) {
+	return s.updateTags(ctx, bucket, key, versionID, func(cur map[string]string) map[string]string {
+		_, acl := splitACL(cur) // the version's ACL stays (acl.go)
+		return withACL(tags, acl)
+	})
+}
+
+// updateTags replaces the tag record of one version, in place, with what
+// update makes of the current one, under the key's lock.
+func (s *Store) updateTags(ctx context.Context, bucket, key, versionID string, update func(map[string]string) map[string]string) (ObjectInfo, error) {
 	rt, err := s.route(bucket, key)
 	if err != nil {
 		return ObjectInfo{}, err
@@ -145,6 +155,7 @@ func (s *Store) SetObjectTags(ctx context.Context, bucket, key, versionID string
 	if err != nil {
 		return ObjectInfo{}, err
 	}
+	tags := update(g.tags())
 	if len(tags) == 0 {
 		tags = nil
 	}
@@ -174,6 +185,6 @@ func (s *Store) SetObjectTags(ctx context.Context, bucket, key, versionID string
 		return ObjectInfo{}, &QuorumError{Op: "set_tags", Have: ok, Need: need}
 	}
 	info := v.groupInfo(g)
-	info.Tags = tags
+	info.Tags, info.ACL = splitACL(tags)
 	return info, nil
 }

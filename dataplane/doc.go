@@ -18,7 +18,8 @@
 //   - quorum writes under a per-key write lock held on a majority of the
 //     PG's drives (lock.go documents the protocol and its trade-offs):
 //     PutObject (with checksums, checksum.go, and conditional writes),
-//     DeleteObject, SetObjectTags, CompleteMultipartUpload;
+//     DeleteObject, SetObjectTags and SetObjectACL (a version's canned ACL
+//     rides in its tag record, acl.go), CompleteMultipartUpload;
 //   - multipart uploads (multipart.go): parts erasure-coded on their own,
 //     completed without copying data;
 //   - quorum reads with bitrot checks and reconstruction (GetObject,

@@ -246,9 +246,9 @@ func infoOf(fi drive.FileInfo) ObjectInfo {
 		ETag:         fi.ETag,
 		ModTime:      time.Unix(0, fi.ModTime),
 		Meta:         fi.Meta,
-		Tags:         fi.Tags,
 		DeleteMarker: fi.Deleted,
 	}
+	info.Tags, info.ACL = splitACL(fi.Tags)
 	if fi.Deleted {
 		info.Size, info.ETag = 0, ""
 	}
@@ -272,7 +272,7 @@ func (v *keyView) groupInfo(g *versionGroup) ObjectInfo {
 		fi = full
 	}
 	info := infoOf(fi)
-	info.Tags = g.tags()
+	info.Tags, info.ACL = splitACL(g.tags())
 	info.IsLatest = v.isLatest(g)
 	return info
 }

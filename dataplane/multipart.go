@@ -30,17 +30,18 @@ import (
 
 // uploadInfoOf converts a drive's upload record.
 func uploadInfoOf(u drive.Upload) UploadInfo {
-	return UploadInfo{
+	info := UploadInfo{
 		Bucket:            u.Bucket,
 		Key:               u.Key,
 		UploadID:          u.UploadID,
 		Initiated:         time.Unix(0, u.Initiated),
 		Meta:              u.Meta,
-		Tags:              u.Tags,
 		ChecksumAlgorithm: u.ChecksumAlgo,
 		ChecksumType:      u.ChecksumType,
 		ChecksumDefaulted: u.ChecksumDefaulted,
 	}
+	info.Tags, info.ACL = splitACL(u.Tags)
+	return info
 }
 
 // CreateMultipartUpload records a new upload of bucket/key on a write
@@ -62,7 +63,7 @@ func (s *Store) CreateMultipartUpload(ctx context.Context, bucket, key string, o
 		UploadID:     newUploadID(now),
 		Initiated:    now,
 		Meta:         opts.Meta,
-		Tags:         opts.Tags,
+		Tags:         withACL(opts.Tags, opts.ACL),
 		ChecksumAlgo: algo,
 		ChecksumType: typ,
 		// The default is only a default: see UploadInfo.
