@@ -105,7 +105,10 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any) error
 		region = "us-east-1"
 	}
 	creds := aws.Credentials{AccessKeyID: c.AccessKey, SecretAccessKey: c.SecretKey}
-	if err := v4.NewSigner().SignHTTP(ctx, creds, req, hash, "s3", region, time.Now()); err != nil {
+	// The path is sent as PathSegment escaped it, which is already the
+	// canonical form: the signer must not escape it again.
+	noEscape := func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true }
+	if err := v4.NewSigner().SignHTTP(ctx, creds, req, hash, "s3", region, time.Now(), noEscape); err != nil {
 		return err
 	}
 	hc := c.HTTP

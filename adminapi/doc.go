@@ -2,4 +2,10 @@
 // /strata/admin/v1/, signed with SigV4): its request and response types and
 // its Go client, shared by the server side in s3api, stratactl and the web
 // console. It imports no other package of ours.
+//
+// Routes: cluster status (adminapi.go); users, accounts, groups, managed
+// policies and service accounts (iam.go, which lists every route). All are
+// for the root user, except the service-account routes, which a user calls
+// with its own keys to manage its own service accounts. Secret keys appear
+// only in the answers of the calls that create them.
 package adminapi
