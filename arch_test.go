@@ -53,7 +53,7 @@ var allowed = map[string][]string{
 	"dataplane":                 {"dataplane/drive", "rpc", "meta"},
 	"dataplane/drive/drivetest": {"dataplane/drive"},
 	"meta/metatest":             {"meta"},
-	"internal/testcluster":      {"node", "meta", "raftfsm"},
+	"internal/testcluster":      {"node", "meta", "raftfsm", "internal/tlstest"},
 	"test/e2e":                  {"internal/testcluster", "adminapi"},
 	"test/chaos":                {"internal/testcluster"},
 }

@@ -6,6 +6,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Config is everything a node needs, resolved from flags, environment and
@@ -31,6 +32,18 @@ type Config struct {
 	Domains         []string // virtual-host style suffixes
 	// FastGossip tunes failure detection and Raft timeouts for loopback tests.
 	FastGossip bool
+	// Now is the S3 frontend's clock (signature times, STS session expiry,
+	// policy conditions); nil is time.Now. Tests move it to expire sessions
+	// without sleeping.
+	Now func() time.Time
+
+	// TLSCert and TLSKey (PEM files, both or neither) make the S3 port
+	// serve HTTPS only; Reload re-reads them.
+	TLSCert, TLSKey string
+	// RPCTLSCert, RPCTLSKey and RPCTLSCA (all or none) run internode rpc
+	// over mutual TLS: this node's certificate and key, and the CA bundle
+	// that signs every node's certificate. All nodes must agree.
+	RPCTLSCert, RPCTLSKey, RPCTLSCA string
 }
 
 // Secret is a string that never appears in logs.
@@ -113,5 +126,21 @@ func (c Config) Validate() error {
 	if c.InlineMax < 0 || c.InlineMax > 1<<20 {
 		return fmt.Errorf("inline max %d out of range 0..1 MiB", c.InlineMax)
 	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return errors.New("--tls-cert and --tls-key go together: set both or neither")
+	}
+	if n := countSet(c.RPCTLSCert, c.RPCTLSKey, c.RPCTLSCA); n != 0 && n != 3 {
+		return errors.New("--rpc-tls-cert, --rpc-tls-key and --rpc-tls-ca go together: set all three or none")
+	}
 	return nil
+}
+
+func countSet(vals ...string) int {
+	n := 0
+	for _, v := range vals {
+		if v != "" {
+			n++
+		}
+	}
+	return n
 }

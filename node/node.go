@@ -102,7 +102,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Node, err error)
 	rcfg := rpc.DefaultConfig()
 	rcfg.Addr = cfg.RPCAddr
 	rcfg.ClusterKey = derivedKey(cfg.ClusterKey, "rpc")
+	rcfg.TLS = cfg.rpcTLS()
 	if n.tr, err = rpc.New(rcfg, log); err != nil {
+		if errors.Is(err, rpc.ErrTLSConfig) {
+			return nil, fmt.Errorf("--rpc-tls-cert/--rpc-tls-key/--rpc-tls-ca: %w", err)
+		}
 		return nil, fmt.Errorf("--rpc-addr %s: %w", cfg.RPCAddr, err)
 	}
 	n.rpcAddr = joinPort(advertise, n.tr.Addr())
@@ -127,15 +131,20 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Node, err error)
 	}
 
 	sealKey := derivedKey(cfg.ClusterKey, "seal")
-	scfg := s3api.Config{Addr: cfg.S3Addr, Region: cfg.Region, Domains: cfg.Domains}
+	scfg := s3api.Config{Addr: cfg.S3Addr, Region: cfg.Region, Domains: cfg.Domains, TLSCertFile: cfg.TLSCert, TLSKeyFile: cfg.TLSKey, Now: cfg.Now}
 	n.s3, err = s3api.New(scfg, s3api.Deps{
 		Control:     n.raft,
 		Objects:     n.data,
 		Unseal:      func(sealed []byte) (string, error) { return iam.Unseal(sealKey, sealed) },
+		Seal:        func(secret string) ([]byte, error) { return iam.Seal(sealKey, secret) },
 		Unavailable: unavailable,
 		Admin:       n,
+		STSKey:      derivedKey(cfg.ClusterKey, "sts"),
 	}, log)
 	if err != nil {
+		if errors.Is(err, s3api.ErrTLSConfig) {
+			return nil, fmt.Errorf("--tls-cert/--tls-key: %w", err)
+		}
 		return nil, fmt.Errorf("--s3-addr %s: %w", cfg.S3Addr, err)
 	}
 	n.s3Addr = joinPort(advertise, n.s3.Addr())
@@ -206,7 +215,7 @@ func (n *Node) Run(ctx context.Context) error {
 	go func() { defer n.wg.Done(); n.bindDrives(ctx) }()
 	n.wg.Add(1)
 	go func() { defer n.wg.Done(); n.raft.Run(ctx, n.members, events) }()
-	n.log.Info("node started", "s3", n.s3Addr, "rpc", n.rpcAddr, "gossip", n.gossip.LocalAddr(), "drives", len(n.drives))
+	n.log.Info("node started", "s3", n.s3Addr, "s3_tls", n.s3.TLS(), "rpc", n.rpcAddr, "rpc_tls", n.cfg.rpcTLS().Enabled(), "gossip", n.gossip.LocalAddr(), "drives", len(n.drives))
 	select {
 	case <-ctx.Done():
 		return nil

@@ -3,15 +3,18 @@ package s3api
 import (
 	"context"
 	"encoding/json"
+	"net/url"
 	"strings"
 
 	"github.com/valyala/fasthttp"
 
 	"github.com/strata-io/strata/adminapi"
+	"github.com/strata-io/strata/meta"
 )
 
 // Admin is what the admin API (JSON under adminapi.PathPrefix, SigV4
-// signed, root only) serves. The node implements it.
+// signed) serves beyond the IAM routes of admin_iam.go. The node
+// implements it.
 type Admin interface {
 	ClusterStatus(ctx context.Context) (adminapi.ClusterStatus, error)
 }
@@ -21,9 +24,18 @@ func isAdminPath(t target) bool {
 	return !t.vhost && strings.HasPrefix(t.rawPath, adminapi.PathPrefix)
 }
 
-// serveAdmin authenticates r like any S3 request, requires the root user,
-// and answers with JSON: the adminapi types on success, adminapi.Error on
-// failure.
+// adminCall is one admin API request after authentication.
+type adminCall struct {
+	r      *request
+	caller meta.User // the user whose keys signed the request
+	segs   []string  // the path after adminapi.PathPrefix, split at '/' and unescaped
+}
+
+// serveAdmin authenticates r like any S3 request and answers with JSON:
+// the adminapi types on success, adminapi.Error on failure. Every route is
+// for the root user, except the service-account routes, which a user (not
+// a service account, not temporary credentials, not root) calls to manage
+// its own service accounts.
 func (s *Server) serveAdmin(r *request) {
 	q, err := parseQuery(r.rawQuery)
 	if err != nil {
@@ -36,33 +48,44 @@ func (s *Server) serveAdmin(r *request) {
 		s.writeAdminError(r, s.toS3Error(err))
 		return
 	}
+	switch {
+	case r.auth == nil || r.auth.AccessKey == "":
+		s.writeAdminError(r, apiError(codeAccessDenied, "The admin API needs a signed request."))
+		return
+	case r.auth.SessionToken != "":
+		s.writeAdminError(r, apiError(codeAccessDenied, "The admin API does not accept temporary credentials."))
+		return
+	}
+	segs, ok := adminSegments(r.rawPath)
+	if !ok {
+		s.writeAdminError(r, noSuchAdminRoute(r))
+		return
+	}
 	u, err := s.user(r.ctx, r.auth.AccessKey)
 	if err != nil {
 		s.writeAdminError(r, s.toS3Error(err))
 		return
 	}
-	if !u.Root {
+	call := &adminCall{r: r, caller: u, segs: segs}
+	selfService := isSelfServicePath(segs)
+	switch {
+	case selfService && u.Root:
+		s.writeAdminError(r, apiError(codeAccessDenied, "The root user has no service accounts; service accounts are created by the user that owns them."))
+		return
+	case selfService && u.Parent != "":
+		s.writeAdminError(r, apiError(codeAccessDenied, "A service account cannot manage service accounts."))
+		return
+	case !selfService && !u.Root:
 		s.writeAdminError(r, apiError(codeAccessDenied, "The admin API is for the root user."))
 		return
 	}
-	if s.deps.Admin == nil {
-		s.writeAdminError(r, apiError(codeNotImplemented, "This node serves no admin API."))
-		return
-	}
-	var out any
-	switch {
-	case r.rawPath == adminapi.PathClusterStatus && r.method == fasthttp.MethodGet:
-		out, err = s.deps.Admin.ClusterStatus(r.ctx)
-	case r.rawPath == adminapi.PathClusterStatus:
-		s.writeAdminError(r, apiError(codeMethodNotAllowed))
-		return
-	default:
-		s.writeAdminError(r, &APIError{Code: "NoSuchAdminRoute", Status: fasthttp.StatusNotFound,
-			Message: "No admin API route " + r.method + " " + r.rawPath + "."})
-		return
-	}
+	out, err := s.dispatchAdmin(call)
 	if err != nil {
-		s.writeAdminError(r, s.toS3Error(err))
+		s.writeAdminError(r, s.adminError(err))
+		return
+	}
+	if out == nil {
+		r.fctx.SetStatusCode(fasthttp.StatusNoContent)
 		return
 	}
 	body, err := json.Marshal(out)
@@ -73,6 +96,36 @@ func (s *Server) serveAdmin(r *request) {
 	r.fctx.SetStatusCode(fasthttp.StatusOK)
 	r.fctx.SetContentType("application/json")
 	r.fctx.SetBody(body)
+}
+
+// adminSegments splits the path after adminapi.PathPrefix into unescaped
+// segments; false for an empty or undecodable path or an empty segment.
+func adminSegments(rawPath string) ([]string, bool) {
+	rest := strings.TrimPrefix(rawPath, adminapi.PathPrefix)
+	if rest == "" {
+		return nil, false
+	}
+	segs := strings.Split(rest, "/")
+	for i, seg := range segs {
+		v, err := url.PathUnescape(seg)
+		if err != nil || v == "" {
+			return nil, false
+		}
+		segs[i] = v
+	}
+	return segs, true
+}
+
+func (s *Server) adminClusterStatus(c *adminCall) (any, error) {
+	if s.deps.Admin == nil {
+		return nil, apiError(codeNotImplemented, "This node serves no cluster status.")
+	}
+	return s.deps.Admin.ClusterStatus(c.r.ctx)
+}
+
+func noSuchAdminRoute(r *request) *APIError {
+	return &APIError{Code: "NoSuchAdminRoute", Status: fasthttp.StatusNotFound,
+		Message: "No admin API route " + r.method + " " + r.rawPath + "."}
 }
 
 func (s *Server) writeAdminError(r *request, e *APIError) {

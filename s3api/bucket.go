@@ -73,23 +73,13 @@ func (s *Server) regionOf(b meta.Bucket) string {
 	return s.cfg.Region
 }
 
-// isRoot reports whether accessKey belongs to a root user.
-func (s *Server) isRoot(accessKey string) bool {
-	root := false
-	s.deps.Control.View(func(st *meta.State) {
-		if u := st.Users[accessKey]; u != nil {
-			root = u.Root
-		}
-	})
-	return root
-}
-
 // maxBucketsPage is the largest max-buckets of ListBuckets, and the page
 // size when a paging parameter is given without it, as S3.
 const maxBucketsPage = 10000
 
 // listBuckets serves ListBuckets (GET /): a root user sees every bucket,
-// any other user the buckets it owns; prefix and bucket-region filter,
+// any other caller the buckets it owns and those its policies (or a
+// bucket's policy or ACL) let it list; prefix and bucket-region filter,
 // max-buckets and continuation-token page (the token is the base64 of the
 // last name of the previous page).
 func (s *Server) listBuckets(r *request) error {
@@ -114,17 +104,25 @@ func (s *Server) listBuckets(r *request) error {
 	if limit == 0 && (after != "" || prefix != "" || region != "") {
 		limit = maxBucketsPage
 	}
-	ak := r.auth.AccessKey
-	all := s.isRoot(ak)
-	var list []meta.Bucket
+	ak := r.who.ownerKey()
+	all := r.who.kind == identRoot
+	var list, others []meta.Bucket
 	s.deps.Control.View(func(st *meta.State) {
 		for _, b := range st.Buckets {
-			if (all || b.Owner == ak) && strings.HasPrefix(b.Name, prefix) && b.Name > after &&
-				(region == "" || s.regionOf(*b) == region) {
-				list = append(list, *b)
+			if strings.HasPrefix(b.Name, prefix) && b.Name > after && (region == "" || s.regionOf(*b) == region) {
+				if all || b.Owner == ak {
+					list = append(list, *b)
+				} else {
+					others = append(others, *b)
+				}
 			}
 		}
 	})
+	for _, b := range others {
+		if s.canListBucket(r, b.Name) {
+			list = append(list, b)
+		}
+	}
 	slices.SortFunc(list, func(a, b meta.Bucket) int { return strings.Compare(a.Name, b.Name) })
 	res := listAllMyBucketsResult{Xmlns: s3Namespace, Owner: s.ownerOf(ak), Buckets: []bucketEntry{}, Prefix: prefix}
 	if limit > 0 && len(list) > limit {
@@ -179,7 +177,13 @@ func (s *Server) createBucket(r *request) error {
 			fmt.Sprintf("The %s location constraint is incompatible for the region specific endpoint this request was sent to (%s).", lc, s.cfg.Region))
 	}
 
-	me := r.auth.AccessKey
+	acl, err := requestACL(r, true)
+	if err != nil {
+		return err
+	}
+	// A bucket created with a service account's or a session's keys
+	// belongs to their user.
+	me := r.who.ownerKey()
 	if err := s.bucketTaken(r.bucket, me); err != nil {
 		return err
 	}
@@ -188,6 +192,7 @@ func (s *Server) createBucket(r *request) error {
 		Owner:   me,
 		Created: s.cfg.Now().UnixNano(),
 		Region:  region,
+		ACL:     acl,
 	}}
 	if err := s.deps.Control.Propose(r.ctx, cmd); err != nil {
 		if errors.Is(err, meta.ErrBucketExists) {

@@ -82,6 +82,10 @@ func (s *Server) openCopySource(r *request) (copySource, error) {
 	if err := checkKey(key); err != nil {
 		return copySource{}, err
 	}
+	// Reading the source needs s3:GetObject (s3:GetObjectVersion) on it.
+	if err := s.check(r, action(opGetObject, versionID != ""), bucket, key, versionID); err != nil {
+		return copySource{}, err
+	}
 	src := copySource{key: key, versionID: versionID}
 	if src.bucket, err = s.bucket(r.ctx, bucket); err != nil {
 		return copySource{}, err
@@ -136,6 +140,11 @@ func (s *Server) copyObject(r *request) error {
 		return err
 	}
 	opts := dataplane.PutOptions{Versioning: b.Versioning}
+	// The copy gets the ACL the request names (private by default), never
+	// the source's, as in S3.
+	if opts.ACL, err = requestACL(r, false); err != nil {
+		return err
+	}
 	if replaceMeta {
 		if opts.Meta, err = objectMeta(r); err != nil {
 			return err

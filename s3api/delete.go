@@ -128,6 +128,11 @@ func (s *Server) deleteOne(r *request, b meta.Bucket, o deleteObjectEntry) any {
 	case o.VersionID != nil && !validVersionID(versionID):
 		return fail(apiError(codeInvalidArgument, "Invalid version id specified"))
 	}
+	// Each key is authorized on its own, as AWS does: s3:DeleteObject
+	// (s3:DeleteObjectVersion for a version).
+	if err := s.check(r, action(opDeleteObject, versionID != ""), r.bucket, key, versionID); err != nil {
+		return fail(err)
+	}
 	res, err := s.deps.Objects.DeleteObject(r.ctx, r.bucket, key, dataplane.DeleteOptions{VersionID: versionID, Versioning: b.Versioning})
 	if err != nil && !errors.Is(err, dataplane.ErrObjectNotFound) {
 		return fail(err)

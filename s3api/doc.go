@@ -17,7 +17,21 @@
 // (attributes.go) and browser POST uploads (post.go, which authenticate
 // from the form rather than the headers).
 //
-// Main types: Server (New, Serve, Close), Config, Deps, and the two narrow
+// Who may do what: authenticate (auth.go) finds who signed a request — the
+// root user, a user, a service account, an STS session whose token it
+// verifies with Deps.STSKey, or nobody (anonymous) — and authorize
+// (authz.go) decides every request in one place: root may do everything;
+// anyone else as AWS evaluates (iam.Authorize over the user's and its
+// groups' policies, the service account's or session's policy, the bucket
+// policy), with canned ACLs as an additional allow and the bucket owner's
+// right to manage its bucket's configuration. Bucket policies
+// (bucketpolicy.go), canned ACLs on buckets and objects (acl.go) and the
+// STS query API, AssumeRole, served on the same port (sts.go).
+//
+// The listener serves HTTPS only when Config.TLSCertFile/TLSKeyFile are
+// set (tls.go); Server.ReloadTLS swaps the pair for new connections.
+//
+// Main types: Server (New, Serve, ReloadTLS, Close), Config, Deps, and the two narrow
 // interfaces it consumes: Control (Raft: Propose, View, Barrier, Ready) and
 // Objects (the data plane's object operations, whose semantics
 // dataplane/api.go documents). The node hands it the implementations;

@@ -29,6 +29,7 @@ const (
 	codeConditionalRequestConflict
 	codeEntityTooLarge
 	codeEntityTooSmall
+	codeExpiredToken
 	codeIllegalVersioningConfiguration
 	codeIllegalLocationConstraint
 	codeIncompleteBody
@@ -48,13 +49,16 @@ const (
 	codeInvalidToken
 	codeInvalidURI
 	codeKeyTooLong
+	codeMalformedACLError
 	codeMalformedPOSTRequest
+	codeMalformedPolicy
 	codeMalformedXML
 	codeMaxPostPreDataLengthExceeded
 	codeMetadataTooLarge
 	codeMethodNotAllowed
 	codeMissingContentLength
 	codeNoSuchBucket
+	codeNoSuchBucketPolicy
 	codeNoSuchKey
 	codeNoSuchUpload
 	codeNoSuchVersion
@@ -93,6 +97,8 @@ func (c errCode) info() (code string, status int, message string) {
 		return "EntityTooLarge", http.StatusBadRequest, "Your proposed upload exceeds the maximum allowed object size."
 	case codeEntityTooSmall:
 		return "EntityTooSmall", http.StatusBadRequest, "Your proposed upload is smaller than the minimum allowed object size."
+	case codeExpiredToken:
+		return "ExpiredToken", http.StatusBadRequest, "The provided token has expired."
 	case codeIllegalVersioningConfiguration:
 		return "IllegalVersioningConfigurationException", http.StatusBadRequest, "The versioning configuration specified in the request is invalid."
 	case codeIllegalLocationConstraint:
@@ -127,6 +133,10 @@ func (c errCode) info() (code string, status int, message string) {
 		return "InvalidURI", http.StatusBadRequest, "Couldn't parse the specified URI."
 	case codeKeyTooLong:
 		return "KeyTooLongError", http.StatusBadRequest, "Your key is too long"
+	case codeMalformedACLError:
+		return "MalformedACLError", http.StatusBadRequest, "The XML you provided was not well-formed or did not validate against our published schema."
+	case codeMalformedPolicy:
+		return "MalformedPolicy", http.StatusBadRequest, "Policies must be valid JSON and the first byte must be '{'"
 	case codeMalformedXML:
 		return "MalformedXML", http.StatusBadRequest, "The XML you provided was not well-formed or did not validate against our published schema."
 	case codeIncorrectNumberOfFilesInPostRequest:
@@ -145,6 +155,8 @@ func (c errCode) info() (code string, status int, message string) {
 		return "MissingContentLength", http.StatusLengthRequired, "You must provide the Content-Length HTTP header."
 	case codeNoSuchBucket:
 		return "NoSuchBucket", http.StatusNotFound, "The specified bucket does not exist"
+	case codeNoSuchBucketPolicy:
+		return "NoSuchBucketPolicy", http.StatusNotFound, "The bucket policy does not exist"
 	case codeNoSuchKey:
 		return "NoSuchKey", http.StatusNotFound, "The specified key does not exist."
 	case codeNoSuchUpload:

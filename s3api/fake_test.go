@@ -298,6 +298,7 @@ func (f *fakeObjects) PutObject(ctx context.Context, bucket, key string, r io.Re
 	info := dataplane.ObjectInfo{
 		Bucket: bucket, Key: key, VersionID: newVersionID(opts.Versioning), Size: int64(len(data)),
 		ETag: hex.EncodeToString(sum[:]), ModTime: f.modTime(), Meta: maps.Clone(opts.Meta), Tags: maps.Clone(opts.Tags),
+		ACL:      opts.ACL,
 		Checksum: dataplane.Checksum{Algorithm: alg, Value: value, Type: dataplane.ChecksumFullObject},
 	}
 	f.insert(info, data)
@@ -423,6 +424,27 @@ func (f *fakeObjects) SetObjectTags(ctx context.Context, bucket, key, versionID 
 			info.Tags = v.info.Tags
 		}
 	}
+	return info, nil
+}
+
+// SetObjectACL replaces one version's canned ACL in place, as the data
+// plane does (its tags and everything else stay).
+func (f *fakeObjects) SetObjectACL(ctx context.Context, bucket, key, versionID, acl string) (dataplane.ObjectInfo, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.takeFail(); err != nil {
+		return dataplane.ObjectInfo{}, err
+	}
+	info, err := f.resolve(bucket, key, versionID)
+	if err != nil {
+		return dataplane.ObjectInfo{}, err
+	}
+	for _, v := range f.keys[bucket][key] {
+		if v.info.VersionID == info.VersionID {
+			v.info.ACL = acl
+		}
+	}
+	info.ACL = acl
 	return info, nil
 }
 
@@ -586,7 +608,7 @@ func (f *fakeObjects) CreateMultipartUpload(ctx context.Context, bucket, key str
 	up := &fakeUpload{
 		info: dataplane.UploadInfo{
 			Bucket: bucket, Key: key, UploadID: strings.ReplaceAll(uuid.NewString(), "-", "") + "~up",
-			Initiated: f.modTime(), Meta: maps.Clone(opts.Meta), Tags: maps.Clone(opts.Tags),
+			Initiated: f.modTime(), Meta: maps.Clone(opts.Meta), Tags: maps.Clone(opts.Tags), ACL: opts.ACL,
 			ChecksumAlgorithm: alg, ChecksumType: typ, ChecksumDefaulted: opts.ChecksumAlgorithm == "",
 		},
 		parts: map[int]*fakePart{},
@@ -735,7 +757,7 @@ func (f *fakeObjects) CompleteMultipartUpload(ctx context.Context, bucket, key, 
 	info := dataplane.ObjectInfo{
 		Bucket: bucket, Key: key, VersionID: newVersionID(opts.Versioning), Size: int64(len(data)),
 		ETag: hex.EncodeToString(etag[:]) + fmt.Sprintf("-%d", len(parts)), ModTime: f.modTime(),
-		Meta: maps.Clone(up.info.Meta), Tags: maps.Clone(up.info.Tags),
+		Meta: maps.Clone(up.info.Meta), Tags: maps.Clone(up.info.Tags), ACL: up.info.ACL,
 		Checksum: dataplane.Checksum{Algorithm: alg, Value: value, Type: typ},
 		Parts:    infos,
 	}
@@ -863,7 +885,7 @@ func startTestServer(t *testing.T, mutate ...func(*Config)) *testServer {
 
 // startTestServerDeps is startTestServer with a hook to change the
 // dependencies (the fakes are already in place) before New.
-func startTestServerDeps(t *testing.T, deps func(*Deps), mutate ...func(*Config)) *testServer {
+func startTestServerDeps(t testing.TB, deps func(*Deps), mutate ...func(*Config)) *testServer {
 	t.Helper()
 	cfg := DefaultConfig()
 	cfg.Addr = "127.0.0.1:0"
@@ -904,7 +926,7 @@ func startTestServerDeps(t *testing.T, deps func(*Deps), mutate ...func(*Config)
 
 // testWriter sends log lines to t.Log until the test is over.
 type testWriter struct {
-	t       *testing.T
+	t       testing.TB
 	stopped atomic.Bool
 }
 

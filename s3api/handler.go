@@ -31,6 +31,10 @@ type request struct {
 	query url.Values
 	op    op
 	auth  *sigv.Auth
+	who   *identity // who signed the request (set by authenticate)
+	// postACL is the acl field of a browser POST upload, the x-amz-acl
+	// of that request for the policy condition s3:x-amz-acl.
+	postACL string
 }
 
 // header returns the request header name (lower-case), repeated values
@@ -119,6 +123,10 @@ func (s *Server) serve(r *request) error {
 		return err
 	}
 	r.query = q
+	if isSTSRequest(r) {
+		// The STS query API shares the port: POST / (or GET /?Action=...).
+		return s.serveSTS(r)
+	}
 	r.op = selectOp(r.method, r.target, q, r.header)
 
 	timeout := s.cfg.RequestTimeout
@@ -135,15 +143,14 @@ func (s *Server) serve(r *request) error {
 	if err := s.authenticate(r); err != nil {
 		return err
 	}
-	// Authorization: every authenticated user may do everything for now.
-	// IAM and bucket policy evaluation (iam.Evaluate over the user's and the
-	// bucket's policies, with r.op as the action) hooks in here, and
-	// anonymous requests (r.auth.AccessKey == "") will be let through when
-	// a bucket policy allows them; today authenticate refuses them.
+	if err := s.authorize(r); err != nil {
+		return err
+	}
 	return s.dispatch(r)
 }
 
-// dispatch runs the handler of r.op on an authenticated request.
+// dispatch runs the handler of r.op on an authenticated and authorized
+// request.
 func (s *Server) dispatch(r *request) error {
 	switch r.op {
 	case opListBuckets:
@@ -200,6 +207,22 @@ func (s *Server) dispatch(r *request) error {
 		return s.abortMultipartUpload(r)
 	case opListParts:
 		return s.listParts(r)
+	case opGetBucketPolicy:
+		return s.getBucketPolicy(r)
+	case opPutBucketPolicy:
+		return s.putBucketPolicy(r)
+	case opDeleteBucketPolicy:
+		return s.deleteBucketPolicy(r)
+	case opGetBucketPolicyStatus:
+		return s.getBucketPolicyStatus(r)
+	case opGetBucketACL:
+		return s.getBucketACL(r)
+	case opPutBucketACL:
+		return s.putBucketACL(r)
+	case opGetObjectACL:
+		return s.getObjectACL(r)
+	case opPutObjectACL:
+		return s.putObjectACL(r)
 	case opMethodNotAllowed:
 		return apiError(codeMethodNotAllowed)
 	}

@@ -60,6 +60,9 @@ func (s *Server) createMultipartUpload(r *request) error {
 	if opts.Tags, err = parseTaggingHeader(r.header("x-amz-tagging")); err != nil {
 		return err
 	}
+	if opts.ACL, err = requestACL(r, false); err != nil {
+		return err
+	}
 	if v := r.header("x-amz-checksum-algorithm"); v != "" {
 		alg, ok := checksumAlgorithm(v)
 		if !ok {

@@ -372,6 +372,9 @@ func (s *Server) putObject(r *request) error {
 	if err != nil {
 		return err
 	}
+	if opts.ACL, err = requestACL(r, false); err != nil {
+		return err
+	}
 	body, size, err := s.requestBody(r, lengthOrChunked)
 	if err != nil {
 		return err

@@ -162,8 +162,8 @@ func (f *postFile) Read(p []byte) (int, error) {
 }
 
 // postOptions collects what the object stores from the form fields: the
-// content fields and x-amz-meta-*, the tagging document, Content-MD5 and
-// a declared checksum.
+// content fields and x-amz-meta-*, the tagging document, the canned ACL,
+// Content-MD5 and a declared checksum.
 func postOptions(fields map[string]string) (dataplane.PutOptions, error) {
 	var opts dataplane.PutOptions
 	m := map[string]string{}
@@ -221,6 +221,13 @@ func postOptions(fields map[string]string) (dataplane.PutOptions, error) {
 			return opts, err
 		}
 		opts.Tags = tags
+	}
+	if v := strings.TrimSpace(fields["acl"]); v != "" {
+		acl, err := cannedACL(v, false)
+		if err != nil {
+			return opts, err
+		}
+		opts.ACL = acl
 	}
 	return opts, nil
 }
@@ -304,25 +311,16 @@ func (s *Server) postObject(r *request) error {
 	}
 
 	// The signature, with the lookup failures that are not "no such key"
-	// reported as themselves (as authenticate does).
-	var lookupErr error
-	creds := func(accessKey string) (string, error) {
-		secret, err := s.secretFor(r.ctx, accessKey)
-		if err != nil && !errors.Is(err, sigv.ErrInvalidAccessKeyID) {
-			lookupErr = err
-		}
-		return secret, err
-	}
-	auth, err := sigv.VerifyPost(fields, creds)
-	if lookupErr != nil {
-		return lookupErr
-	}
-	if err != nil {
+	// reported as themselves (as authenticate does). A session's token is
+	// the x-amz-security-token field.
+	kr := s.newKeyResolver(r.ctx, fields["x-amz-security-token"])
+	auth, err := sigv.VerifyPost(fields, kr.lookup)
+	if err := kr.failure(err); err != nil {
 		return postError(err)
 	}
-	if auth.SessionToken != "" {
-		// As in authenticate: no temporary credentials exist yet.
-		return apiError(codeInvalidToken)
+	r.who = kr.who
+	if r.who == nil {
+		r.who = &identity{kind: identAnonymous}
 	}
 
 	key := fields["key"]
@@ -336,6 +334,10 @@ func (s *Server) postObject(r *request) error {
 	}
 	r.key = key
 	if err := checkKey(key); err != nil {
+		return err
+	}
+	r.postACL = fields["acl"]
+	if err := s.check(r, actPutObject, r.bucket, key, ""); err != nil {
 		return err
 	}
 	if fields["x-amz-server-side-encryption"] != "" || fields["x-amz-server-side-encryption-customer-algorithm"] != "" {

@@ -143,6 +143,14 @@ const (
 	opCompleteMultipartUpload
 	opAbortMultipartUpload
 	opListParts
+	opGetBucketPolicy
+	opPutBucketPolicy
+	opDeleteBucketPolicy
+	opGetBucketPolicyStatus
+	opGetBucketACL
+	opPutBucketACL
+	opGetObjectACL
+	opPutObjectACL
 	numOps // not an operation: one past the last
 )
 
@@ -207,6 +215,22 @@ func (o op) String() string {
 		return "AbortMultipartUpload"
 	case opListParts:
 		return "ListParts"
+	case opGetBucketPolicy:
+		return "GetBucketPolicy"
+	case opPutBucketPolicy:
+		return "PutBucketPolicy"
+	case opDeleteBucketPolicy:
+		return "DeleteBucketPolicy"
+	case opGetBucketPolicyStatus:
+		return "GetBucketPolicyStatus"
+	case opGetBucketACL:
+		return "GetBucketAcl"
+	case opPutBucketACL:
+		return "PutBucketAcl"
+	case opGetObjectACL:
+		return "GetObjectAcl"
+	case opPutObjectACL:
+		return "PutObjectAcl"
 	}
 	return "NotImplemented"
 }
@@ -297,6 +321,8 @@ func selectOp(method string, t target, q url.Values, h func(string) string) op {
 			return opGetObjectTagging
 		case "uploadId":
 			return opListParts
+		case "acl":
+			return opGetObjectACL
 		}
 	case "HEAD":
 		if sub == "" {
@@ -311,6 +337,8 @@ func selectOp(method string, t target, q url.Values, h func(string) string) op {
 			return opUploadPart
 		case sub == "tagging":
 			return opPutObjectTagging
+		case sub == "acl":
+			return opPutObjectACL
 		case sub == "" && h("x-amz-copy-source") != "":
 			return opCopyObject
 		case sub == "":
@@ -358,6 +386,12 @@ func selectBucketOp(method string, q url.Values, h func(string) string) op {
 			return opListObjectVersions
 		case "uploads":
 			return opListMultipartUploads
+		case "policy":
+			return opGetBucketPolicy
+		case "policyStatus":
+			return opGetBucketPolicyStatus
+		case "acl":
+			return opGetBucketACL
 		}
 	case "HEAD":
 		if sub == "" {
@@ -369,10 +403,17 @@ func selectBucketOp(method string, q url.Values, h func(string) string) op {
 			return opCreateBucket
 		case "versioning":
 			return opPutBucketVersioning
+		case "policy":
+			return opPutBucketPolicy
+		case "acl":
+			return opPutBucketACL
 		}
 	case "DELETE":
-		if sub == "" {
+		switch sub {
+		case "":
 			return opDeleteBucket
+		case "policy":
+			return opDeleteBucketPolicy
 		}
 	case "POST":
 		switch {

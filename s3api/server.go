@@ -46,6 +46,7 @@ type Objects interface {
 	HeadObject(ctx context.Context, bucket, key string, opts dataplane.GetOptions) (dataplane.ObjectInfo, error)
 	DeleteObject(ctx context.Context, bucket, key string, opts dataplane.DeleteOptions) (dataplane.DeleteResult, error)
 	SetObjectTags(ctx context.Context, bucket, key, versionID string, tags map[string]string) (dataplane.ObjectInfo, error)
+	SetObjectACL(ctx context.Context, bucket, key, versionID, acl string) (dataplane.ObjectInfo, error)
 	ListObjects(ctx context.Context, bucket string, opts dataplane.ListOptions) (dataplane.ListResult, error)
 	ListObjectVersions(ctx context.Context, bucket string, opts dataplane.ListVersionsOptions) (dataplane.ListVersionsResult, error)
 	CreateMultipartUpload(ctx context.Context, bucket, key string, opts dataplane.UploadOptions) (dataplane.UploadInfo, error)
@@ -87,6 +88,9 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// MaxHeaderBytes limits the request line plus headers.
 	MaxHeaderBytes int
+	// TLSCertFile and TLSKeyFile, when set (both), make the listener serve
+	// HTTPS only with this PEM pair (see tls.go; ReloadTLS re-reads them).
+	TLSCertFile, TLSKeyFile string
 }
 
 // DefaultConfig returns the defaults for every field but Domains.
@@ -170,12 +174,21 @@ type Deps struct {
 	Objects Objects
 	// Unseal returns the secret key sealed in meta.User.SecretSealed.
 	Unseal func(sealed []byte) (string, error)
+	// Seal encrypts a new secret key for meta.User.SecretSealed (the
+	// inverse of Unseal). The admin API needs it to create users and
+	// service accounts; nil answers those calls NotImplemented.
+	Seal func(secret string) ([]byte, error)
 	// Unavailable reports errors that mean "try again later" (no leader,
 	// no quorum): they are answered 503 ServiceUnavailable. May be nil.
 	Unavailable func(err error) bool
 	// Admin serves the admin API under adminapi.PathPrefix; nil answers
 	// NotImplemented there.
 	Admin Admin
+	// STSKey authenticates and encrypts STS session tokens (iam.MintSession,
+	// iam.VerifySession); the node derives it from the cluster key, so that
+	// every node accepts the sessions any node minted. Empty: STS is off
+	// (AssumeRole refused, session tokens InvalidToken).
+	STSKey []byte
 }
 
 // Server is the S3 frontend of one node.
@@ -184,6 +197,7 @@ type Server struct {
 	deps    Deps
 	log     *slog.Logger
 	ln      net.Listener
+	certs   *certStore // nil: plain HTTP
 	srv     *fasthttp.Server
 	domains []string // lower-cased cfg.Domains
 
@@ -196,7 +210,8 @@ type Server struct {
 	seq    atomic.Uint64 // request counter
 	hostID string        // x-amz-id-2: identifies this server instance
 
-	secrets secretCache
+	secrets  secretCache
+	policies *policyCache // parsed policy documents by content
 
 	routesMu sync.RWMutex
 	routes   map[string]fasthttp.RequestHandler // extra unauthenticated routes
@@ -228,19 +243,21 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Server, error) {
 	if _, err := rand.Read(rnd[:]); err != nil {
 		return nil, fmt.Errorf("s3api: random: %w", err)
 	}
-	ln, err := net.Listen("tcp", cfg.Addr)
+	ln, certs, err := listen(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("s3api: listen: %w", err)
+		return nil, err
 	}
 	s := &Server{
-		cfg:     cfg,
-		deps:    deps,
-		log:     log.With("component", "s3api"),
-		ln:      ln,
-		idBase:  binary.BigEndian.Uint64(rnd[:8]),
-		hostID:  base64.StdEncoding.EncodeToString(rnd[8:]),
-		routes:  map[string]fasthttp.RequestHandler{},
-		secrets: secretCache{m: map[string]string{}, max: 4096},
+		cfg:      cfg,
+		deps:     deps,
+		log:      log.With("component", "s3api"),
+		ln:       ln,
+		certs:    certs,
+		idBase:   binary.BigEndian.Uint64(rnd[:8]),
+		hostID:   base64.StdEncoding.EncodeToString(rnd[8:]),
+		routes:   map[string]fasthttp.RequestHandler{},
+		secrets:  secretCache{m: map[string]string{}, max: 4096},
+		policies: newPolicyCache(4096),
 		openReader: func(ctx context.Context, o *dataplane.Object, offset, length int64) (io.ReadCloser, error) {
 			return o.NewReader(ctx, offset, length)
 		},

@@ -6,10 +6,11 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -30,10 +31,38 @@ const usage = `usage: stratactl [--endpoint URL] [--access-key AK] [--secret-key
   cluster status     cluster id, EC layout, leader, node and bucket counts
   cluster nodes      every node: addresses, state, Raft role, liveness
   cluster drives     every drive: node, state, placement groups
+
+  user create NAME [--secret-key S] [--account A]
+                     create a user (access key = NAME); the secret key is
+                     generated when not given and printed only here
+  user list | show NAME | remove NAME | disable NAME | enable NAME
+                     removing a user removes its service accounts; a
+                     disabled user's keys and service accounts stop working
+  account create|list|show|remove A
+                     accounts (tenants, e.g. one per project)
+  group create|list|show|remove NAME
+  group add-user|remove-user GROUP USER
+  policy list | show NAME | create NAME FILE | remove NAME
+                     IAM policies; create replaces a policy of that name;
+                     FILE is a JSON policy document ("-" reads stdin)
+  policy attach|detach POLICY (--user U | --group G)
+  service-account create [--policy-file F] [--name N] | list | remove AK
+                     a user's own child keys, with the user's own keys; the
+                     secret key is printed only by create
+
+  sts assume-role [--policy-file F] [--duration 1h] [--role-arn ARN] [--role-session-name N]
+                     temporary credentials of the --access-key user (the
+                     secret key is asked for when not given), printed as
+                     export lines; --duration 15m..1w, Policy narrows them
+
   presign get|put|head|delete s3://BUCKET/KEY [--expires 1h]
                      print a presigned (SigV4 query-signed) URL, usable with
                      curl, valid for --expires (900s, 60m, 12h, 2d, 1w; at
                      most 7 days; default 1h)
+
+Flags before the command are global; a flag after the command words belongs
+to the command when the command has it (user create --secret-key is the new
+user's secret), else it is global. --json prints JSON instead of tables.
 
 Credentials: STRATA_ENDPOINT, STRATA_ACCESS_KEY, STRATA_SECRET_KEY, falling
 back to AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY.
@@ -45,32 +74,61 @@ type globals struct {
 	json                                   bool
 }
 
-func run(args []string, getenv func(string) string, out io.Writer) error {
-	var g globals
-	fs := flag.NewFlagSet("stratactl", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.StringVar(&g.endpoint, "endpoint", first(getenv("STRATA_ENDPOINT"), getenv("AWS_ENDPOINT_URL")), "")
-	fs.StringVar(&g.accessKey, "access-key", first(getenv("STRATA_ACCESS_KEY"), getenv("AWS_ACCESS_KEY_ID")), "")
-	fs.StringVar(&g.secretKey, "secret-key", first(getenv("STRATA_SECRET_KEY"), getenv("AWS_SECRET_ACCESS_KEY")), "")
-	fs.StringVar(&g.region, "region", first(getenv("AWS_REGION"), getenv("AWS_DEFAULT_REGION"), "us-east-1"), "")
-	fs.StringVar(&g.expires, "expires", "1h", "")
-	fs.BoolVar(&g.json, "json", false, "")
-	// Global flags may also follow the command words.
-	var words []string
-	rest := args
-	for {
-		if err := fs.Parse(rest); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				fmt.Fprint(out, usage)
-				return nil
-			}
-			return fmt.Errorf("%v (see stratactl --help)", err)
-		}
-		if fs.NArg() == 0 {
+// commandFlags are the flags of each command (its first two words); after
+// the command words they win over global flags of the same name.
+var commandFlags = map[string][]string{
+	"user create":            {"secret-key", "account"},
+	"policy attach":          {"user", "group"},
+	"policy detach":          {"user", "group"},
+	"service-account create": {"policy-file", "name"},
+	"sts assume-role":        {"policy-file", "duration", "role-arn", "role-session-name"},
+}
+
+// parsedFlag is one --name[=value] of the command line.
+type parsedFlag struct {
+	name, value string
+	afterWords  bool // it followed the first command word
+}
+
+// parseArgs splits args into command words and flags. Every flag but
+// --json takes a value (--name value or --name=value).
+func parseArgs(args []string) (words []string, flags []parsedFlag, help bool, err error) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			words = append(words, args[i+1:]...)
 			break
 		}
-		words = append(words, fs.Arg(0))
-		rest = fs.Args()[1:]
+		if len(a) < 2 || a[0] != '-' {
+			words = append(words, a)
+			continue
+		}
+		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		switch {
+		case name == "h" || name == "help":
+			return nil, nil, true, nil
+		case name == "json" && !hasValue:
+			value = "true"
+		case !hasValue:
+			if i+1 >= len(args) {
+				return nil, nil, false, fmt.Errorf("flag --%s needs a value", name)
+			}
+			i++
+			value = args[i]
+		}
+		flags = append(flags, parsedFlag{name: name, value: value, afterWords: len(words) > 0})
+	}
+	return words, flags, false, nil
+}
+
+func run(args []string, getenv func(string) string, out io.Writer) error {
+	g, words, local, help, err := parseCommandLine(args, getenv)
+	if err != nil {
+		return fmt.Errorf("%v (see stratactl --help)", err)
+	}
+	if help {
+		fmt.Fprint(out, usage)
+		return nil
 	}
 	if len(words) == 0 || words[0] == "help" {
 		fmt.Fprint(out, usage)
@@ -81,6 +139,13 @@ func run(args []string, getenv func(string) string, out io.Writer) error {
 	}
 	if words[0] == "presign" {
 		return presign(g, words[1:], out)
+	}
+	if words[0] == "sts" {
+		return stsCommand(g, words, local, os.Stdin, out)
+	}
+	switch words[0] {
+	case "user", "account", "group", "policy", "service-account":
+		return iamCommand(g, words, local, out)
 	}
 	cmd := strings.Join(words, " ")
 	switch cmd {
@@ -105,6 +170,59 @@ func run(args []string, getenv func(string) string, out io.Writer) error {
 		return printStatus(out, cmd, st, g.json)
 	}
 	return fmt.Errorf("unknown command %q (see stratactl --help)", cmd)
+}
+
+// parseCommandLine resolves the credentials (environment, then flags),
+// the command words and the command's own flags.
+func parseCommandLine(args []string, getenv func(string) string) (g globals, words []string, local map[string]string, help bool, err error) {
+	g = globals{
+		endpoint:  first(getenv("STRATA_ENDPOINT"), getenv("AWS_ENDPOINT_URL")),
+		accessKey: first(getenv("STRATA_ACCESS_KEY"), getenv("AWS_ACCESS_KEY_ID")),
+		secretKey: first(getenv("STRATA_SECRET_KEY"), getenv("AWS_SECRET_ACCESS_KEY")),
+		region:    first(getenv("AWS_REGION"), getenv("AWS_DEFAULT_REGION"), "us-east-1"),
+		expires:   "1h",
+	}
+	words, flags, help, err := parseArgs(args)
+	if err != nil || help {
+		return g, nil, nil, help, err
+	}
+	cmdName := strings.Join(words[:min(2, len(words))], " ")
+	local = map[string]string{}
+	for _, f := range flags {
+		if f.afterWords && slices.Contains(commandFlags[cmdName], f.name) {
+			local[f.name] = f.value
+			continue
+		}
+		if err := g.set(f.name, f.value); err != nil {
+			return g, nil, nil, false, err
+		}
+	}
+	return g, words, local, false, nil
+}
+
+// set sets the global flag name.
+func (g *globals) set(name, value string) error {
+	switch name {
+	case "endpoint":
+		g.endpoint = value
+	case "access-key":
+		g.accessKey = value
+	case "secret-key":
+		g.secretKey = value
+	case "region":
+		g.region = value
+	case "expires":
+		g.expires = value
+	case "json":
+		b, err := strconv.ParseBool(value)
+		if err != nil {
+			return fmt.Errorf("--json=%s: want true or false", value)
+		}
+		g.json = b
+	default:
+		return fmt.Errorf("unknown flag --%s", name)
+	}
+	return nil
 }
 
 func first(vs ...string) string {

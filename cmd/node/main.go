@@ -74,16 +74,35 @@ func run(args []string, getenv func(string) string, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// Caught from here on: a SIGHUP during start-up must not kill the node.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	n, err := node.New(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer n.Close()
+	go reloadOnHangup(ctx, hup, n, log)
 	if err := n.Run(ctx); err != nil {
 		return err
 	}
 	log.Info("shutting down")
 	return nil
+}
+
+// reloadOnHangup calls r.Reload for every signal on hup until ctx ends.
+// Reload logs its own failures; the node keeps serving either way.
+func reloadOnHangup(ctx context.Context, hup <-chan os.Signal, r interface{ Reload() error }, log *slog.Logger) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			log.Info("SIGHUP: reloading TLS certificates")
+			_ = r.Reload()
+		}
+	}
 }
 
 // options holds the raw flag values.
@@ -92,6 +111,7 @@ type options struct {
 	configFile, logFormat, logLevel, region, domains, domain            string
 	bootstrapExpect, pgCount, voters                                    int
 	blockSize, inlineMax                                                string
+	tlsCert, tlsKey, rpcTLSCert, rpcTLSKey, rpcTLSCA                    string
 }
 
 func newFlags(o *options, out io.Writer) *flag.FlagSet {
@@ -119,6 +139,11 @@ func newFlags(o *options, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.region, "region", d.Region, "region name reported to clients")
 	fs.StringVar(&o.domains, "domains", "", "comma-separated domains for virtual-host style requests (bucket.DOMAIN/key)")
 	fs.StringVar(&o.domain, "domain", "", "same as --domains (the name MinIO users know); both may be given")
+	fs.StringVar(&o.tlsCert, "tls-cert", "", "PEM certificate (chain): the S3 port serves HTTPS only; reloaded on SIGHUP")
+	fs.StringVar(&o.tlsKey, "tls-key", "", "PEM private key of --tls-cert")
+	fs.StringVar(&o.rpcTLSCert, "rpc-tls-cert", "", "PEM certificate of this node for internode mutual TLS (with --rpc-tls-key, --rpc-tls-ca; on every node)")
+	fs.StringVar(&o.rpcTLSKey, "rpc-tls-key", "", "PEM private key of --rpc-tls-cert")
+	fs.StringVar(&o.rpcTLSCA, "rpc-tls-ca", "", "PEM bundle of the CA(s) that sign every node's --rpc-tls-cert")
 	return fs
 }
 
@@ -219,6 +244,8 @@ func (o *options) config(getenv func(string) string) (node.Config, error) {
 	c.Voters = o.voters
 	c.Region = o.region
 	c.Domains = append(splitList(o.domains), splitList(o.domain)...)
+	c.TLSCert, c.TLSKey = o.tlsCert, o.tlsKey
+	c.RPCTLSCert, c.RPCTLSKey, c.RPCTLSCA = o.rpcTLSCert, o.rpcTLSKey, o.rpcTLSCA
 	c.RootAccessKey = getenv("STRATA_ROOT_ACCESS_KEY")
 	c.RootSecretKey = node.Secret(getenv("STRATA_ROOT_SECRET_KEY"))
 	var err error

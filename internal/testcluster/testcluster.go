@@ -7,6 +7,7 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"log/slog"
 	"net"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -20,6 +21,7 @@ import (
 	"github.com/minio/minio-go/v7"
 	miniocreds "github.com/minio/minio-go/v7/pkg/credentials"
 
+	"github.com/strata-io/strata/internal/tlstest"
 	"github.com/strata-io/strata/node"
 )
 
@@ -31,6 +33,13 @@ type Options struct {
 	PGCount       int    // default 64
 	// Verbose sends node logs to t.Log (noisy); default: warnings and errors only.
 	Verbose bool
+	// Now is every node's S3 clock (signatures, STS expiry, policy
+	// conditions); nil is time.Now. Tests move it instead of sleeping.
+	Now func() time.Time
+	// TLS serves S3 over HTTPS and runs rpc over mutual TLS, with
+	// certificates of a CA made for the cluster (Cluster.CA); the clients
+	// of Cluster trust it.
+	TLS bool
 }
 
 // Root credentials of every test cluster.
@@ -44,7 +53,8 @@ type Cluster struct {
 	t    testing.TB
 	opts Options
 	key  []byte
-	dir  string // the nodes' drives: <dir>/<node id>/d<n>
+	dir  string      // the nodes' drives: <dir>/<node id>/d<n>
+	ca   *tlstest.CA // with Options.TLS
 
 	mu    sync.Mutex
 	nodes []*Instance
@@ -86,6 +96,9 @@ func Start(t testing.TB, opts Options) *Cluster {
 	// folders are removed.
 	c := &Cluster{t: t, opts: opts, key: make([]byte, 32), dir: t.TempDir()}
 	rand.Read(c.key)
+	if opts.TLS {
+		c.ca = tlstest.NewCA(t, "strata test cluster CA")
+	}
 	t.Cleanup(c.stopAll)
 	for i := 0; i < opts.Nodes; i++ {
 		c.addInstance(opts.Nodes)
@@ -142,6 +155,12 @@ func (c *Cluster) addInstance(expect int) *Instance {
 	cfg.RootSecretKey = RootSecretKey
 	cfg.FastGossip = true
 	cfg.BootstrapExpect = expect
+	cfg.Now = c.opts.Now
+	if c.ca != nil {
+		s3, rpc := c.ca.Issue(cfg.ID+"-s3"), c.ca.Issue(cfg.ID+"-rpc")
+		cfg.TLSCert, cfg.TLSKey = s3.CertFile, s3.KeyFile
+		cfg.RPCTLSCert, cfg.RPCTLSKey, cfg.RPCTLSCA = rpc.CertFile, rpc.KeyFile, c.ca.File
+	}
 	for _, other := range c.nodes {
 		cfg.Join = append(cfg.Join, other.Config.GossipAddr)
 	}
@@ -287,9 +306,26 @@ func (c *Cluster) stopAll() {
 	}
 }
 
-// Endpoint returns the S3 base URL of node i.
+// Endpoint returns the S3 base URL of node i (https:// with Options.TLS).
 func (c *Cluster) Endpoint(i int) string {
+	if c.ca != nil {
+		return "https://" + c.Instance(i).Config.S3Addr
+	}
 	return "http://" + c.Instance(i).Config.S3Addr
+}
+
+// CA returns the certificate authority of a cluster started with
+// Options.TLS (nil otherwise): CA.File is its PEM, CA.Pool for Go clients.
+func (c *Cluster) CA() *tlstest.CA { return c.ca }
+
+// HTTPClient returns an HTTP client for the cluster's S3 ports: it trusts
+// the cluster's CA with Options.TLS.
+func (c *Cluster) HTTPClient() *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	if c.ca != nil {
+		tr.TLSClientConfig = c.ca.ClientConfig()
+	}
+	return &http.Client{Transport: tr, Timeout: 5 * time.Minute}
 }
 
 // S3Client returns an aws-sdk-go-v2 client for node i with the SDK's default
@@ -299,7 +335,11 @@ func (c *Cluster) S3Client(i int) *s3.Client {
 	cfg, err := config.LoadDefaultConfig(context.Background(),
 		config.WithRegion("us-east-1"),
 		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(RootAccessKey, RootSecretKey, "")),
-		config.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(5*time.Minute)),
+		config.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(5*time.Minute).WithTransportOptions(func(tr *http.Transport) {
+			if c.ca != nil {
+				tr.TLSClientConfig = c.ca.ClientConfig()
+			}
+		})),
 	)
 	if err != nil {
 		c.t.Fatal(err)
@@ -313,11 +353,17 @@ func (c *Cluster) S3Client(i int) *s3.Client {
 // MinioClient returns a minio-go client for node i.
 func (c *Cluster) MinioClient(i int) *minio.Client {
 	c.t.Helper()
-	mc, err := minio.New(c.Instance(i).Config.S3Addr, &minio.Options{
+	opts := &minio.Options{
 		Creds:  miniocreds.NewStaticV4(RootAccessKey, RootSecretKey, ""),
-		Secure: false,
+		Secure: c.ca != nil,
 		Region: "us-east-1",
-	})
+	}
+	if c.ca != nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.TLSClientConfig = c.ca.ClientConfig()
+		opts.Transport = tr
+	}
+	mc, err := minio.New(c.Instance(i).Config.S3Addr, opts)
 	if err != nil {
 		c.t.Fatal(err)
 	}
