@@ -2,7 +2,9 @@
 // that change it: the typed Raft commands and their wire format (command.go),
 // State.Apply with one function per command kind (cluster.go, node.go,
 // placement.go, bucket.go, user.go, account.go, group.go, policy.go),
-// deterministic PG placement (ComputePlacement), and the versioned snapshot
+// deterministic PG placement (ComputePlacement for a first epoch by
+// rendezvous hashing, NextPlacement for balanced epochs that move the least,
+// ComparePlacements for what an epoch moves), and the versioned snapshot
 // format (snapshot.go).
 //
 // Main types: State, Command (Bootstrap, NodeUp, SetPlacement, CreateBucket,

@@ -25,6 +25,14 @@ import (
 // The hash is part of the placement format: changing it moves data. It is
 // sha256(drive id) folded to 64 bits, xored with a mix of the PG number and
 // mixed again (SplitMix64 finaliser). testdata/placement pins it.
+//
+// ComputePlacement is the first epoch of clusters formed so far, and stays
+// unchanged because stored placements and test states depend on it. It
+// balances only statistically (drive loads within about +-30 % of the mean
+// at a few hundred shards per drive) and recomputing it on a new topology
+// reshuffles shard indexes; new epochs come from NextPlacement, which
+// starts from the stored placement, balances drives exactly and moves only
+// what balance requires.
 func ComputePlacement(nodes []*Node, pgCount, width int, epoch uint64) (Placement, error) {
 	if pgCount < 1 || pgCount > MaxPGCount {
 		return Placement{}, invalid("pg count %d out of range 1..%d", pgCount, MaxPGCount)
