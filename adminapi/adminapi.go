@@ -24,7 +24,9 @@ const (
 	PathClusterStatus = PathPrefix + "cluster/status"
 )
 
-// ClusterStatus answers GET cluster/status.
+// ClusterStatus answers GET cluster/status: the answering node's view of
+// the cluster (replicated state, Raft, gossip liveness, and the drives'
+// statistics as each live node reports them).
 type ClusterStatus struct {
 	ClusterID      string       `json:"cluster_id"`
 	EC             string       `json:"ec"` // "K+M"
@@ -35,24 +37,86 @@ type ClusterStatus struct {
 	Leader         string       `json:"leader"` // node id, empty when none
 	Buckets        int          `json:"buckets"`
 	Nodes          []NodeStatus `json:"nodes"`
+	// Node is the id of the node that answered: Raft indexes are its view.
+	Node      string       `json:"node"`
+	Raft      RaftStatus   `json:"raft"`
+	PGs       PGHealth     `json:"pgs"`
+	Survival  Survival     `json:"survival"`
+	Heal      TaskProgress `json:"heal"`      // zero while no heal runs
+	Rebalance TaskProgress `json:"rebalance"` // zero while no rebalance runs
 }
 
-// NodeStatus is one node as the cluster records it.
+// NodeStatus is one node as the cluster records it, or a live node that is
+// not recorded yet (State "joining").
 type NodeStatus struct {
-	ID      string        `json:"id"`
-	RPCAddr string        `json:"rpc_addr"`
-	S3Addr  string        `json:"s3_addr"`
-	State   string        `json:"state"`  // up, draining, out
-	Raft    string        `json:"raft"`   // voter, nonvoter, or none
-	Alive   bool          `json:"alive"`  // seen by gossip now
-	Drives  []DriveStatus `json:"drives"` // in --data order
+	ID         string        `json:"id"`
+	RPCAddr    string        `json:"rpc_addr"`
+	S3Addr     string        `json:"s3_addr"`
+	GossipAddr string        `json:"gossip_addr,omitempty"` // live nodes only
+	Version    string        `json:"version,omitempty"`     // build version; live nodes only
+	State      string        `json:"state"`                 // up, draining, out, joining
+	Raft       string        `json:"raft"`                  // voter, nonvoter, or none
+	Alive      bool          `json:"alive"`                 // seen by gossip now
+	Drives     []DriveStatus `json:"drives"`                // in --data order
 }
 
-// DriveStatus is one drive of a node.
+// DriveStatus is one drive of a node. Capacity, Used and Free are the
+// statistics of the file system holding the drive folder (bytes), as its
+// node reported them; zero when the node did not answer.
 type DriveStatus struct {
-	ID    string `json:"id"`
-	State string `json:"state"`
-	PGs   int    `json:"pgs"` // placement groups with a shard on this drive
+	ID       string `json:"id"`
+	Path     string `json:"path,omitempty"`
+	State    string `json:"state"`  // up, draining, out (as recorded)
+	Online   bool   `json:"online"` // its node is alive and it answered now
+	PGs      int    `json:"pgs"`    // placement groups with a shard on this drive
+	Capacity uint64 `json:"capacity"`
+	Used     uint64 `json:"used"`
+	Free     uint64 `json:"free"`            // available to the node
+	Error    string `json:"error,omitempty"` // why it is offline, when known
+}
+
+// RaftStatus is the control plane's consensus state.
+type RaftStatus struct {
+	Leader       string   `json:"leader"` // node id, empty when none
+	Term         uint64   `json:"term"`
+	CommitIndex  uint64   `json:"commit_index"`
+	AppliedIndex uint64   `json:"applied_index"`
+	Voters       []string `json:"voters"`
+	NonVoters    []string `json:"nonvoters"`
+	// Tolerates is how many more voters may fail with Raft still able to
+	// commit: live voters minus the quorum (negative: no quorum now).
+	Tolerates int `json:"tolerates"`
+}
+
+// PGHealth counts placement groups by how many of their K+M drives are
+// online: Healthy all, Degraded fewer but at least K (every object stays
+// readable), Unavailable fewer than K.
+type PGHealth struct {
+	Total       int `json:"total"`
+	Healthy     int `json:"healthy"`
+	Degraded    int `json:"degraded"`
+	Unavailable int `json:"unavailable"`
+}
+
+// Survival says how many further losses every object survives now, from
+// the placement and which drives are online. Drives: any that many drives
+// may fail; Nodes: any that many nodes. Both are -1 while some placement
+// group is unavailable, and 0 without a placement.
+type Survival struct {
+	Drives  int    `json:"drives"`
+	Nodes   int    `json:"nodes"`
+	Summary string `json:"summary"` // one sentence for people
+}
+
+// TaskProgress is the progress of a background task over placement groups
+// (healing, rebalancing).
+type TaskProgress struct {
+	Active         bool    `json:"active"`
+	PGsDone        int     `json:"pgs_done"`
+	PGsTotal       int     `json:"pgs_total"`
+	BytesDone      int64   `json:"bytes_done"`
+	BytesTotal     int64   `json:"bytes_total"` // 0 when not known in advance
+	BytesPerSecond float64 `json:"bytes_per_second"`
 }
 
 // Error is the JSON body of a failed admin call.

@@ -27,6 +27,7 @@ type Meta struct {
 	RPCAddr string   // host:port of rpc (Raft + shard traffic)
 	S3Addr  string   // host:port of the S3 frontend
 	Drives  []string // drive ids, in --data order
+	Version string   // the node's build version; empty from nodes that predate it
 }
 
 // Member is one live peer (or this node) and its advertised metadata.
@@ -260,8 +261,11 @@ func (e *eventDelegate) NotifyLeave(n *memberlist.Node)  { (*Cluster)(e).emit(Ev
 func (e *eventDelegate) NotifyUpdate(n *memberlist.Node) { (*Cluster)(e).emit(EventUpdate, n) }
 
 // Meta wire format: version byte 1, then length-prefixed (uvarint) strings:
-// rpc addr, s3 addr, drive count, drive ids. Compact because memberlist caps
-// metadata at 512 bytes.
+// rpc addr, s3 addr, drive count, drive ids, and optionally the build
+// version. Compact because memberlist caps metadata at 512 bytes. Fields are
+// only ever appended: a decoder ignores trailing fields it does not know, so
+// older nodes read newer metadata and newer nodes read older (a missing
+// trailing field is empty).
 const metaVersion = 1
 
 func encodeMeta(m Meta) []byte {
@@ -276,6 +280,9 @@ func encodeMeta(m Meta) []byte {
 	b.Write(binary.AppendUvarint(nil, uint64(len(m.Drives))))
 	for _, d := range m.Drives {
 		put(d)
+	}
+	if m.Version != "" {
+		put(m.Version)
 	}
 	return b.Bytes()
 }
@@ -318,6 +325,11 @@ func decodeMeta(p []byte) (Meta, error) {
 			return m, fmt.Errorf("cluster: member metadata: %w", err)
 		}
 		m.Drives = append(m.Drives, d)
+	}
+	if r.Len() > 0 {
+		if m.Version, err = get(); err != nil {
+			return m, fmt.Errorf("cluster: member metadata: version: %w", err)
+		}
 	}
 	return m, nil
 }

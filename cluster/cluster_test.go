@@ -23,14 +23,36 @@ func TestMetaRoundTrip(t *testing.T) {
 	for _, m := range []Meta{
 		{},
 		{RPCAddr: "127.0.0.1:9100", S3Addr: "127.0.0.1:9000", Drives: []string{"a", "b"}},
+		{RPCAddr: "127.0.0.1:9100", S3Addr: "127.0.0.1:9000", Drives: []string{"a"}, Version: "v1.2.3"},
 	} {
 		got, err := decodeMeta(encodeMeta(m))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.RPCAddr != m.RPCAddr || got.S3Addr != m.S3Addr || !reflect.DeepEqual(append([]string{}, got.Drives...), append([]string{}, m.Drives...)) {
+		if got.RPCAddr != m.RPCAddr || got.S3Addr != m.S3Addr || got.Version != m.Version || !reflect.DeepEqual(append([]string{}, got.Drives...), append([]string{}, m.Drives...)) {
 			t.Fatalf("round trip: got %+v want %+v", got, m)
 		}
+	}
+}
+
+// TestMetaCompatibility pins the wire bytes: metadata without a version (as
+// nodes before the field sent it) still decodes, and the version is an
+// appended field that such nodes skip.
+func TestMetaCompatibility(t *testing.T) {
+	old := []byte{1, 3, 'r', ':', '1', 3, 's', ':', '2', 1, 1, 'd'}
+	m, err := decodeMeta(old)
+	if err != nil || m.RPCAddr != "r:1" || m.S3Addr != "s:2" || len(m.Drives) != 1 || m.Drives[0] != "d" || m.Version != "" {
+		t.Fatalf("old metadata: %+v, %v", m, err)
+	}
+	if got := encodeMeta(Meta{RPCAddr: "r:1", S3Addr: "s:2", Drives: []string{"d"}}); !reflect.DeepEqual(got, old) {
+		t.Fatalf("metadata without a version: % x, want % x", got, old)
+	}
+	withVersion := encodeMeta(Meta{RPCAddr: "r:1", S3Addr: "s:2", Drives: []string{"d"}, Version: "v2"})
+	if want := append(append([]byte{}, old...), 2, 'v', '2'); !reflect.DeepEqual(withVersion, want) {
+		t.Fatalf("metadata with a version: % x, want % x", withVersion, want)
+	}
+	if _, err := decodeMeta(append(old, 5, 'v')); err == nil {
+		t.Fatal("truncated version accepted")
 	}
 }
 

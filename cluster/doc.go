@@ -1,6 +1,6 @@
 // Package cluster is the node's view of who is alive: it runs hashicorp/memberlist
 // gossip (encrypted with a key derived from the cluster key), publishes this
-// node's addresses and drives as member metadata, and turns memberlist
+// node's addresses, drives and build version as member metadata, and turns memberlist
 // notifications into typed events (Join, Update, Leave).
 //
 // Main types: Cluster (the running gossip member), Member (a peer and its

@@ -46,6 +46,11 @@ type Config struct {
 	ApplyTimeout time.Duration
 	// ReconcileInterval is how often Run re-checks membership without events.
 	ReconcileInterval time.Duration
+	// VoterGrace is how long a voter may be missing from the live members
+	// before the leader replaces it with a healthy non-voter. Long enough
+	// to ride out a restart or a reboot, short enough that a second failure
+	// is unlikely meanwhile.
+	VoterGrace time.Duration
 }
 
 // DefaultConfig returns a Config with the timing defaults and Voters 5;
@@ -63,6 +68,7 @@ func DefaultConfig() Config {
 		TrailingLogs:       10240,
 		ApplyTimeout:       10 * time.Second,
 		ReconcileInterval:  time.Second,
+		VoterGrace:         30 * time.Second,
 	}
 }
 
@@ -112,8 +118,8 @@ func (c Config) Validate() error {
 		return bad("commit timeout %s below 1ms", c.CommitTimeout)
 	case c.SnapshotInterval < 5*time.Millisecond || c.SnapshotThreshold < 1:
 		return bad("snapshot interval %s / threshold %d too low", c.SnapshotInterval, c.SnapshotThreshold)
-	case c.ApplyTimeout <= 0 || c.ReconcileInterval <= 0:
-		return bad("apply timeout and reconcile interval must be positive")
+	case c.ApplyTimeout <= 0 || c.ReconcileInterval <= 0 || c.VoterGrace <= 0:
+		return bad("apply timeout, reconcile interval and voter grace must be positive")
 	}
 	return nil
 }

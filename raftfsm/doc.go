@@ -3,8 +3,8 @@
 // replicated meta.State.
 //
 // Main types: Store (one node's Raft member: Propose, View, Barrier,
-// WaitApplied, Run), Config, Member and MemberEvent (the membership input),
-// NotLeaderError and the sentinels in errors.go.
+// WaitApplied, Run, RemoveServer, Status), Config, Member and MemberEvent
+// (the membership input), NotLeaderError and the sentinels in errors.go.
 //
 // Writes go through one door, Store.Propose: on the leader it applies through
 // Raft; on a follower it forwards the encoded command over rpc ("raft.apply")
@@ -14,7 +14,11 @@
 // every write acknowledged before the call. Store.Run is the leader-only
 // reconciler: it bootstraps Raft with --bootstrap-expect nodes, proposes the
 // cluster's Bootstrap, NodeUp and the first placement, adds new members as
-// non-voters and promotes them to keep an odd number of voters.
+// non-voters and promotes them to keep an odd number of voters, and replaces
+// a voter that gossip has not seen for Config.VoterGrace by a healthy
+// non-voter (voters.go: planVoters is the pure decision, never taken without
+// a live majority). Store.RemoveServer takes a decommissioned node out of
+// Raft, promoting a replacement first when it was a voter.
 //
 // raftfsm imports rpc and meta of Strata's packages, never node, s3api or
 // dataplane. Raft traffic uses rpc stream 1 (RaftStream).

@@ -20,6 +20,9 @@ var (
 	ErrRejected = errors.New("raftfsm: command rejected")
 	// ErrClosed is returned by a Store that has been closed.
 	ErrClosed = errors.New("raftfsm: store closed")
+	// ErrNoQuorum is returned by a Raft membership change that would leave
+	// the voters without a live majority.
+	ErrNoQuorum = errors.New("raftfsm: change would leave raft without a live quorum")
 	// ErrConfig reports an invalid Config.
 	ErrConfig = errors.New("raftfsm: invalid config")
 )

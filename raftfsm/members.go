@@ -62,14 +62,20 @@ type MemberEvent struct {
 // cluster has no identity, NodeUp for every member the state does not know or
 // knows differently, the first placement once Cluster.Expect nodes are known,
 // then add unknown members to Raft as non-voters and promote healthy
-// non-voters while voters < Voters, keeping the number of voters odd. A node
-// that leaves is not removed (a restart rejoins); removal is decommissioning.
+// non-voters while voters < Voters, keeping the number of voters odd (see
+// planVoters). A voter that members() has not listed for Config.VoterGrace
+// is replaced by a healthy non-voter and then removed from the
+// configuration, only while the live voters are a majority; when it comes
+// back it is added again as a non-voter. A non-voter that leaves is kept (a
+// restart rejoins); removing a live node is decommissioning (RemoveServer).
 func (s *Store) Run(ctx context.Context, members func() []Member, events <-chan MemberEvent) {
 	t := time.NewTicker(s.cfg.ReconcileInterval)
 	defer t.Stop()
-	r := &reconciler{s: s, nonvoterSince: map[string]time.Time{}, rejected: map[string]string{}, warned: map[string]bool{}}
+	r := &reconciler{s: s, nonvoterSince: map[string]time.Time{}, deadSince: map[string]time.Time{}, rejected: map[string]string{}, warned: map[string]bool{}}
 	for {
-		r.step(ctx, members())
+		ms := members()
+		s.members.Store(&ms)
+		r.step(ctx, ms)
 		select {
 		case <-ctx.Done():
 			return
@@ -94,6 +100,9 @@ type reconciler struct {
 	// configuration; it is promoted only a reconcile interval later, so it
 	// had time to catch up on the log before it counts for the quorum.
 	nonvoterSince map[string]time.Time
+	// deadSince is when a voter was first seen missing from the live
+	// members during this leadership; it is replaced VoterGrace later.
+	deadSince map[string]time.Time
 	// rejected holds, per member, the NodeUp last rejected by the state, so
 	// an unchanged member is not proposed (and logged) again every pass.
 	rejected map[string]string
@@ -119,6 +128,10 @@ func (r *reconciler) step(ctx context.Context, ms []Member) {
 	if leading != r.wasLeader {
 		clear(r.warned)
 		clear(r.nonvoterSince)
+		clear(r.deadSince)
+		s.confMu.Lock()
+		s.eligible = nil
+		s.confMu.Unlock()
 		clear(r.rejected)
 		r.wasLeader = leading
 	}
@@ -293,90 +306,6 @@ func (r *reconciler) ensurePlacement(ctx context.Context) {
 	case errors.Is(err, meta.ErrStaleEpoch):
 	default:
 		r.warnOnce("placement-propose", "propose placement failed", "err", err)
-	}
-}
-
-// reconcileVoters adds live members missing from the Raft configuration as
-// non-voters, and promotes healthy non-voters to reach an odd number of
-// voters up to Voters.
-func (r *reconciler) reconcileVoters(ms []Member) {
-	s := r.s
-	f := s.raft.GetConfiguration()
-	if err := f.Error(); err != nil {
-		return
-	}
-	inConf := map[string]raft.Server{}
-	voters := 0
-	for _, srv := range f.Configuration().Servers {
-		inConf[string(srv.ID)] = srv
-		if srv.Suffrage == raft.Voter {
-			voters++
-		}
-	}
-	var recorded map[string]bool
-	s.View(func(st *meta.State) {
-		recorded = make(map[string]bool, len(st.Nodes))
-		for id := range st.Nodes {
-			recorded[id] = true
-		}
-	})
-	live := slices.Clone(ms)
-	slices.SortFunc(live, func(a, b Member) int { return strings.Compare(a.ID, b.ID) })
-
-	var candidates []Member
-	seen := map[string]bool{}
-	for _, m := range live {
-		if m.ID == "" || m.RPCAddr == "" || seen[m.ID] {
-			continue
-		}
-		seen[m.ID] = true
-		srv, ok := inConf[m.ID]
-		switch {
-		case !ok:
-			err := s.raft.AddNonvoter(raft.ServerID(m.ID), raft.ServerAddress(m.RPCAddr), 0, s.cfg.ApplyTimeout).Error()
-			if err != nil {
-				r.warnOnce("addnonvoter/"+m.ID, "add non-voter failed", "member", m.ID, "err", err)
-				continue
-			}
-			s.log.Info("added raft non-voter", "member", m.ID, "rpc", m.RPCAddr)
-		case string(srv.Address) != m.RPCAddr:
-			// Same node, new address (restarted elsewhere): keep its suffrage.
-			var err error
-			if srv.Suffrage == raft.Voter {
-				err = s.raft.AddVoter(srv.ID, raft.ServerAddress(m.RPCAddr), 0, s.cfg.ApplyTimeout).Error()
-			} else {
-				err = s.raft.AddNonvoter(srv.ID, raft.ServerAddress(m.RPCAddr), 0, s.cfg.ApplyTimeout).Error()
-			}
-			if err != nil {
-				r.warnOnce("readdr/"+m.ID, "update raft address failed", "member", m.ID, "err", err)
-			} else {
-				s.log.Info("raft address updated", "member", m.ID, "rpc", m.RPCAddr)
-			}
-		case srv.Suffrage != raft.Voter:
-			since, ok := r.nonvoterSince[m.ID]
-			if !ok {
-				r.nonvoterSince[m.ID] = time.Now()
-			} else if time.Since(since) >= s.cfg.ReconcileInterval && recorded[m.ID] {
-				candidates = append(candidates, m)
-			}
-		}
-	}
-
-	target := min(s.cfg.Voters, voters+len(candidates))
-	if target%2 == 0 {
-		target-- // an even count adds no failure tolerance over the odd one below it
-	}
-	for _, m := range candidates {
-		if voters >= target {
-			break
-		}
-		if err := s.raft.AddVoter(raft.ServerID(m.ID), raft.ServerAddress(m.RPCAddr), 0, s.cfg.ApplyTimeout).Error(); err != nil {
-			r.warnOnce("addvoter/"+m.ID, "promote to voter failed", "member", m.ID, "err", err)
-			return
-		}
-		voters++
-		delete(r.nonvoterSince, m.ID)
-		s.log.Info("promoted raft voter", "member", m.ID, "voters", voters)
 	}
 }
 

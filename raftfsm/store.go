@@ -49,6 +49,19 @@ type Store struct {
 	readyTerm atomic.Uint64
 	// kick wakes Run when leadership changes.
 	kick chan struct{}
+	// members is the live membership Run saw last (for RemoveServer).
+	members atomic.Pointer[[]Member]
+	// confMu serialises the leader's Raft configuration changes: Run's
+	// voter reconciliation and RemoveServer decide on the configuration
+	// they read.
+	confMu sync.Mutex
+	// removed holds nodes RemoveServer took out while they were alive;
+	// Run does not add them back until they leave the live members.
+	// Guarded by confMu.
+	removed map[string]bool
+	// eligible lists the non-voters Run found fit to become voters in its
+	// last pass as leader (sorted). Guarded by confMu.
+	eligible []string
 
 	done      chan struct{} // closed by Close
 	closeOnce sync.Once
@@ -83,7 +96,7 @@ func New(cfg Config, tr *rpc.Transport, log *slog.Logger) (_ *Store, err error) 
 	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("raftfsm: %w", err)
 	}
-	s := &Store{cfg: cfg, log: log, tr: tr, fsm: newFSM(log), kick: make(chan struct{}, 1), done: make(chan struct{})}
+	s := &Store{cfg: cfg, log: log, tr: tr, fsm: newFSM(log), kick: make(chan struct{}, 1), removed: map[string]bool{}, done: make(chan struct{})}
 	defer func() {
 		if err != nil {
 			if s.trans != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,7 +11,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/strata-io/strata/adminapi"
@@ -28,9 +26,13 @@ func main() {
 const usage = `usage: stratactl [--endpoint URL] [--access-key AK] [--secret-key SK] [--json] COMMAND
 
   cluster keygen     print a new random cluster key (base64, 32 bytes)
-  cluster status     cluster id, EC layout, leader, node and bucket counts
-  cluster nodes      every node: addresses, state, Raft role, liveness
-  cluster drives     every drive: node, state, placement groups
+  cluster status     nodes (up/down, Raft role, version, addresses), drives
+                     (online, size, used), Raft (leader, voters, commit
+                     index), placement groups (healthy, degraded,
+                     unavailable), heal and rebalance progress, and how
+                     many drive and node losses the data survives now
+  cluster nodes      every node: addresses, state, Raft role, liveness, version
+  cluster drives     every drive: node, online, size, used, placement groups
 
   user create NAME [--secret-key S] [--account A]
                      create a user (access key = NAME); the secret key is
@@ -243,63 +245,6 @@ func (g globals) client() (*adminapi.Client, error) {
 		ep = "http://" + ep
 	}
 	return &adminapi.Client{Endpoint: ep, AccessKey: g.accessKey, SecretKey: g.secretKey, Region: g.region}, nil
-}
-
-func printStatus(out io.Writer, cmd string, st adminapi.ClusterStatus, asJSON bool) error {
-	if asJSON {
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		switch cmd {
-		case "cluster nodes":
-			return enc.Encode(st.Nodes)
-		case "cluster drives":
-			return enc.Encode(drivesOf(st))
-		}
-		return enc.Encode(st)
-	}
-	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	defer tw.Flush()
-	switch cmd {
-	case "cluster status":
-		alive := 0
-		for _, n := range st.Nodes {
-			if n.Alive {
-				alive++
-			}
-		}
-		fmt.Fprintf(tw, "cluster\t%s\n", st.ClusterID)
-		fmt.Fprintf(tw, "erasure coding\t%s (block %d KiB, inline <= %d KiB)\n", st.EC, st.BlockSize>>10, st.InlineMax>>10)
-		fmt.Fprintf(tw, "placement\tepoch %d, %d PGs\n", st.PlacementEpoch, st.PGCount)
-		fmt.Fprintf(tw, "leader\t%s\n", first(st.Leader, "(none)"))
-		fmt.Fprintf(tw, "nodes\t%d (%d alive)\n", len(st.Nodes), alive)
-		fmt.Fprintf(tw, "buckets\t%d\n", st.Buckets)
-	case "cluster nodes":
-		fmt.Fprintln(tw, "ID\tS3\tRPC\tSTATE\tRAFT\tALIVE\tDRIVES")
-		for _, n := range st.Nodes {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%v\t%d\n", n.ID, n.S3Addr, n.RPCAddr, n.State, n.Raft, n.Alive, len(n.Drives))
-		}
-	case "cluster drives":
-		fmt.Fprintln(tw, "NODE\tDRIVE\tSTATE\tPGS")
-		for _, d := range drivesOf(st) {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\n", d.Node, d.ID, d.State, d.PGs)
-		}
-	}
-	return nil
-}
-
-type nodeDrive struct {
-	Node string `json:"node"`
-	adminapi.DriveStatus
-}
-
-func drivesOf(st adminapi.ClusterStatus) []nodeDrive {
-	var out []nodeDrive
-	for _, n := range st.Nodes {
-		for _, d := range n.Drives {
-			out = append(out, nodeDrive{n.ID, d})
-		}
-	}
-	return out
 }
 
 // keygen returns 32 random bytes, base64: a cluster key.
