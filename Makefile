@@ -6,8 +6,12 @@ export GOFLAGS
 
 .PHONY: build run test test-unit test-e2e lint chaos bench clean
 
+# The version nodes report (stratactl cluster status): the git description.
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -X github.com/strata-io/strata/node.Version=$(VERSION)
+
 build:
-	$(GO) build -o $(BIN)/strata-node ./cmd/node
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/strata-node ./cmd/node
 	$(GO) build -o $(BIN)/stratactl ./cmd/ctl
 
 # A local 4-node cluster on 127.0.0.1 (S3 on 9000-9003, EC 2+2, data in ./run/).
