@@ -70,12 +70,35 @@ type Config struct {
 	// waits for a key locked by another writer before it fails with
 	// ErrConditionalConflict. Other writes wait up to MetaTimeout.
 	LockWait time.Duration
+
+	// Healing (heal.go, scan.go). Rates are MiB/s; zero takes the
+	// default, a negative rate is unlimited.
+	//
+	// HealWorkers repair versions from the read-repair queue (at most
+	// HealQueue waiting, deduplicated; more are dropped and found by the
+	// scanner later). HealRate bounds the shard bytes read to rebuild
+	// missing or corrupt shards (read repair, scanner and refill share it).
+	HealWorkers int
+	HealQueue   int
+	HealRate    float64
+	// ScanInterval is the pause between two passes of the background
+	// scanner over the PGs this node is responsible for (the first pass
+	// starts after min(ScanInterval, ScanDelay)); negative disables the
+	// scanner. ScanRate bounds the shard bytes it verifies.
+	ScanInterval time.Duration
+	ScanDelay    time.Duration
+	ScanRate     float64
+	// Alive reports whether a node is up (gossip); it decides which node
+	// scans a PG: the node of the PG's first drive whose node is alive.
+	// nil: every node counts as alive.
+	Alive func(nodeID string) bool
 }
 
 // DefaultConfig returns the default timeouts; NodeID must still be set.
 func DefaultConfig() Config {
 	return Config{MetaTimeout: 10 * time.Second, StragglerWait: 50 * time.Millisecond, StallTimeout: 30 * time.Second,
-		LockTTL: 30 * time.Second, LockWait: 2 * time.Second}
+		LockTTL: 30 * time.Second, LockWait: 2 * time.Second,
+		HealWorkers: 2, HealQueue: 10000, HealRate: 64, ScanInterval: 24 * time.Hour, ScanDelay: 10 * time.Minute, ScanRate: 32}
 }
 
 // Validate reports a Config that cannot work.
@@ -83,8 +106,11 @@ func (c Config) Validate() error {
 	if c.NodeID == "" {
 		return errors.New("dataplane: config: NodeID is empty")
 	}
-	if c.MetaTimeout < 0 || c.StragglerWait < 0 || c.StallTimeout < 0 || c.LockTTL < 0 || c.LockWait < 0 {
+	if c.MetaTimeout < 0 || c.StragglerWait < 0 || c.StallTimeout < 0 || c.LockTTL < 0 || c.LockWait < 0 || c.ScanDelay < 0 {
 		return errors.New("dataplane: config: negative timeout")
+	}
+	if c.HealWorkers < 0 || c.HealQueue < 0 {
+		return errors.New("dataplane: config: negative heal workers or queue")
 	}
 	return nil
 }
@@ -126,6 +152,8 @@ type Store struct {
 	locks  lockTable                 // leases of the per-key write locks on the local drives
 
 	maxBody int64 // the longest body of unknown size accepted: MaxPartSize (tests lower it)
+
+	heal healer // read-repair queue, scanner and refill state (heal.go, scan.go)
 }
 
 // New builds a Store over the node's local drives and registers the
@@ -169,6 +197,24 @@ func newStore(cfg Config, local map[string]localDrive, topo Topology, tr *rpc.Tr
 	if cfg.LockWait == 0 {
 		cfg.LockWait = def.LockWait
 	}
+	if cfg.HealWorkers == 0 {
+		cfg.HealWorkers = def.HealWorkers
+	}
+	if cfg.HealQueue == 0 {
+		cfg.HealQueue = def.HealQueue
+	}
+	if cfg.HealRate == 0 {
+		cfg.HealRate = def.HealRate
+	}
+	if cfg.ScanInterval == 0 {
+		cfg.ScanInterval = def.ScanInterval
+	}
+	if cfg.ScanDelay == 0 {
+		cfg.ScanDelay = def.ScanDelay
+	}
+	if cfg.ScanRate == 0 {
+		cfg.ScanRate = def.ScanRate
+	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -180,6 +226,7 @@ func newStore(cfg Config, local map[string]localDrive, topo Topology, tr *rpc.Tr
 		local:    local,
 		maxBody:  MaxPartSize,
 	}
+	s.heal.init(cfg)
 	for id := range local {
 		s.localIDs = append(s.localIDs, id)
 	}
@@ -200,7 +247,11 @@ type Object struct {
 	Info ObjectInfo
 
 	s     *Store
+	ref   drive.Ref // the exact version, for read repair
 	parts []objPart // the erasure-coded streams: one, or one per part of a multipart object
+	// noRepair: a reader used by healing itself, which must not queue
+	// repairs of what it reads.
+	noRepair bool
 	// missing is the number of PG drives that did not answer when the
 	// version was resolved: shards they hold count as unavailable, not bad.
 	missing int

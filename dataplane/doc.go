@@ -26,6 +26,17 @@
 //     Object.NewReader, across part boundaries), and listings that merge the
 //     nodes' sorted pages (ListObjects, ListObjectVersions,
 //     ListMultipartUploads), and DropBucket;
+//   - healing (heal.go, scan.go): rebuildShard, the primitive that rebuilds
+//     one shard of one version (inline, shard file or multipart) from the
+//     other shards and restores it on any drive, durable before its record
+//     commits and only while the version still exists (a rebalance reuses
+//     it); read repair (a read that meets a missing or corrupt shard, or a
+//     drive without the version's record, queues the version for the heal
+//     workers); a scanner that walks, at ScanRate, the PGs this node is
+//     responsible for and verifies every shard's block CRCs where the drive
+//     is (dp.verify_shard); the refill of a drive replaced by an empty one
+//     with the same id (Refill); all repairs at HealRate, progress in
+//     HealStatus, background work in Run;
 //   - the rpc messages and handlers ("dp.*") through which other nodes use
 //     this node's drives and lock table.
 //

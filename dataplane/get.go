@@ -393,7 +393,11 @@ func (s *Store) GetObject(ctx context.Context, bucket, key string, opts GetOptio
 	if err != nil {
 		return nil, err
 	}
-	return s.objectOf(ctx, v, g)
+	o, err := s.objectOf(ctx, v, g)
+	if err == nil {
+		s.noteMissing(v, g)
+	}
+	return o, err
 }
 
 // HeadObject is GetObject without preparing to read.
@@ -454,7 +458,7 @@ func (s *Store) objectOf(ctx context.Context, v *keyView, g *versionGroup) (*Obj
 	if fi.PartCount > 0 && len(fi.Parts) != fi.PartCount {
 		return nil, &QuorumError{Op: "read", Have: 0, Need: 1}
 	}
-	o := &Object{Info: info, s: s, missing: v.unanswered()}
+	o := &Object{Info: info, s: s, ref: drive.RefOf(g.fi), missing: v.unanswered()}
 	blockSize := fi.BlockSize
 	if blockSize <= 0 {
 		blockSize = DefaultBlockSize

@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/strata-io/strata/dataplane/drive"
+	"github.com/strata-io/strata/meta"
 )
 
 // listMode is what a listing walks.
@@ -39,6 +40,9 @@ type listReq struct {
 	After     string   `json:"after,omitempty"`
 	AfterSub  *subPos  `json:"after_sub,omitempty"` // resume inside key After
 	Limit     int      `json:"limit,omitempty"`
+	// PGs, when set, keeps only the keys of these PGs (the scanner's);
+	// the page's bounds (More, Last) stay those of the unfiltered page.
+	PGs pgSet `json:"pgs,omitempty"`
 }
 
 // listVersion is one version of a key and the number of drives whose
@@ -356,6 +360,17 @@ func (s *Store) listLocal(ctx context.Context, bucket string, req listReq) listP
 	}
 	page := mergePages(answered, req.After, req.AfterSub)
 	page.Drives = drives
+	if len(req.PGs) > 0 {
+		var set settings
+		s.topology.View(func(st *meta.State) { set = settingsOf(st.Cluster) })
+		kept := page.Items[:0]
+		for _, it := range page.Items {
+			if !it.Prefix && req.PGs.has(PGOf(set.clusterID, bucket, it.Name, set.pgCount)) {
+				kept = append(kept, it)
+			}
+		}
+		page.Items = kept
+	}
 	if req.Mode == modeUploads {
 		return page
 	}

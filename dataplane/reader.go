@@ -93,13 +93,6 @@ func (o *Object) newPartReader(ctx context.Context, p *objPart, offset, length i
 		remaining: length,
 	}
 	r.next = r.first
-	for i, src := range p.srcs {
-		if src == nil {
-			// A drive of the PG has no copy of this shard.
-			// Heal hook: queue (bucket, key, version, shard i) for repair.
-			o.s.log.Debug("shard missing", "bucket", o.Info.Bucket, "key", o.Info.Key, "shard", i, "data_dir", p.dataDir)
-		}
-	}
 	return r, nil
 }
 
@@ -338,10 +331,19 @@ func (r *objReader) drop(i int, b int64, err error) {
 	if unavailable(err) {
 		st.state = shardUnreach
 	}
-	// Heal hook: a bad shard (checksum, short or missing data) of a reachable
-	// drive is where read-repair of (bucket, key, version, shard i) starts.
+	if st.state == shardUnreach || r.ctx.Err() != nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		r.o.s.log.Debug("shard unavailable", "bucket", r.o.Info.Bucket, "key", r.o.Info.Key,
+			"drive", r.p.srcs[i].driveID, "shard", i, "block", b, "err", err)
+		return
+	}
+	// A bad shard (checksum, short or missing data) of a drive that
+	// answered: the read goes on from parity and the version is queued for
+	// repair (only by this node, which coordinates the read).
 	r.o.s.log.Warn("shard unreadable", "bucket", r.o.Info.Bucket, "key", r.o.Info.Key,
 		"drive", r.p.srcs[i].driveID, "shard", i, "block", b, "err", err)
+	if !r.o.noRepair {
+		r.o.s.enqueueRepair(r.o.Info.Bucket, r.o.Info.Key, r.o.ref, r.p.srcs[i].driveID)
+	}
 }
 
 // shortErr is the error of a block with only ngood verified shards: a

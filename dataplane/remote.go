@@ -28,6 +28,7 @@ type driveOps interface {
 	CommitPart(ctx context.Context, u drive.Upload, p drive.Part) error
 	ReadUpload(ctx context.Context, bucket, key, uploadID string, after, limit int) (drive.Upload, []drive.Part, bool, error)
 	AbortUpload(ctx context.Context, bucket, key, uploadID string) error
+	RestoreVersion(ctx context.Context, fi drive.FileInfo, shards map[string]string) error
 }
 
 // shardStore is one PG drive as the coordinator uses it. localStore
@@ -43,6 +44,11 @@ type shardStore interface {
 	LockKey(ctx context.Context, bucket, key, owner string, ttl time.Duration) (bool, drive.KeyVersions, error)
 	// UnlockKey releases a lock LockKey granted to owner.
 	UnlockKey(ctx context.Context, bucket, key, owner string) error
+	// VerifyShard reads blocks [from, to) of the shard file dataDir of an
+	// object of layout lay where the drive is (no shard bytes cross the
+	// network) and checks every block's CRC: nil, or an error wrapping
+	// errChecksum, errShardShort or drive.ErrNotFound for a bad shard.
+	VerifyShard(ctx context.Context, dataDir string, lay layout, from, to int64) error
 }
 
 // localDrive is one of this node's drives: the drive operations of a
@@ -70,6 +76,10 @@ type localStore struct {
 
 func (l localStore) LockKey(ctx context.Context, bucket, key, owner string, ttl time.Duration) (bool, drive.KeyVersions, error) {
 	return l.s.lockLocal(ctx, l.localDrive, l.id, bucket, key, owner, ttl)
+}
+
+func (l localStore) VerifyShard(ctx context.Context, dataDir string, lay layout, from, to int64) error {
+	return verifyShard(ctx, l.localDrive, dataDir, lay, from, to)
 }
 
 func (l localStore) UnlockKey(_ context.Context, bucket, key, owner string) error {
@@ -111,6 +121,8 @@ const (
 	methodUnlockKey     = "dp.unlock_key"     // hdr wireReq{Drive,Bucket,Key,Owner}
 	methodListNode      = "dp.list_node"      // hdr wireReq{Bucket,List} -> body JSON listPage
 	methodDropBucket    = "dp.drop_bucket"    // hdr wireReq{Bucket}
+	methodRestore       = "dp.restore"        // hdr wireReq{Drive,Shards (data dir -> temporary shard)}, body frame(FileInfo without Inline, Inline)
+	methodVerifyShard   = "dp.verify_shard"   // hdr wireReq{Drive,DataDir,Layout,From,To}
 )
 
 // wireReq is the header of every dp.* call; each method uses some fields.
@@ -132,6 +144,18 @@ type wireReq struct {
 	Owner    string            `json:"owner,omitempty"`
 	TTL      time.Duration     `json:"ttl,omitempty"`
 	List     *listReq          `json:"list,omitempty"`
+	Shards   map[string]string `json:"shards,omitempty"`
+	Layout   *wireLayout       `json:"layout,omitempty"`
+	From     int64             `json:"from,omitempty"`
+	To       int64             `json:"to,omitempty"`
+}
+
+// wireLayout is a layout on the wire (dp.verify_shard).
+type wireLayout struct {
+	Size      int64 `json:"size"`
+	BlockSize int64 `json:"block_size"`
+	K         int   `json:"k"`
+	M         int   `json:"m"`
 }
 
 // wireN is the response header of dp.write_shard.
@@ -173,6 +197,8 @@ var errorCodes = [...]struct {
 	{"bad_name", drive.ErrBadName},
 	{"no_drive", errNoDrive},
 	{"bad_request", errBadRequest},
+	{"shard_checksum", errChecksum},
+	{"shard_short", errShardShort},
 	{"canceled", context.Canceled},
 	{"deadline", context.DeadlineExceeded},
 }
@@ -248,6 +274,12 @@ func (o offlineDrive) ReadUpload(context.Context, string, string, string, int, i
 	return drive.Upload{}, nil, false, o.err()
 }
 func (o offlineDrive) AbortUpload(context.Context, string, string, string) error { return o.err() }
+func (o offlineDrive) RestoreVersion(context.Context, drive.FileInfo, map[string]string) error {
+	return o.err()
+}
+func (o offlineDrive) VerifyShard(context.Context, string, layout, int64, int64) error {
+	return o.err()
+}
 func (o offlineDrive) LockKey(context.Context, string, string, string, time.Duration) (bool, drive.KeyVersions, error) {
 	return false, drive.KeyVersions{}, o.err()
 }
@@ -485,6 +517,21 @@ func (r *remoteDrive) AbortUpload(ctx context.Context, bucket, key, uploadID str
 	return r.callSimple(ctx, methodAbortUpload, wireReq{Bucket: bucket, Key: key, UploadID: uploadID}, nil)
 }
 
+func (r *remoteDrive) RestoreVersion(ctx context.Context, fi drive.FileInfo, shards map[string]string) error {
+	inline := fi.Inline
+	fi.Inline = nil
+	body, err := encodeFrame(wireFI{FI: fi, HasInline: inline != nil}, inline)
+	if err != nil {
+		return err
+	}
+	return r.callSimple(ctx, methodRestore, wireReq{Shards: shards}, bytes.NewReader(body))
+}
+
+func (r *remoteDrive) VerifyShard(ctx context.Context, dataDir string, lay layout, from, to int64) error {
+	wl := &wireLayout{Size: lay.size, BlockSize: lay.blockSize, K: lay.k, M: lay.m}
+	return r.callSimple(ctx, methodVerifyShard, wireReq{DataDir: dataDir, Layout: wl, From: from, To: to}, nil)
+}
+
 func (r *remoteDrive) LockKey(ctx context.Context, bucket, key, owner string, ttl time.Duration) (bool, drive.KeyVersions, error) {
 	b, err := r.callBody(ctx, methodLockKey, wireReq{Bucket: bucket, Key: key, Owner: owner, TTL: ttl})
 	if err != nil {
@@ -545,6 +592,8 @@ func (s *Store) registerHandlers(tr *rpc.Transport) {
 	tr.Handle(methodUnlockKey, s.handleUnlockKey)
 	tr.Handle(methodListNode, s.handleListNode)
 	tr.Handle(methodDropBucket, s.handleDropBucket)
+	tr.Handle(methodRestore, s.handleRestore)
+	tr.Handle(methodVerifyShard, s.handleVerifyShard)
 }
 
 // decodeReq parses the header and, when needsDrive, finds the local drive.
@@ -617,6 +666,52 @@ func (s *Store) handleCommit(ctx context.Context, req *rpc.Request) ([]byte, io.
 		fi.Inline = raw
 	}
 	return nil, nil, toRPCError(d.CommitVersion(ctx, fi))
+}
+
+func (s *Store) handleRestore(ctx context.Context, req *rpc.Request) ([]byte, io.ReadCloser, error) {
+	w, d, err := s.decodeReq(req, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	for dd, tmp := range w.Shards {
+		if !validDataDir(dd) || !validDataDir(tmp) {
+			return nil, nil, badRequest("invalid data dir %q or temporary shard %q", dd, tmp)
+		}
+	}
+	body, err := readBody(req.Body)
+	if err != nil {
+		return nil, nil, toRPCError(err)
+	}
+	var wf wireFI
+	raw, err := decodeFrame(body, &wf)
+	if err != nil {
+		return nil, nil, toRPCError(err)
+	}
+	fi := wf.FI
+	fi.Inline = nil
+	if wf.HasInline {
+		fi.Inline = raw
+	}
+	return nil, nil, toRPCError(d.RestoreVersion(ctx, fi, w.Shards))
+}
+
+func (s *Store) handleVerifyShard(ctx context.Context, req *rpc.Request) ([]byte, io.ReadCloser, error) {
+	w, d, err := s.decodeReq(req, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !validDataDir(w.DataDir) {
+		return nil, nil, badRequest("invalid data dir %q", w.DataDir)
+	}
+	l := w.Layout
+	if l == nil || l.Size < 0 || l.BlockSize <= 0 || l.K <= 0 || l.M < 0 || l.K+l.M > 256 {
+		return nil, nil, badRequest("verify shard without a valid layout")
+	}
+	lay := layout{size: l.Size, blockSize: l.BlockSize, k: l.K, m: l.M}
+	if w.From < 0 || w.To > lay.blocks() || w.From > w.To {
+		return nil, nil, badRequest("verify shard: blocks [%d, %d) of %d", w.From, w.To, lay.blocks())
+	}
+	return nil, nil, toRPCError(verifyShard(ctx, d, w.DataDir, lay, w.From, w.To))
 }
 
 func refOrZero(r *drive.Ref) drive.Ref {

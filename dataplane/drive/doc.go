@@ -23,6 +23,12 @@
 // list, dropped buckets) are removed after the transaction that dropped
 // them.
 //
+// Healing: RestoreVersion commits a version rebuilt for this drive (shard
+// files written under temporary names of the caller's choice, renamed over
+// a corrupt copy, then the record), never replacing a newer null version;
+// Options.FormatID formats an empty folder with the id of the drive it
+// replaces, and Formatted reports that Open did so.
+//
 // Main types: Drive (opened with Open), FileInfo (one version record), Part
 // and Upload (multipart), Ref (names a version), KeyVersions, ListOptions,
 // ListEntry and UploadEntry, Format, and the FS seam through which all file

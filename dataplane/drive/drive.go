@@ -142,6 +142,12 @@ type Options struct {
 	// LockTimeout bounds the wait for the index lock held by another
 	// process; Open then fails with ErrInUse. Zero means DefaultLockTimeout.
 	LockTimeout time.Duration
+	// FormatID is the drive id given to a folder that Open formats (one
+	// without a format file): an empty drive replacing a failed one keeps
+	// the failed drive's id, so the placement still names it and healing
+	// refills it. Empty means a new random id. Ignored when the folder
+	// already has a format file.
+	FormatID string
 }
 
 // Format is the content of the drive's format file.
@@ -169,6 +175,8 @@ type Drive struct {
 
 	mu     sync.Mutex // serialises Bind (format rewrites)
 	format atomic.Pointer[Format]
+
+	formatted bool // this Open created the format file
 
 	closed atomic.Bool
 	bufs   sync.Pool // *[]byte of copyBufSize, for WriteShard
@@ -237,7 +245,13 @@ func Open(dir string, opts Options) (*Drive, error) {
 		b := make([]byte, copyBufSize)
 		return &b
 	}
-	if err := d.init(); err != nil {
+	if opts.FormatID != "" {
+		if err := checkDataDir(opts.FormatID); err != nil {
+			_ = db.Close()
+			return nil, fmt.Errorf("drive %s: format id: %w", dir, err)
+		}
+	}
+	if err := d.init(opts.FormatID); err != nil {
 		_ = db.Close()
 		return nil, err
 	}
@@ -245,9 +259,10 @@ func Open(dir string, opts Options) (*Drive, error) {
 	return d, nil
 }
 
-// init runs under the index lock: it reads (or creates) the format, prepares
-// tmp/ and shards/ and the index's top-level buckets.
-func (d *Drive) init() error {
+// init runs under the index lock: it reads (or creates, with drive id
+// formatID or a new one) the format, prepares tmp/ and shards/ and the
+// index's top-level buckets.
+func (d *Drive) init(formatID string) error {
 	// Re-read under the lock: another process may have formatted the
 	// folder between the first read and taking the lock.
 	f, found, err := readFormat(d.fs, d.dir)
@@ -255,10 +270,14 @@ func (d *Drive) init() error {
 		return err
 	}
 	if !found {
-		f = Format{Version: FormatVersion, DriveID: newDriveID()}
+		if formatID == "" {
+			formatID = newDriveID()
+		}
+		f = Format{Version: FormatVersion, DriveID: formatID}
 		if err := writeFormat(d.fs, d.dir, f); err != nil {
 			return err
 		}
+		d.formatted = true
 	}
 	d.id = f.DriveID
 	d.format.Store(&f)
@@ -330,6 +349,10 @@ func (d *Drive) probe() error {
 
 // ID returns the drive's id from its format file.
 func (d *Drive) ID() string { return d.id }
+
+// Formatted reports whether this Open formatted the folder (it had no
+// format file): a new or replacement drive, empty.
+func (d *Drive) Formatted() bool { return d.formatted }
 
 // Path returns the drive folder.
 func (d *Drive) Path() string { return d.dir }

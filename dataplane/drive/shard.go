@@ -181,6 +181,14 @@ func (s *shardReader) Close() error { return s.f.Close() }
 // retried commit whose shard is already in place (no temporary file,
 // committed file present) succeeds with moved false.
 func (d *Drive) commitShard(dataDir string) (moved bool, err error) {
+	return d.commitShardAs(dataDir, dataDir)
+}
+
+// commitShardAs is commitShard of the temporary shard tmpID under the name
+// dataDir (RestoreVersion writes under unique temporary names, so that two
+// repairs of the same shard never touch each other's files). Only a retry
+// of the same name (tmpID == dataDir) succeeds without a temporary file.
+func (d *Drive) commitShardAs(tmpID, dataDir string) (moved bool, err error) {
 	dst := d.shardDir(dataDir)
 	fan := filepath.Base(dst)
 	if _, ok := d.fanout.Load(fan); !ok {
@@ -195,9 +203,9 @@ func (d *Drive) commitShard(dataDir string) (moved bool, err error) {
 		}
 		d.fanout.Store(fan, struct{}{})
 	}
-	err = d.fs.Rename(d.tmpPath(dataDir), d.shardPath(dataDir))
+	err = d.fs.Rename(d.tmpPath(tmpID), d.shardPath(dataDir))
 	if errors.Is(err, os.ErrNotExist) {
-		if _, serr := d.fs.Stat(d.shardPath(dataDir)); serr == nil {
+		if _, serr := d.fs.Stat(d.shardPath(dataDir)); serr == nil && tmpID == dataDir {
 			return false, nil // already committed by an earlier attempt
 		}
 		return false, fmt.Errorf("drive %s: commit shard %s: no temporary shard: %w", d.dir, dataDir, ErrNotFound)
@@ -208,7 +216,7 @@ func (d *Drive) commitShard(dataDir string) (moved bool, err error) {
 	if err := syncDir(d.fs, dst); err != nil {
 		// The rename happened but may not be durable: put it back so the
 		// caller's error leaves nothing half-committed.
-		d.uncommitShard(dataDir)
+		d.uncommitShardAs(tmpID, dataDir)
 		return false, fmt.Errorf("drive %s: commit shard %s: %w", d.dir, dataDir, err)
 	}
 	return true, nil
@@ -216,8 +224,11 @@ func (d *Drive) commitShard(dataDir string) (moved bool, err error) {
 
 // uncommitShard moves a committed shard whose record was not written back
 // to tmp/, so that a retried CommitVersion finds it. Best effort.
-func (d *Drive) uncommitShard(dataDir string) {
-	if err := d.fs.Rename(d.shardPath(dataDir), d.tmpPath(dataDir)); err != nil {
+func (d *Drive) uncommitShard(dataDir string) { d.uncommitShardAs(dataDir, dataDir) }
+
+// uncommitShardAs moves committed shard dataDir back to tmp/tmpID.
+func (d *Drive) uncommitShardAs(tmpID, dataDir string) {
+	if err := d.fs.Rename(d.shardPath(dataDir), d.tmpPath(tmpID)); err != nil {
 		d.log.Warn("move uncommitted shard back to tmp", "data_dir", dataDir, "err", err)
 	}
 }

@@ -1,0 +1,474 @@
+package dataplane
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/strata-io/strata/dataplane/drive"
+	"github.com/strata-io/strata/meta"
+)
+
+// Background healing: the read-repair queue and its workers, the scanner,
+// and the refill of replaced drives. Store.Run runs them; HealStatus
+// reports their progress.
+//
+// The scanner walks, pass after pass, the PGs this node is responsible
+// for: those whose first drive on a live node (Config.Alive) is local, so
+// that each PG is scanned by one node. For every bucket it lists every
+// key's versions across the cluster (the listing machinery, with the
+// nodes filtering keys to those PGs) and runs healVersion on each version
+// that exists, verifying every shard's block CRCs where the drive is. A
+// refill (Store.Refill) walks the PGs of one drive, whoever scans them,
+// and only writes to that drive: records and shards of every version it
+// should hold.
+
+// healKey deduplicates queued repairs.
+type healKey struct {
+	bucket, key string
+	ref         drive.Ref
+}
+
+// healer is a Store's healing state.
+type healer struct {
+	healPace *pacer
+	scanPace *pacer
+
+	mu       sync.Mutex
+	pending  map[healKey]bool
+	queue    chan healJob
+	refills  []string // drives waiting for a refill
+	refillCh chan struct{}
+	status   HealStatus // the string and time fields; counters below
+	lastPass int64      // versions seen by the last complete pass (for the ETA)
+
+	scanned, verified, repairedShards, repairedRecords, repairedBytes, errs, dropped, queuedTotal atomic.Int64
+}
+
+func (h *healer) init(cfg Config) {
+	h.healPace = newPacer(cfg.HealRate)
+	h.scanPace = newPacer(cfg.ScanRate)
+	h.pending = map[healKey]bool{}
+	h.queue = make(chan healJob, cfg.HealQueue)
+	h.refillCh = make(chan struct{}, 1)
+}
+
+// HealStatus is the progress of healing on one node (stratactl heal
+// status). Counters run from the node's start; the scan fields describe
+// the pass in progress, or the last one.
+type HealStatus struct {
+	Scanning     bool          `json:"scanning"`
+	Passes       int64         `json:"passes"`         // complete scanner passes
+	PassStarted  time.Time     `json:"pass_started"`   // zero before the first pass
+	LastPassEnd  time.Time     `json:"last_pass_end"`  // zero before the first complete pass
+	NextPass     time.Time     `json:"next_pass"`      // zero while scanning or when disabled
+	PGs          int           `json:"pgs"`            // PGs this node scans
+	Bucket       string        `json:"bucket"`         // being scanned
+	Key          string        `json:"key"`            // last key scanned
+	PassVersions int64         `json:"pass_versions"`  // versions inspected by this pass
+	LastPassSeen int64         `json:"last_pass_seen"` // versions inspected by the last complete pass
+	ETA          time.Duration `json:"eta"`            // remaining time of this pass, from the last pass's size; 0 when unknown
+
+	ObjectsScanned  int64 `json:"objects_scanned"`  // versions inspected (scanner, refill and read repair)
+	BytesVerified   int64 `json:"bytes_verified"`   // shard bytes whose CRCs were checked
+	ShardsRepaired  int64 `json:"shards_repaired"`  // shards rebuilt
+	RecordsRepaired int64 `json:"records_repaired"` // records rewritten without data (markers, tags)
+	BytesRepaired   int64 `json:"bytes_repaired"`   // shard bytes written by repairs
+	Errors          int64 `json:"errors"`           // versions whose repair failed (retried by later passes)
+
+	Queued    int      `json:"queued"`     // read repairs waiting
+	QueuedAll int64    `json:"queued_all"` // read repairs ever queued
+	Dropped   int64    `json:"dropped"`    // read repairs dropped (queue full)
+	Refilling []string `json:"refilling"`  // drives being refilled
+}
+
+// HealStatus returns a snapshot of the healing progress.
+func (s *Store) HealStatus() HealStatus {
+	h := &s.heal
+	h.mu.Lock()
+	st := h.status
+	st.Refilling = slices.Clone(h.status.Refilling)
+	last := h.lastPass
+	h.mu.Unlock()
+	st.LastPassSeen = last
+	st.ObjectsScanned = h.scanned.Load()
+	st.BytesVerified = h.verified.Load()
+	st.ShardsRepaired = h.repairedShards.Load()
+	st.RecordsRepaired = h.repairedRecords.Load()
+	st.BytesRepaired = h.repairedBytes.Load()
+	st.Errors = h.errs.Load()
+	st.Queued = len(h.queue)
+	st.QueuedAll = h.queuedTotal.Load()
+	st.Dropped = h.dropped.Load()
+	if st.Scanning && last > 0 && st.PassVersions > 0 && st.PassVersions < last {
+		el := time.Since(st.PassStarted)
+		st.ETA = time.Duration(float64(el) * float64(last-st.PassVersions) / float64(st.PassVersions)).Round(time.Second)
+	}
+	return st
+}
+
+// enqueueRepair queues a repair of version ref of bucket/key for the heal
+// workers, verifying the shards of drive suspect ("" = none: a missing
+// record or part is repaired without reading any shard file); a version
+// already queued, or a full queue, drops it (the scanner finds it later).
+func (s *Store) enqueueRepair(bucket, key string, ref drive.Ref, suspect string) {
+	h := &s.heal
+	k := healKey{bucket: bucket, key: key, ref: ref}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.pending[k] {
+		return
+	}
+	select {
+	case h.queue <- healJob{bucket: bucket, key: key, ref: ref, verify: suspect != "", suspect: suspect}:
+		h.pending[k] = true
+		h.queuedTotal.Add(1)
+		s.log.Debug("repair queued", "bucket", bucket, "key", key, "version", ref.ID)
+	default:
+		h.dropped.Add(1)
+	}
+}
+
+// noteMissing queues a repair when a drive that answered a read holds no
+// record of the version read, or misses one of its parts.
+func (s *Store) noteMissing(v *keyView, g *versionGroup) {
+	for i, ok := range v.reachable {
+		if !ok {
+			continue
+		}
+		a, has := recordAt(g, i)
+		if !has || len(a.fi.Missing) > 0 {
+			s.enqueueRepair(g.fi.Bucket, g.fi.Key, drive.RefOf(g.fi), "")
+			return
+		}
+	}
+}
+
+// Refill queues the refill of local drive id: an empty drive that took a
+// failed one's place (same id, see drive.Options.FormatID). Run performs
+// it, rate-limited by HealRate.
+func (s *Store) Refill(id string) error {
+	if _, ok := s.local[id]; !ok {
+		return fmt.Errorf("dataplane: refill: no local drive %s", id)
+	}
+	h := &s.heal
+	h.mu.Lock()
+	if !slices.Contains(h.refills, id) && !slices.Contains(h.status.Refilling, id) {
+		h.refills = append(h.refills, id)
+		h.status.Refilling = append(h.status.Refilling, id)
+	}
+	h.mu.Unlock()
+	select {
+	case h.refillCh <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// Run runs the heal workers, the scanner and refills until ctx ends.
+func (s *Store) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	for range s.cfg.HealWorkers {
+		wg.Go(func() { s.healWorker(ctx) })
+	}
+	wg.Go(func() { s.refillLoop(ctx) })
+	if s.cfg.ScanInterval > 0 {
+		wg.Go(func() { s.scanLoop(ctx) })
+	}
+	wg.Wait()
+}
+
+func (s *Store) healWorker(ctx context.Context) {
+	h := &s.heal
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case job := <-h.queue:
+			_ = s.runJob(ctx, job) // counted and logged; the scanner retries
+			h.mu.Lock()
+			delete(h.pending, healKey{bucket: job.bucket, key: job.key, ref: job.ref})
+			h.mu.Unlock()
+		}
+	}
+}
+
+// runJob heals one version and counts the outcome.
+func (s *Store) runJob(ctx context.Context, job healJob) error {
+	h := &s.heal
+	res, err := s.healVersion(ctx, job)
+	h.scanned.Add(1)
+	h.verified.Add(res.verified)
+	h.repairedShards.Add(int64(res.shards))
+	h.repairedRecords.Add(int64(res.records))
+	h.repairedBytes.Add(res.bytes)
+	if err != nil && ctx.Err() == nil {
+		h.errs.Add(1)
+		s.log.Warn("heal failed", "bucket", job.bucket, "key", job.key, "version", job.ref.ID, "err", err)
+	}
+	return err
+}
+
+func (s *Store) refillLoop(ctx context.Context) {
+	h := &s.heal
+	for {
+		h.mu.Lock()
+		var id string
+		if len(h.refills) > 0 {
+			id, h.refills = h.refills[0], h.refills[1:]
+		}
+		h.mu.Unlock()
+		if id == "" {
+			select {
+			case <-ctx.Done():
+				return
+			case <-h.refillCh:
+				continue
+			}
+		}
+		if err := s.refill(ctx, id); err != nil {
+			return
+		}
+		h.mu.Lock()
+		h.status.Refilling = slices.DeleteFunc(h.status.Refilling, func(x string) bool { return x == id })
+		h.mu.Unlock()
+	}
+}
+
+// refillRetry bounds the pause between two attempts of a refill that
+// could not list or repair everything (peers still starting, a node down).
+const refillRetry = 30 * time.Second
+
+// refill refills drive id: once the placement is known, pass after pass
+// over its PGs until one completes without error. It returns only then,
+// or with ctx's error.
+func (s *Store) refill(ctx context.Context, id string) error {
+	h := &s.heal
+	start := time.Now()
+	before := h.repairedBytes.Load()
+	backoff := 100 * time.Millisecond
+	for {
+		pgs := s.pgsOf(id)
+		var err error
+		if pgs == nil {
+			err = ErrNoPlacement
+		} else {
+			s.log.Info("refilling drive", "drive", id)
+			err = s.scan(ctx, pgs, id, false, nil)
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err == nil {
+			s.log.Info("drive refilled", "drive", id, "bytes", h.repairedBytes.Load()-before, "took", time.Since(start).Round(time.Millisecond))
+			return nil
+		}
+		if !errors.Is(err, ErrNoPlacement) {
+			s.log.Warn("refill incomplete, retrying", "drive", id, "err", err, "in", backoff)
+		}
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+		backoff = min(2*backoff, refillRetry)
+	}
+}
+
+func (s *Store) scanLoop(ctx context.Context) {
+	h := &s.heal
+	wait := min(s.cfg.ScanInterval, s.cfg.ScanDelay)
+	for {
+		h.mu.Lock()
+		h.status.NextPass = time.Now().Add(wait)
+		h.mu.Unlock()
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		if err := s.ScanPass(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("scan pass incomplete", "err", err)
+		}
+		wait = s.cfg.ScanInterval
+	}
+}
+
+// ScanPass runs one scanner pass over the PGs this node is responsible
+// for, now, and returns when it is done (Run calls it every
+// ScanInterval). A bucket that cannot be listed is skipped and reported.
+func (s *Store) ScanPass(ctx context.Context) error {
+	h := &s.heal
+	pgs, n := s.ownedPGs()
+	h.mu.Lock()
+	h.status.Scanning, h.status.PassStarted, h.status.PGs, h.status.PassVersions = true, time.Now(), n, 0
+	h.status.NextPass = time.Time{}
+	h.mu.Unlock()
+	var seen int64
+	err := s.scan(ctx, pgs, "", true, &seen)
+	h.mu.Lock()
+	h.status.Scanning, h.status.Bucket = false, ""
+	if err == nil {
+		h.status.Passes++
+		h.status.LastPassEnd = time.Now()
+		h.lastPass = seen
+	}
+	h.mu.Unlock()
+	return err
+}
+
+// pgSet is a set of PG numbers as a bitmap (listReq.PGs).
+type pgSet []byte
+
+func newPGSet(n int) pgSet      { return make(pgSet, (n+7)/8) }
+func (p pgSet) add(pg int)      { p[pg/8] |= 1 << (pg % 8) }
+func (p pgSet) has(pg int) bool { return pg/8 < len(p) && p[pg/8]&(1<<(pg%8)) != 0 }
+func (p pgSet) empty() bool     { return !slices.ContainsFunc(p, func(b byte) bool { return b != 0 }) }
+func (s *Store) aliveNode(id string) bool {
+	return id == s.cfg.NodeID || s.cfg.Alive == nil || s.cfg.Alive(id)
+}
+
+// ownedPGs returns the PGs this node scans: those whose first drive on a
+// live node is local.
+func (s *Store) ownedPGs() (pgSet, int) {
+	var set pgSet
+	n := 0
+	s.topology.View(func(st *meta.State) {
+		if !hasPlacement(st) {
+			return
+		}
+		tc := s.topoCacheLocked(st)
+		set = newPGSet(len(tc.pgs))
+		for pg, ids := range tc.pgs {
+			for _, id := range ids {
+				node := tc.driveNode[id]
+				if node == "" || !s.aliveNode(node) {
+					continue
+				}
+				if node == s.cfg.NodeID {
+					set.add(pg)
+					n++
+				}
+				break
+			}
+		}
+	})
+	return set, n
+}
+
+// pgsOf returns the PGs that place a shard on drive id.
+func (s *Store) pgsOf(id string) pgSet {
+	var set pgSet
+	s.topology.View(func(st *meta.State) {
+		if !hasPlacement(st) {
+			return
+		}
+		tc := s.topoCacheLocked(st)
+		set = newPGSet(len(tc.pgs))
+		for pg, ids := range tc.pgs {
+			if slices.Contains(ids, id) {
+				set.add(pg)
+			}
+		}
+	})
+	return set
+}
+
+// scan walks every bucket's keys in pgs and heals their versions (only on
+// drive only, when set). seen counts the versions inspected.
+func (s *Store) scan(ctx context.Context, pgs pgSet, only string, verify bool, seen *int64) error {
+	if pgs == nil || pgs.empty() {
+		return nil
+	}
+	var buckets []string
+	s.topology.View(func(st *meta.State) {
+		for name := range st.Buckets {
+			buckets = append(buckets, name)
+		}
+	})
+	sort.Strings(buckets)
+	var errs []error
+	for _, b := range buckets {
+		if err := s.scanBucket(ctx, b, pgs, only, verify, seen); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			errs = append(errs, fmt.Errorf("bucket %s: %w", b, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// scanPage is the number of versions listed per round by the scanner.
+const scanPage = 1000
+
+// scanBucket lists bucket's versions in pgs across the cluster and heals
+// each one that exists.
+func (s *Store) scanBucket(ctx context.Context, bucket string, pgs pgSet, only string, verify bool, seen *int64) error {
+	h := &s.heal
+	if only == "" {
+		h.mu.Lock()
+		h.status.Bucket = bucket
+		h.mu.Unlock()
+	}
+	cv := s.viewCluster()
+	if !cv.hasPlacement {
+		return ErrNoPlacement
+	}
+	markerQ := markerQuorum(cv.k, cv.m)
+	var after string
+	var afterSub *subPos
+	failed := 0
+	for {
+		req := listReq{Mode: modeVersions, After: after, AfterSub: afterSub, Limit: scanPage, PGs: pgs}
+		page, extra, err := s.listRound(ctx, cv, bucket, req)
+		if err != nil {
+			return err
+		}
+		for _, it := range page.Items {
+			if it.Prefix || !pgs.has(PGOf(cv.clusterID, bucket, it.Name, cv.pgCount)) {
+				continue
+			}
+			x := extraOf(cv, extra, bucket, it.Name)
+			for _, lv := range it.Versions {
+				if !listed(lv, x, markerQ) {
+					continue
+				}
+				if lv.Count == cv.k+cv.m && (lv.FI.Deleted || !verify) {
+					continue // on every drive, and nothing to verify
+				}
+				if err := s.runJob(ctx, healJob{bucket: bucket, key: it.Name, ref: drive.RefOf(lv.FI), only: only, verify: verify}); err != nil {
+					failed++
+				}
+				if seen != nil {
+					*seen++
+					h.mu.Lock()
+					h.status.PassVersions, h.status.Key = *seen, it.Name
+					h.mu.Unlock()
+				}
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+		}
+		if !page.More {
+			if failed > 0 {
+				return fmt.Errorf("dataplane: scan of %s: %d versions not repaired", bucket, failed)
+			}
+			return nil
+		}
+		if !posLess(after, afterSub, page.Last, page.LastSub) {
+			return fmt.Errorf("dataplane: scan of %s made no progress after %q", bucket, after)
+		}
+		after, afterSub = page.Last, page.LastSub
+	}
+}
