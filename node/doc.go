@@ -4,7 +4,18 @@
 // order, Run starts them, Close stops them in reverse; Reload re-reads the
 // TLS certificates of the S3 port and of rpc (tls.go).
 //
+// heal.go keeps the drive map (strata-drives.json in the first drive
+// folder: folder -> drive id), so an empty folder that replaces a failed
+// drive is formatted with the old id and refilled by the data plane, and
+// exposes HealStatus.
+//
 // It is the only place that knows all components; it bridges the hashicorp
-// libraries' loggers to slog and adapts gossip events for raftfsm. Nothing
+// libraries' loggers to slog and adapts gossip events for raftfsm. It also
+// answers the admin API's cluster status (status.go): the replicated state,
+// Raft and gossip liveness, plus every live node's drive statistics fetched
+// over its own rpc method "node.status" (nodestatus.go); the placement
+// health and the "data survives the loss of ..." sentence are computed by
+// assessPlacement. Version (set at link time) is the build version that
+// nodes gossip and report. Nothing
 // imports node except cmd/node and the test cluster.
 package node

@@ -40,6 +40,8 @@ type Node struct {
 	rpcAddr string // advertised
 	s3Addr  string // advertised
 
+	replaced []string // ids of drives formatted anew in place of failed ones: refilled by Run
+
 	closeOnce sync.Once
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
@@ -110,6 +112,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Node, err error)
 		return nil, fmt.Errorf("--rpc-addr %s: %w", cfg.RPCAddr, err)
 	}
 	n.rpcAddr = joinPort(advertise, n.tr.Addr())
+	n.tr.Handle(methodNodeStatus, n.handleNodeStatus)
 
 	fcfg := raftfsm.DefaultConfig()
 	fcfg.NodeID = cfg.ID
@@ -126,8 +129,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Node, err error)
 		return nil, err
 	}
 
-	if n.data, err = dataplane.New(dataplane.Config{NodeID: cfg.ID}, n.drives, n.raft, n.tr, log); err != nil {
+	if n.data, err = dataplane.New(dataplane.Config{NodeID: cfg.ID, Alive: n.alive}, n.drives, n.raft, n.tr, log); err != nil {
 		return nil, err
+	}
+	for _, id := range n.replaced {
+		_ = n.data.Refill(id) // a local drive: cannot fail; runs in Run
 	}
 
 	sealKey := derivedKey(cfg.ClusterKey, "seal")
@@ -158,7 +164,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Node, err error)
 		BindAddr:  cfg.GossipAddr,
 		Advertise: advertise,
 		Key:       derivedKey(cfg.ClusterKey, "gossip"),
-		Meta:      cluster.Meta{RPCAddr: n.rpcAddr, S3Addr: n.s3Addr, Drives: ids},
+		Meta:      cluster.Meta{RPCAddr: n.rpcAddr, S3Addr: n.s3Addr, Drives: ids, Version: BuildVersion()},
 		Fast:      cfg.FastGossip,
 		Logger:    stdLogger(log.With("component", "memberlist")),
 	}, log)
@@ -171,12 +177,31 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Node, err error)
 // openDrives opens every --data folder and checks they belong together: one
 // cluster (or none yet) and this node.
 func (n *Node) openDrives() error {
+	mapPath := driveMapPath(n.cfg.Data)
+	known, err := readDriveMap(mapPath)
+	if err != nil {
+		return err
+	}
+	seen := map[string]string{}
 	for _, dir := range n.cfg.Data {
-		d, err := drive.Open(dir, drive.Options{Logger: n.log.With("component", "drive", "drive", dir)})
+		abs, err := filepath.Abs(dir)
+		if err != nil {
+			return fmt.Errorf("drive %s: %w", dir, err)
+		}
+		// An empty folder where a drive was keeps that drive's id.
+		d, err := drive.Open(dir, drive.Options{Logger: n.log.With("component", "drive", "drive", dir), FormatID: known[abs]})
 		if err != nil {
 			return fmt.Errorf("drive %s: %w", dir, err)
 		}
 		n.drives = append(n.drives, d)
+		seen[abs] = d.ID()
+		if d.Formatted() && known[abs] != "" {
+			n.log.Warn("empty drive in place of a known one: keeping its id, it will be refilled", "drive", dir, "drive_id", d.ID())
+			n.replaced = append(n.replaced, d.ID())
+		}
+	}
+	if err := writeDriveMap(mapPath, known, seen); err != nil {
+		return err
 	}
 	var cluster, first string
 	for _, d := range n.drives {
@@ -215,6 +240,8 @@ func (n *Node) Run(ctx context.Context) error {
 	go func() { defer n.wg.Done(); n.bindDrives(ctx) }()
 	n.wg.Add(1)
 	go func() { defer n.wg.Done(); n.raft.Run(ctx, n.members, events) }()
+	n.wg.Add(1)
+	go func() { defer n.wg.Done(); n.data.Run(ctx) }()
 	n.log.Info("node started", "s3", n.s3Addr, "s3_tls", n.s3.TLS(), "rpc", n.rpcAddr, "rpc_tls", n.cfg.rpcTLS().Enabled(), "gossip", n.gossip.LocalAddr(), "drives", len(n.drives))
 	select {
 	case <-ctx.Done():

@@ -1,0 +1,78 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/strata-io/strata/rpc"
+)
+
+// methodNodeStatus is the rpc method every node serves with its own build
+// version and drive statistics, for cluster status.
+const methodNodeStatus = "node.status"
+
+// nodeReport is the response header of "node.status" (JSON). Fields are only
+// added, never renamed: nodes of different versions ask each other.
+type nodeReport struct {
+	Version string        `json:"version"`
+	Drives  []driveReport `json:"drives"`
+}
+
+// driveReport is one local drive as its node sees it now.
+type driveReport struct {
+	ID       string `json:"id"`
+	Path     string `json:"path"`
+	Online   bool   `json:"online"`
+	Capacity uint64 `json:"capacity"` // bytes of the file system
+	Used     uint64 `json:"used"`     // bytes in use on it (by anyone)
+	Free     uint64 `json:"free"`     // bytes available to this process
+	Error    string `json:"error,omitempty"`
+}
+
+// localReport describes this node's drives: a drive is online when its
+// folder is a directory and its file system answers statfs.
+func (n *Node) localReport() nodeReport {
+	r := nodeReport{Version: BuildVersion()}
+	for _, d := range n.drives {
+		dr := driveReport{ID: d.ID(), Path: d.Path()}
+		if fi, err := os.Stat(d.Path()); err != nil {
+			dr.Error = err.Error()
+		} else if !fi.IsDir() {
+			dr.Error = d.Path() + " is not a directory"
+		} else if fs, err := statFS(d.Path()); err != nil {
+			dr.Error = err.Error()
+		} else {
+			dr.Online, dr.Capacity, dr.Used, dr.Free = true, fs.capacity, fs.used, fs.free
+		}
+		r.Drives = append(r.Drives, dr)
+	}
+	return r
+}
+
+// handleNodeStatus serves "node.status".
+func (n *Node) handleNodeStatus(context.Context, *rpc.Request) ([]byte, io.ReadCloser, error) {
+	hdr, err := json.Marshal(n.localReport())
+	return hdr, nil, err
+}
+
+// callNodeStatus asks the node at addr for its report.
+func (n *Node) callNodeStatus(ctx context.Context, addr string) (nodeReport, error) {
+	var r nodeReport
+	resp, err := n.tr.Call(ctx, addr, methodNodeStatus, nil, nil)
+	if err != nil {
+		return r, err
+	}
+	resp.Body.Close()
+	if err := json.Unmarshal(resp.Header, &r); err != nil {
+		return r, fmt.Errorf("node status from %s: %w", addr, err)
+	}
+	return r, nil
+}
+
+// fsStats is what statFS reports of a file system, in bytes.
+type fsStats struct {
+	capacity, used, free uint64
+}
