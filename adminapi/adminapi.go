@@ -58,6 +58,32 @@ type NodeStatus struct {
 	Raft       string        `json:"raft"`                  // voter, nonvoter, or none
 	Alive      bool          `json:"alive"`                 // seen by gossip now
 	Drives     []DriveStatus `json:"drives"`                // in --data order
+	Heal       *NodeHeal     `json:"heal,omitempty"`        // live nodes only
+}
+
+// NodeHeal is one node's self-healing: its scanner (which walks the PGs
+// the node is responsible for, verifying every shard), its read-repair
+// queue and the drives it is refilling.
+type NodeHeal struct {
+	Scanning     bool      `json:"scanning"`
+	Passes       int64     `json:"passes"`        // complete scanner passes
+	PassStarted  time.Time `json:"pass_started"`  // zero before the first pass
+	LastPassEnd  time.Time `json:"last_pass_end"` // zero before the first complete pass
+	NextPass     time.Time `json:"next_pass"`     // zero while scanning or when disabled
+	PGs          int       `json:"pgs"`           // PGs this node scans
+	PassVersions int64     `json:"pass_versions"` // versions inspected by this pass
+	LastPassSeen int64     `json:"last_pass_seen"`
+	ETASeconds   float64   `json:"eta_seconds"` // remaining time of this pass; 0 when unknown
+
+	ObjectsScanned  int64    `json:"objects_scanned"`
+	BytesVerified   int64    `json:"bytes_verified"`
+	ShardsRepaired  int64    `json:"shards_repaired"`
+	RecordsRepaired int64    `json:"records_repaired"`
+	BytesRepaired   int64    `json:"bytes_repaired"`
+	Errors          int64    `json:"errors"`
+	Queued          int      `json:"queued"` // read repairs waiting
+	Dropped         int64    `json:"dropped"`
+	Refilling       []string `json:"refilling,omitempty"` // drive ids
 }
 
 // DriveStatus is one drive of a node. Capacity, Used and Free are the

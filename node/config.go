@@ -32,6 +32,15 @@ type Config struct {
 	Domains         []string // virtual-host style suffixes
 	// FastGossip tunes failure detection and Raft timeouts for loopback tests.
 	FastGossip bool
+
+	// VoterGrace is how long a Raft voter may be gone before the leader
+	// replaces it by a healthy non-voter; zero takes raftfsm's default.
+	VoterGrace time.Duration
+	// Self-healing pace (zero takes the data plane's defaults): HealRate
+	// and ScanRate in bytes per second, ScanInterval between scanner
+	// passes (negative: no scanner).
+	HealRate, ScanRate int64
+	ScanInterval       time.Duration
 	// Now is the S3 frontend's clock (signature times, STS session expiry,
 	// policy conditions); nil is time.Now. Tests move it to expire sessions
 	// without sleeping.

@@ -120,6 +120,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Node, err error)
 	fcfg.Advertise = n.rpcAddr
 	fcfg.BootstrapExpect = cfg.BootstrapExpect
 	fcfg.Voters = cfg.Voters
+	if cfg.VoterGrace > 0 {
+		fcfg.VoterGrace = cfg.VoterGrace
+	}
 	fcfg.Cluster = meta.Cluster{K: k, M: m, PGCount: cfg.PGCount, BlockSize: cfg.BlockSize, InlineMax: cfg.InlineMax}
 	fcfg.Root = root
 	fcfg.NewID = uuid.NewString
@@ -129,7 +132,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Node, err error)
 		return nil, err
 	}
 
-	if n.data, err = dataplane.New(dataplane.Config{NodeID: cfg.ID, Alive: n.alive}, n.drives, n.raft, n.tr, log); err != nil {
+	if n.data, err = dataplane.New(dataplane.Config{NodeID: cfg.ID, Alive: n.alive,
+		HealRate: float64(cfg.HealRate), ScanRate: float64(cfg.ScanRate), ScanInterval: cfg.ScanInterval}, n.drives, n.raft, n.tr, log); err != nil {
 		return nil, err
 	}
 	for _, id := range n.replaced {

@@ -7,8 +7,22 @@ import (
 	"io"
 	"os"
 
+	"github.com/strata-io/strata/adminapi"
+	"github.com/strata-io/strata/dataplane"
 	"github.com/strata-io/strata/rpc"
 )
+
+// healReport converts the data plane's heal status for the admin API.
+func healReport(h dataplane.HealStatus) *adminapi.NodeHeal {
+	return &adminapi.NodeHeal{
+		Scanning: h.Scanning, Passes: h.Passes, PassStarted: h.PassStarted, LastPassEnd: h.LastPassEnd,
+		NextPass: h.NextPass, PGs: h.PGs, PassVersions: h.PassVersions, LastPassSeen: h.LastPassSeen,
+		ETASeconds:     h.ETA.Seconds(),
+		ObjectsScanned: h.ObjectsScanned, BytesVerified: h.BytesVerified, ShardsRepaired: h.ShardsRepaired,
+		RecordsRepaired: h.RecordsRepaired, BytesRepaired: h.BytesRepaired, Errors: h.Errors,
+		Queued: h.Queued, Dropped: h.Dropped, Refilling: h.Refilling,
+	}
+}
 
 // methodNodeStatus is the rpc method every node serves with its own build
 // version and drive statistics, for cluster status.
@@ -17,8 +31,9 @@ const methodNodeStatus = "node.status"
 // nodeReport is the response header of "node.status" (JSON). Fields are only
 // added, never renamed: nodes of different versions ask each other.
 type nodeReport struct {
-	Version string        `json:"version"`
-	Drives  []driveReport `json:"drives"`
+	Version string             `json:"version"`
+	Drives  []driveReport      `json:"drives"`
+	Heal    *adminapi.NodeHeal `json:"heal,omitempty"`
 }
 
 // driveReport is one local drive as its node sees it now.
@@ -35,7 +50,7 @@ type driveReport struct {
 // localReport describes this node's drives: a drive is online when its
 // folder is a directory and its file system answers statfs.
 func (n *Node) localReport() nodeReport {
-	r := nodeReport{Version: BuildVersion()}
+	r := nodeReport{Version: BuildVersion(), Heal: healReport(n.data.HealStatus())}
 	for _, d := range n.drives {
 		dr := driveReport{ID: d.ID(), Path: d.Path()}
 		if fi, err := os.Stat(d.Path()); err != nil {

@@ -98,6 +98,7 @@ func (n *Node) ClusterStatus(ctx context.Context) (adminapi.ClusterStatus, error
 		live[m.ID] = i
 	}
 	n.fillDrives(ctx, st.Nodes, live)
+	st.Heal = healProgress(st.Nodes)
 
 	rs := n.raft.Status()
 	st.Leader = rs.LeaderID
@@ -158,6 +159,7 @@ func (n *Node) fillDrives(ctx context.Context, nodes []adminapi.NodeStatus, live
 		if reports[i].Version != "" {
 			ns.Version = reports[i].Version
 		}
+		ns.Heal = reports[i].Heal
 		byID := map[string]driveReport{}
 		for _, d := range reports[i].Drives {
 			byID[d.ID] = d
@@ -272,4 +274,22 @@ func stateName(s meta.NodeState) string {
 		return "out"
 	}
 	return "unknown"
+}
+
+// healProgress sums the nodes' self-healing into the cluster's: active
+// while any node scans, refills or has read repairs queued.
+func healProgress(nodes []adminapi.NodeStatus) adminapi.TaskProgress {
+	var p adminapi.TaskProgress
+	for _, ns := range nodes {
+		h := ns.Heal
+		if h == nil {
+			continue
+		}
+		if h.Scanning || len(h.Refilling) > 0 || h.Queued > 0 {
+			p.Active = true
+		}
+		p.PGsTotal += h.PGs
+		p.BytesDone += h.BytesRepaired
+	}
+	return p
 }

@@ -33,6 +33,8 @@ const usage = `usage: stratactl [--endpoint URL] [--access-key AK] [--secret-key
                      many drive and node losses the data survives now
   cluster nodes      every node: addresses, state, Raft role, liveness, version
   cluster drives     every drive: node, online, size, used, placement groups
+  heal status        self-healing on every node: scanner pass, repairs, read-repair
+                     queue, drives being refilled (live on a terminal)
 
   user create NAME [--secret-key S] [--account A]
                      create a user (access key = NAME); the secret key is
@@ -158,6 +160,8 @@ func run(args []string, getenv func(string) string, out io.Writer) error {
 		}
 		fmt.Fprintln(out, key)
 		return nil
+	case "heal status":
+		return healStatus(g, out)
 	case "cluster status", "cluster nodes", "cluster drives":
 		c, err := g.client()
 		if err != nil {

@@ -82,3 +82,23 @@ func TestBytesIEC(t *testing.T) {
 		}
 	}
 }
+
+func TestPrintHeal(t *testing.T) {
+	st := adminapi.ClusterStatus{Nodes: []adminapi.NodeStatus{
+		{ID: "n1", Heal: &adminapi.NodeHeal{Scanning: true, Passes: 2, PassVersions: 50, LastPassSeen: 200, ObjectsScanned: 450, ShardsRepaired: 3, BytesRepaired: 3 << 20, Refilling: []string{"d9"}}},
+		{ID: "n2"},
+	}}
+	var out bytes.Buffer
+	if err := printHeal(&out, st, false, map[string]float64{"n1": 2 << 20}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"[#####...............]  25%", "2.0 MiB/s", "3 shards", "d9", "n2", "down or not reporting"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("missing %q in\n%s", want, out.String())
+		}
+	}
+	out.Reset()
+	if err := printHeal(&out, st, true, nil); err != nil || !strings.Contains(out.String(), `"shards_repaired": 3`) {
+		t.Fatalf("json: %v\n%s", err, out.String())
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/pelletier/go-toml/v2"
 	"gopkg.in/yaml.v3"
@@ -111,6 +112,7 @@ type options struct {
 	configFile, logFormat, logLevel, region, domains, domain            string
 	bootstrapExpect, pgCount, voters                                    int
 	blockSize, inlineMax                                                string
+	healRate, scanRate, scanInterval, voterGrace                        string
 	tlsCert, tlsKey, rpcTLSCert, rpcTLSKey, rpcTLSCA                    string
 }
 
@@ -136,6 +138,10 @@ func newFlags(o *options, out io.Writer) *flag.FlagSet {
 	fs.IntVar(&o.voters, "voters", d.Voters, "Raft voters the leader keeps (3 or 5)")
 	fs.StringVar(&o.blockSize, "block-size", "1MiB", "erasure block size (read at bootstrap only)")
 	fs.StringVar(&o.inlineMax, "inline-max", "128KiB", "objects up to this size are stored inline (bootstrap only)")
+	fs.StringVar(&o.healRate, "heal-rate", "64MiB", "bytes per second read to rebuild missing or corrupt shards")
+	fs.StringVar(&o.scanRate, "scan-rate", "32MiB", "bytes per second the background scanner verifies")
+	fs.StringVar(&o.scanInterval, "scan-interval", "24h", "pause between scanner passes over this node's PGs (0: no scanner)")
+	fs.StringVar(&o.voterGrace, "voter-grace", "30s", "how long a Raft voter may be gone before a non-voter replaces it")
 	fs.StringVar(&o.region, "region", d.Region, "region name reported to clients")
 	fs.StringVar(&o.domains, "domains", "", "comma-separated domains for virtual-host style requests (bucket.DOMAIN/key)")
 	fs.StringVar(&o.domain, "domain", "", "same as --domains (the name MinIO users know); both may be given")
@@ -254,6 +260,21 @@ func (o *options) config(getenv func(string) string) (node.Config, error) {
 	}
 	if c.InlineMax, err = parseSize(o.inlineMax); err != nil {
 		return c, fmt.Errorf("--inline-max: %w", err)
+	}
+	if c.HealRate, err = parseSize(o.healRate); err != nil || c.HealRate <= 0 {
+		return c, fmt.Errorf("--heal-rate %q: want a positive size per second, e.g. 64MiB", o.healRate)
+	}
+	if c.ScanRate, err = parseSize(o.scanRate); err != nil || c.ScanRate <= 0 {
+		return c, fmt.Errorf("--scan-rate %q: want a positive size per second, e.g. 32MiB", o.scanRate)
+	}
+	if c.ScanInterval, err = time.ParseDuration(o.scanInterval); err != nil || c.ScanInterval < 0 {
+		return c, fmt.Errorf("--scan-interval %q: want a duration such as 24h, or 0 for no scanner", o.scanInterval)
+	}
+	if c.ScanInterval == 0 {
+		c.ScanInterval = -1 // the data plane's "no scanner"
+	}
+	if c.VoterGrace, err = time.ParseDuration(o.voterGrace); err != nil || c.VoterGrace <= 0 {
+		return c, fmt.Errorf("--voter-grace %q: want a positive duration such as 30s", o.voterGrace)
 	}
 	keyText := getenv("STRATA_CLUSTER_KEY")
 	if o.keyFile != "" {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"time"
 	"testing"
 )
 
@@ -95,5 +96,35 @@ func TestDomainAndDomains(t *testing.T) {
 	}
 	if want := []string{"a.test", "b.test", "s3.example.org"}; !slices.Equal(c.Domains, want) {
 		t.Fatalf("domains %v, want %v", c.Domains, want)
+	}
+}
+
+func TestHealAndVoterFlags(t *testing.T) {
+	env := map[string]string{"STRATA_CLUSTER_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", "STRATA_SCAN_INTERVAL": "0"}
+	getenv := func(k string) string { return env[k] }
+	var o options
+	fs := newFlags(&o, io.Discard)
+	if err := fs.Parse([]string{"--heal-rate", "10MiB", "--voter-grace", "1m", "--data", t.TempDir()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := resolve(fs, getenv); err != nil {
+		t.Fatal(err)
+	}
+	c, err := o.config(getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HealRate != 10<<20 || c.ScanRate != 32<<20 || c.ScanInterval >= 0 || c.VoterGrace != time.Minute {
+		t.Fatalf("config %+v", c)
+	}
+	for _, bad := range [][]string{{"--heal-rate", "0"}, {"--scan-interval", "-1h"}, {"--voter-grace", "soon"}} {
+		var o options
+		fs := newFlags(&o, io.Discard)
+		if err := fs.Parse(append(bad, "--data", t.TempDir())); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := o.config(getenv); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
 	}
 }
