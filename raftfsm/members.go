@@ -294,7 +294,9 @@ func (r *reconciler) ensurePlacement(ctx context.Context) {
 	if epoch != 0 || nodes == nil {
 		return
 	}
-	p, err := meta.ComputePlacement(nodes, pgs, width, 1)
+	// New clusters start balanced (every drive an equal share); later
+	// epochs are computed from this one by NextPlacement as well.
+	p, err := meta.NextPlacement(meta.Placement{}, nodes, pgs, width, 1)
 	if err != nil {
 		r.warnOnce("placement", "cannot compute the first placement", "err", err)
 		return
