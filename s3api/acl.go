@@ -8,7 +8,6 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"github.com/strata-io/strata/dataplane"
 	"github.com/strata-io/strata/meta"
 )
 
@@ -270,19 +269,10 @@ func (s *Server) putBucketACL(r *request) error {
 
 // getObjectACL serves GetObjectAcl (GET key?acl[&versionId]).
 func (s *Server) getObjectACL(r *request) error {
-	b, err := s.bucket(r.ctx, r.bucket)
+	b, info, err := s.versionInfo(r)
 	if err != nil {
 		return err
 	}
-	versionID, err := versionParam(r)
-	if err != nil {
-		return err
-	}
-	info, err := s.deps.Objects.HeadObject(r.ctx, r.bucket, r.key, dataplane.GetOptions{VersionID: versionID})
-	if err != nil {
-		return err
-	}
-	setVersionHeader(r, b, info.VersionID)
 	own := s.ownerOf(b.Owner)
 	return s.writeXML(r, accessControlPolicy{Xmlns: s3Namespace, Owner: own, Grants: grantsOf(info.ACL, own)})
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/strata-io/strata/dataplane"
+	"github.com/strata-io/strata/meta"
 )
 
 // maxTaggingBodySize bounds a PutObjectTagging body: ten tags of 128 and
@@ -120,21 +121,31 @@ func tagSetOf(tags map[string]string) *tagSet {
 	return ts
 }
 
-// getObjectTagging serves GetObjectTagging (GET ?tagging).
-func (s *Server) getObjectTagging(r *request) error {
+// versionInfo looks up the version a subresource request (?tagging,
+// ?acl) names by its versionId, and answers its x-amz-version-id.
+func (s *Server) versionInfo(r *request) (meta.Bucket, dataplane.ObjectInfo, error) {
 	b, err := s.bucket(r.ctx, r.bucket)
 	if err != nil {
-		return err
+		return b, dataplane.ObjectInfo{}, err
 	}
 	versionID, err := versionParam(r)
 	if err != nil {
-		return err
+		return b, dataplane.ObjectInfo{}, err
 	}
 	info, err := s.deps.Objects.HeadObject(r.ctx, r.bucket, r.key, dataplane.GetOptions{VersionID: versionID})
 	if err != nil {
-		return err
+		return b, info, err
 	}
 	setVersionHeader(r, b, info.VersionID)
+	return b, info, nil
+}
+
+// getObjectTagging serves GetObjectTagging (GET ?tagging).
+func (s *Server) getObjectTagging(r *request) error {
+	_, info, err := s.versionInfo(r)
+	if err != nil {
+		return err
+	}
 	return s.writeXML(r, tagging{Xmlns: s3Namespace, TagSet: tagSetOf(info.Tags)})
 }
 
