@@ -6,8 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"time"
 	"testing"
+	"time"
 )
 
 func TestResolvePrecedence(t *testing.T) {
