@@ -237,39 +237,34 @@ func mergePages(pages []listPage, after string, afterSub *subPos) listPage {
 // mergeVersions adds the versions of add into dst (summing counts of the
 // same VersionID) and keeps dst newest first. dst is owned by the caller.
 func mergeVersions(dst, add []listVersion) []listVersion {
+	return mergeCounted(dst, add, func(v *listVersion) (string, *int) { return v.FI.VersionID, &v.Count },
+		func(a, b listVersion) int { return cmpSub(a.pos(), b.pos()) })
+}
+
+// mergeUploads is mergeVersions for uploads, kept in upload id order.
+func mergeUploads(dst, add []listUpload) []listUpload {
+	return mergeCounted(dst, add, func(u *listUpload) (string, *int) { return u.U.UploadID, &u.Count },
+		func(a, b listUpload) int { return cmp.Compare(a.U.UploadID, b.U.UploadID) })
+}
+
+// mergeCounted adds the entries of add into dst, summing the counts of
+// entries with the same id (key gives both), and sorts dst by order.
+func mergeCounted[T any](dst, add []T, key func(*T) (string, *int), order func(a, b T) int) []T {
 	if len(add) == 0 {
 		return dst
 	}
 outer:
 	for _, v := range add {
+		id, n := key(&v)
 		for i := range dst {
-			if dst[i].FI.VersionID == v.FI.VersionID {
-				dst[i].Count += v.Count
+			if did, dn := key(&dst[i]); did == id {
+				*dn += *n
 				continue outer
 			}
 		}
 		dst = append(dst, v)
 	}
-	slices.SortStableFunc(dst, func(a, b listVersion) int { return cmpSub(a.pos(), b.pos()) })
-	return dst
-}
-
-// mergeUploads is mergeVersions for uploads.
-func mergeUploads(dst, add []listUpload) []listUpload {
-	if len(add) == 0 {
-		return dst
-	}
-outer:
-	for _, u := range add {
-		for i := range dst {
-			if dst[i].U.UploadID == u.U.UploadID {
-				dst[i].Count += u.Count
-				continue outer
-			}
-		}
-		dst = append(dst, u)
-	}
-	slices.SortStableFunc(dst, func(a, b listUpload) int { return cmp.Compare(a.U.UploadID, b.U.UploadID) })
+	slices.SortStableFunc(dst, order)
 	return dst
 }
 
