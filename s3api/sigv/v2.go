@@ -170,10 +170,13 @@ func hmacSHA1(key, data string) []byte {
 }
 
 // parseSignatureV2 decodes a base64 HMAC-SHA1 signature. In a query a raw
-// '+' reads as a space; it is put back.
+// '+' reads as a space; it is put back. A malformed one gives nil, false.
 func parseSignatureV2(s string) ([]byte, bool) {
 	b, err := base64.StdEncoding.DecodeString(strings.ReplaceAll(strings.TrimSpace(s), " ", "+"))
-	return b, err == nil && len(b) == sha1.Size
+	if err != nil || len(b) != sha1.Size {
+		return nil, false
+	}
+	return b, true
 }
 
 // parseDateV2 parses a Date or x-amz-date header: an HTTP date (RFC 1123
@@ -211,10 +214,10 @@ func parseV2Header(r *Request, authz string, now time.Time) (v2Signed, error) {
 	if i <= 0 {
 		return v2Signed{}, fmt.Errorf("%w: want AWS AccessKeyId:Signature", ErrAuthHeaderMalformed)
 	}
-	sig, ok := parseSignatureV2(cred[i+1:])
-	if !ok {
-		return v2Signed{}, fmt.Errorf("%w: Signature must be a base64 HMAC-SHA1", ErrAuthHeaderMalformed)
-	}
+	// A signature that is not a base64 HMAC-SHA1 cannot match: S3
+	// compares V2 signatures as strings and answers SignatureDoesNotMatch,
+	// so it is kept (nil) and fails the comparison like any wrong one.
+	sig, _ := parseSignatureV2(cred[i+1:])
 	s := v2Signed{accessKey: cred[:i], signature: sig, md5: r.Header("content-md5"), ctyp: r.Header("content-type")}
 
 	// With x-amz-date, the Date line is empty and x-amz-date is signed
@@ -263,10 +266,7 @@ func parseV2Query(r *Request, params []queryParam, now time.Time) (v2Signed, err
 		}
 		v[i] = val
 	}
-	sig, ok := parseSignatureV2(v[1])
-	if !ok {
-		return v2Signed{}, fmt.Errorf("%w: Signature must be a base64 HMAC-SHA1", ErrQueryAuthMalformed)
-	}
+	sig, _ := parseSignatureV2(v[1]) // malformed: nil, never matches (see parseV2Header)
 	expires, err := strconv.ParseInt(v[2], 10, 64)
 	if err != nil || expires < 0 {
 		return v2Signed{}, fmt.Errorf("%w: Expires %q must be unix seconds", ErrQueryAuthMalformed, v[2])

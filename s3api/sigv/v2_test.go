@@ -251,7 +251,7 @@ func TestV2Errors(t *testing.T) {
 		{"content-type changed", "/b/k?acl", edit("Content-Type", "text/html"), testCreds, now, ErrSignatureDoesNotMatch},
 		{"content-md5 added", "/b/k?acl", edit("Content-MD5", "1B2M2Y8AsgTpgAmY7PhCfg=="), testCreds, now, ErrSignatureDoesNotMatch},
 		{"no colon", "/b/k?acl", edit("Authorization", "AWS "+testAK), testCreds, now, ErrAuthHeaderMalformed},
-		{"short signature", "/b/k?acl", edit("Authorization", "AWS "+testAK+":abcd"), testCreds, now, ErrAuthHeaderMalformed},
+		{"short signature", "/b/k?acl", edit("Authorization", "AWS "+testAK+":abcd"), testCreds, now, ErrSignatureDoesNotMatch},
 		{"header and query", presigned(exp, qsts), good, testCreds, now, ErrAuthHeaderMalformed},
 		{"signed streaming", "/b/k?acl", edit("x-amz-content-sha256", streamingSigned), testCreds, now, ErrUnsupportedAlgorithm},
 
