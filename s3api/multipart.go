@@ -246,7 +246,7 @@ func parseComplete(data []byte, up dataplane.UploadInfo) ([]dataplane.CompletePa
 		case alg == up.ChecksumAlgorithm:
 			cp.Checksum = value
 		case alg != "" && !up.ChecksumDefaulted:
-			return nil, apiError(codeInvalidRequest, "The upload was created using the "+up.ChecksumAlgorithm+" checksum algorithm. The complete request must use the same checksum algorithm.")
+			return nil, errOtherAlgorithm(up)
 		}
 		parts = append(parts, cp)
 	}
@@ -296,7 +296,7 @@ func (s *Server) completeMultipartUpload(r *request) error {
 	}
 	if objectSum.alg != "" && !(objectSum.alg != up.ChecksumAlgorithm && up.ChecksumDefaulted) {
 		if objectSum.alg != up.ChecksumAlgorithm {
-			return apiError(codeInvalidRequest, "The upload was created using the "+up.ChecksumAlgorithm+" checksum algorithm. The complete request must use the same checksum algorithm.")
+			return errOtherAlgorithm(up)
 		}
 		opts.ChecksumValue = objectSum.value
 	}
@@ -507,4 +507,10 @@ func (s *Server) listMultipartUploads(r *request) error {
 		res.CommonPrefixes = append(res.CommonPrefixes, commonPrefix{Prefix: p.enc(pre)})
 	}
 	return s.writeXML(r, res)
+}
+
+// errOtherAlgorithm answers a CompleteMultipartUpload whose checksums are
+// of another algorithm than the one the upload was created with.
+func errOtherAlgorithm(up dataplane.UploadInfo) *APIError {
+	return apiError(codeInvalidRequest, "The upload was created using the "+up.ChecksumAlgorithm+" checksum algorithm. The complete request must use the same checksum algorithm.")
 }
