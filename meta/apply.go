@@ -46,6 +46,10 @@ func (s *State) Apply(cmd Command) error {
 		return s.applySetBucketPolicy(c)
 	case SetBucketACL:
 		return s.applySetBucketACL(c)
+	case PGMoved:
+		return s.applyPGMoved(c)
+	case SetNodeState:
+		return s.applySetNodeState(c)
 	case Skipped:
 		// A newer command this version does not know, marked safe to skip.
 		return nil

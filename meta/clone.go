@@ -105,11 +105,17 @@ func (p *Policy) clone() *Policy {
 }
 
 func (p Placement) clone() Placement {
-	c := Placement{Epoch: p.Epoch}
+	c := Placement{Epoch: p.Epoch, MovingTotal: p.MovingTotal, Created: p.Created}
 	if p.PGs != nil {
 		c.PGs = make([][]string, len(p.PGs))
 		for i, pg := range p.PGs {
 			c.PGs[i] = append([]string(nil), pg...)
+		}
+	}
+	if p.Moving != nil {
+		c.Moving = make(map[int][]string, len(p.Moving))
+		for pg, ids := range p.Moving {
+			c.Moving[pg] = append([]string(nil), ids...)
 		}
 	}
 	return c

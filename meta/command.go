@@ -41,6 +41,10 @@ const (
 	KindDetachPolicy    Kind = 16
 	KindSetBucketPolicy Kind = 17
 	KindSetBucketACL    Kind = 18
+	// 19: bucket CORS (cors.go).
+	// Rebalancing and decommission (rebalance.go).
+	KindPGMoved      Kind = 20
+	KindSetNodeState Kind = 21
 
 	// KindIgnoreIfUnknown is a flag bit a future command kind may carry so
 	// that nodes which do not know it apply it as a no-op (Skipped) instead
@@ -91,6 +95,10 @@ func (k Kind) String() string {
 		return "set_bucket_policy"
 	case KindSetBucketACL:
 		return "set_bucket_acl"
+	case KindPGMoved:
+		return "pg_moved"
+	case KindSetNodeState:
+		return "set_node_state"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
@@ -217,7 +225,7 @@ func Encode(cmd Command) ([]byte, error) {
 	switch c := cmd.(type) {
 	case Bootstrap, NodeUp, SetPlacement, CreateBucket, DeleteBucket, PutUser, SetBucketVersioning,
 		DeleteUser, PutAccount, DeleteAccount, PutGroup, DeleteGroup, PutPolicy, DeletePolicy,
-		AttachPolicy, DetachPolicy, SetBucketPolicy, SetBucketACL:
+		AttachPolicy, DetachPolicy, SetBucketPolicy, SetBucketACL, PGMoved, SetNodeState:
 	case Skipped:
 		if c.RawKind&KindIgnoreIfUnknown == 0 {
 			return nil, fmt.Errorf("%w: skipped command of kind %d without the ignore flag", ErrInvalid, c.RawKind)
@@ -280,6 +288,10 @@ func Decode(b []byte) (Command, error) {
 		return decodePayload[SetBucketPolicy](k, v, payload)
 	case KindSetBucketACL:
 		return decodePayload[SetBucketACL](k, v, payload)
+	case KindPGMoved:
+		return decodePayload[PGMoved](k, v, payload)
+	case KindSetNodeState:
+		return decodePayload[SetNodeState](k, v, payload)
 	}
 	if k&KindIgnoreIfUnknown != 0 {
 		return Skipped{RawKind: k, Version: v, Payload: bytes.Clone(payload)}, nil

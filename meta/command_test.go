@@ -48,6 +48,8 @@ func sampleCommands() map[string]meta.Command {
 		"detach_policy":     meta.DetachPolicy{Policy: "readonly", User: "alice", Group: "staff"},
 		"set_bucket_policy": meta.SetBucketPolicy{Bucket: "photos", Document: []byte(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::photos/*"}]}`)},
 		"set_bucket_acl":    meta.SetBucketACL{Bucket: "photos", ACL: "public-read"},
+		"pg_moved":          meta.PGMoved{Epoch: 7, PGs: []int{3, 1024}},
+		"set_node_state":    meta.SetNodeState{ID: "n4", State: meta.StateDraining},
 		"create_bucket_iam": meta.CreateBucket{Bucket: meta.Bucket{Name: "public", Owner: "alice", Created: 1700000000000000009, Versioning: meta.VersioningEnabled,
 			ACL: "public-read", Policy: []byte(`{"Version":"2012-10-17","Statement":[]}`)}},
 		"put_user_iam": meta.PutUser{User: meta.User{AccessKey: "AKSERVICE", SecretSealed: []byte{5, 6}, Name: "rclone", Created: 1700000000000000008,
@@ -90,7 +92,7 @@ func TestCommandGolden(t *testing.T) {
 			}
 		})
 	}
-	if len(cmds) != 20 { // 18 kinds; put_user and create_bucket also with their IAM fields
+	if len(cmds) != 22 { // 20 kinds; put_user and create_bucket also with their IAM fields
 		t.Fatalf("a kind was added without a golden sample")
 	}
 }

@@ -8,11 +8,20 @@ var (
 	ErrAlreadyBootstrapped = errors.New("meta: cluster already bootstrapped")
 	ErrNotBootstrapped     = errors.New("meta: cluster not bootstrapped")
 	ErrStaleEpoch          = errors.New("meta: placement epoch is not current+1")
-	ErrBucketExists        = errors.New("meta: bucket already exists")
-	ErrNoSuchBucket        = errors.New("meta: no such bucket")
-	ErrInvalidBucketName   = errors.New("meta: invalid bucket name")
-	ErrUserExists          = errors.New("meta: user already exists")
-	ErrInvalid             = errors.New("meta: invalid command")
+	// ErrRebalancing: a new placement epoch while PGs of the current one
+	// are still moving.
+	ErrRebalancing = errors.New("meta: a rebalance is in progress")
+	// ErrNoSuchNode: a node state change names a node the cluster does
+	// not know.
+	ErrNoSuchNode = errors.New("meta: no such node")
+	// ErrNodeState: a node state change the node's state does not allow
+	// (e.g. out of the cluster while it still holds data).
+	ErrNodeState         = errors.New("meta: node state change not allowed")
+	ErrBucketExists      = errors.New("meta: bucket already exists")
+	ErrNoSuchBucket      = errors.New("meta: no such bucket")
+	ErrInvalidBucketName = errors.New("meta: invalid bucket name")
+	ErrUserExists        = errors.New("meta: user already exists")
+	ErrInvalid           = errors.New("meta: invalid command")
 
 	// IAM rejections (iam.go).
 	ErrNoSuchUser             = errors.New("meta: no such user")

@@ -45,6 +45,11 @@ func (s *State) applyNodeUp(c NodeUp) error {
 	}
 	if old, ok := s.Nodes[n.ID]; ok {
 		up.Joined = old.Joined
+		// A draining or decommissioned node that restarts keeps its
+		// state: only SetNodeState changes it.
+		if old.State == StateDraining || old.State == StateOut {
+			up.State = old.State
+		}
 	}
 	s.Nodes[up.ID] = up
 	return nil

@@ -143,13 +143,16 @@ func (s *State) applySetPlacement(c SetPlacement) error {
 	if p.Epoch != s.Placement.Epoch+1 {
 		return reject(ErrStaleEpoch, "epoch %d proposed, current is %d", p.Epoch, s.Placement.Epoch)
 	}
+	if s.Placement.Rebalancing() {
+		return reject(ErrRebalancing, "%d of %d PGs of epoch %d still moving", len(s.Placement.Moving), s.Placement.MovingTotal, s.Placement.Epoch)
+	}
 	if len(p.PGs) != s.Cluster.PGCount {
 		return invalid("placement has %d PGs, the cluster %d", len(p.PGs), s.Cluster.PGCount)
 	}
-	known := map[string]bool{}
+	known := map[string]bool{} // drives that may take shards
 	for _, n := range s.Nodes {
 		for _, d := range n.Drives {
-			known[d.ID] = true
+			known[d.ID] = n.State == StateUp
 		}
 	}
 	width := s.Cluster.K + s.Cluster.M
@@ -160,7 +163,7 @@ func (s *State) applySetPlacement(c SetPlacement) error {
 		seen := map[string]bool{}
 		for _, d := range drives {
 			if !known[d] {
-				return invalid("pg %d names unknown drive %q", pg, d)
+				return invalid("pg %d names unknown drive %q (or one of a node that is draining or out)", pg, d)
 			}
 			if seen[d] {
 				return invalid("pg %d names drive %s twice", pg, d)
@@ -168,6 +171,19 @@ func (s *State) applySetPlacement(c SetPlacement) error {
 			seen[d] = true
 		}
 	}
-	s.Placement = p.clone()
+	next := p.clone()
+	next.Moving, next.MovingTotal = nil, 0
+	if s.Placement.Epoch != 0 && len(s.Placement.PGs) == len(next.PGs) {
+		for pg, ids := range next.PGs {
+			if old := s.Placement.PGs[pg]; !slices.Equal(old, ids) {
+				if next.Moving == nil {
+					next.Moving = map[int][]string{}
+				}
+				next.Moving[pg] = slices.Clone(old)
+			}
+		}
+		next.MovingTotal = len(next.Moving)
+	}
+	s.Placement = next
 	return nil
 }

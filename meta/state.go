@@ -55,9 +55,26 @@ type Drive struct {
 
 // Placement maps placement groups to drives. PGs[pg] is the ordered list of
 // K+M drive ids: shard i of every object in pg lives on PGs[pg][i].
+//
+// A new epoch after the first records, in Moving, the previous drive list
+// of every PG whose list changed: those PGs are being rebalanced. While a
+// PG is in Moving, shard i of its objects may be on PGs[pg][i] (written
+// or copied since) or on Moving[pg][i] (not copied yet), and readers
+// consult both; writes go to PGs[pg]. The node migrating the PG removes it
+// from Moving (PGMoved) once every version is on the new drives, verified,
+// and the old copies are gone. No new epoch is installed while any PG
+// moves.
 type Placement struct {
 	Epoch uint64     `json:"epoch"`
 	PGs   [][]string `json:"pgs"`
+	// Moving: PG -> its drive list in the previous epoch, for PGs still
+	// moving. Empty when no rebalance runs.
+	Moving map[int][]string `json:"moving,omitempty"`
+	// MovingTotal is how many PGs this epoch moved (len(Moving) when it
+	// was installed); Created when it was installed (unix nanoseconds,
+	// filled by the proposer). Both serve progress reports.
+	MovingTotal int   `json:"moving_total,omitempty"`
+	Created     int64 `json:"created,omitempty"`
 }
 
 // Bucket is one S3 bucket and its configuration.
