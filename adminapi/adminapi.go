@@ -44,21 +44,25 @@ type ClusterStatus struct {
 	Survival  Survival     `json:"survival"`
 	Heal      TaskProgress `json:"heal"`      // zero while no heal runs
 	Rebalance TaskProgress `json:"rebalance"` // zero while no rebalance runs
+	// Moving is the placement's rebalance: PGs of the current epoch still
+	// moving.
+	Moving RebalanceInfo `json:"moving"`
 }
 
 // NodeStatus is one node as the cluster records it, or a live node that is
 // not recorded yet (State "joining").
 type NodeStatus struct {
-	ID         string        `json:"id"`
-	RPCAddr    string        `json:"rpc_addr"`
-	S3Addr     string        `json:"s3_addr"`
-	GossipAddr string        `json:"gossip_addr,omitempty"` // live nodes only
-	Version    string        `json:"version,omitempty"`     // build version; live nodes only
-	State      string        `json:"state"`                 // up, draining, out, joining
-	Raft       string        `json:"raft"`                  // voter, nonvoter, or none
-	Alive      bool          `json:"alive"`                 // seen by gossip now
-	Drives     []DriveStatus `json:"drives"`                // in --data order
-	Heal       *NodeHeal     `json:"heal,omitempty"`        // live nodes only
+	ID         string         `json:"id"`
+	RPCAddr    string         `json:"rpc_addr"`
+	S3Addr     string         `json:"s3_addr"`
+	GossipAddr string         `json:"gossip_addr,omitempty"` // live nodes only
+	Version    string         `json:"version,omitempty"`     // build version; live nodes only
+	State      string         `json:"state"`                 // up, draining, out, joining
+	Raft       string         `json:"raft"`                  // voter, nonvoter, or none
+	Alive      bool           `json:"alive"`                 // seen by gossip now
+	Drives     []DriveStatus  `json:"drives"`                // in --data order
+	Heal       *NodeHeal      `json:"heal,omitempty"`        // live nodes only
+	Rebalance  *NodeRebalance `json:"rebalance,omitempty"`   // live nodes only
 }
 
 // NodeHeal is one node's self-healing: its scanner (which walks the PGs

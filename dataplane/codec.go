@@ -1,6 +1,7 @@
 package dataplane
 
 import (
+	"encoding/binary"
 	"fmt"
 	"hash/crc32"
 	"sync"
@@ -103,4 +104,10 @@ func (b *blockBuf) setShardLen(ss int) {
 		b.regions[i] = r
 		b.shards[i] = r[crcLen:]
 	}
+}
+
+// regionOK reports whether a shard block region ([crc][shard]) holds the
+// CRC32C of its shard bytes.
+func regionOK(region []byte) bool {
+	return len(region) >= crcLen && binary.BigEndian.Uint32(region) == crc32.Checksum(region[crcLen:], castagnoli)
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"sort"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -92,13 +93,23 @@ type Config struct {
 	// scans a PG: the node of the PG's first drive whose node is alive.
 	// nil: every node counts as alive.
 	Alive func(nodeID string) bool
+
+	// Rebalancing (rebalance.go). Propose commits a command to the
+	// cluster's Raft log (PGMoved); nil disables migration on this node.
+	// RebalanceInterval is the pause between migration rounds (negative:
+	// none); RebalanceRate bounds the shard bytes a migration reads, in
+	// MiB/s (zero: the default; negative: unlimited).
+	Propose           func(context.Context, meta.Command) error
+	RebalanceInterval time.Duration
+	RebalanceRate     float64
 }
 
 // DefaultConfig returns the default timeouts; NodeID must still be set.
 func DefaultConfig() Config {
 	return Config{MetaTimeout: 10 * time.Second, StragglerWait: 50 * time.Millisecond, StallTimeout: 30 * time.Second,
 		LockTTL: 30 * time.Second, LockWait: 2 * time.Second,
-		HealWorkers: 2, HealQueue: 10000, HealRate: 64, ScanInterval: 24 * time.Hour, ScanDelay: 10 * time.Minute, ScanRate: 32}
+		HealWorkers: 2, HealQueue: 10000, HealRate: 64, ScanInterval: 24 * time.Hour, ScanDelay: 10 * time.Minute, ScanRate: 32,
+		RebalanceInterval: 2 * time.Second, RebalanceRate: 128}
 }
 
 // Validate reports a Config that cannot work.
@@ -154,6 +165,9 @@ type Store struct {
 	maxBody int64 // the longest body of unknown size accepted: MaxPartSize (tests lower it)
 
 	heal healer // read-repair queue, scanner and refill state (heal.go, scan.go)
+
+	rebal rebalancer   // migration state (rebalance.go)
+	fence sync.RWMutex // record writes hold it shared; fenceEpoch takes it to wait for them
 }
 
 // New builds a Store over the node's local drives and registers the
@@ -215,6 +229,12 @@ func newStore(cfg Config, local map[string]localDrive, topo Topology, tr *rpc.Tr
 	if cfg.ScanRate == 0 {
 		cfg.ScanRate = def.ScanRate
 	}
+	if cfg.RebalanceInterval == 0 {
+		cfg.RebalanceInterval = def.RebalanceInterval
+	}
+	if cfg.RebalanceRate == 0 {
+		cfg.RebalanceRate = def.RebalanceRate
+	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -227,8 +247,10 @@ func newStore(cfg Config, local map[string]localDrive, topo Topology, tr *rpc.Tr
 		maxBody:  MaxPartSize,
 	}
 	s.heal.init(cfg)
-	for id := range local {
+	s.rebal.pace = newPacer(cfg.RebalanceRate)
+	for id, d := range local {
 		s.localIDs = append(s.localIDs, id)
+		local[id] = fencedDrive{localDrive: d, s: s, id: id}
 	}
 	sort.Strings(s.localIDs)
 	if tr != nil {

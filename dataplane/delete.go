@@ -92,12 +92,15 @@ func (s *Store) deleteVersion(ctx context.Context, rt route, ref drive.Ref, vers
 	need := writeQuorum(rt.k, rt.m)
 	dctx, cancel := s.metaCtx(context.WithoutCancel(ctx))
 	defer cancel()
-	okDrives := make([]bool, len(rt.drives))
+	// A position counts when its drive, and its alts (a moving PG), all
+	// removed the version.
+	okDrives := make([]bool, rt.all())
 	var wg sync.WaitGroup
-	for i, d := range rt.drives {
+	for i := range rt.all() {
 		if !v.reachable[i] {
 			continue
 		}
+		d := rt.at(i)
 		wg.Go(func() {
 			for _, g := range groups {
 				err := d.store.DeleteVersion(dctx, rt.bucket, rt.key, drive.RefOf(g.fi))
@@ -111,7 +114,12 @@ func (s *Store) deleteVersion(ctx context.Context, rt route, ref drive.Ref, vers
 	}
 	wg.Wait()
 	ok := 0
-	for _, b := range okDrives {
+	for i, b := range okDrives[:len(rt.drives)] {
+		for j, a := range rt.alts {
+			if a.pos == i && !okDrives[len(rt.drives)+j] {
+				b = false
+			}
+		}
 		if b {
 			ok++
 		}
@@ -169,7 +177,7 @@ func (s *Store) updateTags(ctx context.Context, bucket, key, versionID string, u
 	ok := 0
 	var wg sync.WaitGroup
 	for _, a := range g.recs {
-		d := rt.drives[a.drive]
+		d := rt.at(a.drive)
 		wg.Go(func() {
 			if err := d.store.SetTags(dctx, bucket, key, drive.RefOf(g.fi), tags, tagTime); err != nil {
 				s.log.Warn("set tags failed", "bucket", bucket, "key", key, "drive", d.id, "err", err)

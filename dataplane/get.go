@@ -22,6 +22,22 @@ type versionGroup struct {
 	fi     drive.FileInfo // the first record seen (Shard, Inline, Missing are per drive)
 	recs   []answer
 	shards int // distinct valid shard indexes among recs
+	// positions is the number of distinct shard positions holding a
+	// record, when alts answered (a moving PG); else len(recs).
+	positions int
+}
+
+// countPositions sets g.positions: a record on a position's new drive and
+// on its alt counts once.
+func (g *versionGroup) countPositions(rt *route) {
+	seen := make([]bool, len(rt.drives))
+	g.positions = 0
+	for _, a := range g.recs {
+		if p := rt.posOf(a.drive); !seen[p] {
+			seen[p] = true
+			g.positions++
+		}
+	}
 }
 
 // sameVersion reports whether two records describe the same version.
@@ -99,7 +115,7 @@ type keyView struct {
 
 // newKeyView groups the drives' answers.
 func (s *Store) newKeyView(rt route, answers []keyAnswer) *keyView {
-	v := &keyView{rt: rt, reachable: make([]bool, len(rt.drives))}
+	v := &keyView{rt: rt, reachable: make([]bool, rt.all())}
 	byID := map[string]*versionGroup{}
 	add := func(a answer) {
 		v.maxMod = max(v.maxMod, a.fi.ModTime)
@@ -115,7 +131,9 @@ func (s *Store) newKeyView(rt route, answers []keyAnswer) *keyView {
 		if !ka.ok {
 			continue
 		}
-		v.answered++
+		if ka.drive < len(rt.drives) {
+			v.answered++
+		}
 		v.reachable[ka.drive] = true
 		for _, fi := range ka.kv.Versions {
 			add(answer{drive: ka.drive, fi: fi})
@@ -126,6 +144,9 @@ func (s *Store) newKeyView(rt route, answers []keyAnswer) *keyView {
 	}
 	for _, g := range v.groups {
 		g.countShards()
+		if len(rt.alts) > 0 {
+			g.countPositions(&rt)
+		}
 	}
 	slices.SortFunc(v.groups, func(a, b *versionGroup) int {
 		return drive.CompareVersions(a.fi.ModTime, a.fi.VersionID, b.fi.ModTime, b.fi.VersionID)
@@ -140,6 +161,9 @@ func markerQuorum(k, m int) int { return k + m - writeQuorum(k, m) + 1 }
 // weight and threshold: see keyView.
 func (v *keyView) weight(g *versionGroup) int {
 	if g.fi.Deleted {
+		if len(v.rt.alts) > 0 {
+			return g.positions
+		}
 		return len(g.recs)
 	}
 	return g.shards
@@ -323,15 +347,17 @@ func (s *Store) readKey(ctx context.Context, rt route, bucket, key string, ref d
 	need := writeQuorum(rt.k, rt.m)
 	rctx, cancel := s.metaCtx(ctx)
 	defer cancel()
-	ch := make(chan readResult, n)
-	for i, d := range rt.drives {
+	all := rt.all()
+	ch := make(chan readResult, all)
+	for i := range all {
+		d := rt.at(i)
 		go func() {
 			kv, err := d.store.ReadVersions(rctx, bucket, key, ref, readLimit)
 			ch <- readResult{drive: i, kv: kv, err: err}
 		}()
 	}
 	var answers []keyAnswer
-	got, answered := 0, 0
+	got, answered, altsIn := 0, 0, 0
 	var grace <-chan time.Time
 	var timer *time.Timer
 	defer func() {
@@ -340,24 +366,33 @@ func (s *Store) readKey(ctx context.Context, rt route, bucket, key string, ref d
 		}
 	}()
 collect:
-	for got < n {
+	for got < all {
 		select {
 		case r := <-ch:
 			got++
+			if r.drive >= n {
+				// An alt's answer is waited for (up to the deadline): the
+				// only copy of a shard may be there.
+				altsIn++
+			}
 			switch {
 			case r.err == nil:
-				answered++
+				if r.drive < n {
+					answered++
+				}
 				answers = append(answers, keyAnswer{drive: r.drive, kv: r.kv, ok: true})
 			case errors.Is(r.err, drive.ErrNotFound):
-				answered++
+				if r.drive < n {
+					answered++
+				}
 				answers = append(answers, keyAnswer{drive: r.drive, ok: true})
 			case ctx.Err() != nil:
 			case unavailable(r.err):
-				s.log.Debug("read versions: drive unavailable", "bucket", bucket, "key", key, "drive", rt.drives[r.drive].id, "err", r.err)
+				s.log.Debug("read versions: drive unavailable", "bucket", bucket, "key", key, "drive", rt.at(r.drive).id, "err", r.err)
 			default:
-				s.log.Warn("read versions failed", "bucket", bucket, "key", key, "drive", rt.drives[r.drive].id, "err", r.err)
+				s.log.Warn("read versions failed", "bucket", bucket, "key", key, "drive", rt.at(r.drive).id, "err", r.err)
 			}
-			if grace == nil && answered > n-need && got < n && s.newKeyView(rt, answers).decided(ref) {
+			if grace == nil && answered > n-need && altsIn == len(rt.alts) && got < all && s.newKeyView(rt, answers).decided(ref) {
 				timer = time.NewTimer(s.cfg.StragglerWait)
 				grace = timer.C
 			}
@@ -421,7 +456,7 @@ func (s *Store) fetchFull(ctx context.Context, v *keyView, g *versionGroup) {
 		if a.full {
 			continue
 		}
-		d := v.rt.drives[a.drive]
+		d := v.rt.at(a.drive)
 		wg.Go(func() {
 			kv, err := d.store.ReadVersions(ctx, g.fi.Bucket, g.fi.Key, ref, 1)
 			if err != nil || kv.Target == nil {
@@ -473,7 +508,7 @@ func (s *Store) objectOf(ctx context.Context, v *keyView, g *versionGroup) (*Obj
 		if p.dataDir == "" && !a.full {
 			return // inline bytes come only with a complete record
 		}
-		d := v.rt.drives[a.drive]
+		d := v.rt.at(a.drive)
 		p.srcs[a.fi.Shard] = &shardSource{driveID: d.id, store: d.store, inline: a.fi.Inline}
 	}
 	if fi.PartCount == 0 {

@@ -102,7 +102,7 @@ func verifyShard(ctx context.Context, d driveOps, dataDir string, lay layout, fr
 		if _, err := io.ReadFull(rc, region); err != nil {
 			return fmt.Errorf("dataplane: shard %s block %d: %w", dataDir, b, shortRead(err))
 		}
-		if binary.BigEndian.Uint32(region) != crc32.Checksum(region[crcLen:], castagnoli) {
+		if !regionOK(region) {
 			return fmt.Errorf("dataplane: shard %s block %d: %w", dataDir, b, errChecksum)
 		}
 	}
@@ -116,7 +116,7 @@ func verifyInline(data []byte, lay layout) error {
 	}
 	for b := range lay.blocks() {
 		region := data[lay.shardOffset(b):lay.shardEnd(b)]
-		if binary.BigEndian.Uint32(region) != crc32.Checksum(region[crcLen:], castagnoli) {
+		if !regionOK(region) {
 			return fmt.Errorf("dataplane: inline shard block %d: %w", b, errChecksum)
 		}
 	}
@@ -128,9 +128,10 @@ func verifyInline(data []byte, lay layout) error {
 func (s *Store) readKeyAll(ctx context.Context, rt route, ref drive.Ref) (*keyView, error) {
 	rctx, cancel := s.metaCtx(ctx)
 	defer cancel()
-	answers := make([]keyAnswer, len(rt.drives))
+	answers := make([]keyAnswer, rt.all())
 	var wg sync.WaitGroup
-	for i, d := range rt.drives {
+	for i := range rt.all() {
+		d := rt.at(i)
 		wg.Go(func() {
 			kv, err := d.store.ReadVersions(rctx, rt.bucket, rt.key, ref, readLimit)
 			if errors.Is(err, drive.ErrNotFound) {
@@ -221,6 +222,25 @@ func (s *Store) rebuildShard(ctx context.Context, rb shardRebuild, pace *pacer) 
 				rec.Missing = append(rec.Missing, full.Parts[j].Number)
 			}
 			continue
+		}
+		// A copy of the shard on another drive (the old drive of a moving
+		// PG) is copied, every block checked; else it is decoded.
+		if own := p.srcs[rb.idx]; own != nil && own.driveID != rb.dst.id {
+			if p.dataDir == "" {
+				if verifyInline(own.inline, p.lay) == nil {
+					rec.Inline = slices.Clone(own.inline)
+					written += int64(len(own.inline))
+					continue
+				}
+			} else {
+				tmp, n, err := s.copyShard(ctx, own, rb.dst, p.dataDir, p.lay, pace)
+				if err == nil {
+					shards[p.dataDir] = tmp
+					written += n
+					continue
+				}
+				s.log.Info("heal: copying the shard failed, rebuilding it", "bucket", rt.bucket, "key", rt.key, "from", own.driveID, "to", rb.dst.id, "err", err)
+			}
 		}
 		// Sources: every other shard; never the target's own copy.
 		p.srcs = slices.Clone(p.srcs)
@@ -408,6 +428,11 @@ type healJob struct {
 	// are checked.
 	verify  bool
 	suspect string
+	// verifyOn, when set, limits verification to the shards on these
+	// drives (a rebalance verifies the new drives only).
+	verifyOn map[string]bool
+	// pace bounds the rebuild reads (nil: the heal rate).
+	pace *pacer
 }
 
 // healResult counts what healVersion did.
@@ -501,7 +526,7 @@ func (s *Store) healVersion(ctx context.Context, job healJob) (healResult, error
 					if !a.full || verifyInline(a.fi.Inline, p.lay) != nil {
 						rb.parts[j] = true
 					}
-				case job.verify && (job.suspect == "" || job.suspect == d.id):
+				case job.verify && (job.suspect == "" || job.suspect == d.id) && (job.verifyOn == nil || job.verifyOn[d.id]):
 					n, err := s.verifyRemote(ctx, d, p.dataDir, p.lay)
 					res.verified += n
 					switch {
@@ -532,7 +557,11 @@ func (s *Store) healVersion(ctx context.Context, job healJob) (healResult, error
 				continue
 			}
 		}
-		n, err := s.rebuildShard(ctx, rb, s.heal.healPace)
+		pace := job.pace
+		if pace == nil {
+			pace = s.heal.healPace
+		}
+		n, err := s.rebuildShard(ctx, rb, pace)
 		if err != nil {
 			if errors.Is(err, errHealStale) {
 				return res, nil

@@ -471,7 +471,7 @@ func BenchmarkRefill(b *testing.B) {
 		victim.localDrive = nd
 		b.StartTimer()
 		start := time.Now()
-		if err := e.store.scan(ctxb, e.store.pgsOf(victim.id), victim.id, false, nil); err != nil {
+		if err := e.store.scan(ctxb, e.store.pgsOf(victim.id), scanOpts{only: victim.id}); err != nil {
 			b.Fatal(err)
 		}
 		took += time.Since(start)

@@ -321,6 +321,21 @@ func (s *Store) listLocal(ctx context.Context, bucket string, req listReq) listP
 			o.AfterUpload = req.AfterSub.ID
 		}
 	}
+	// Records of a PG a drive no longer holds (left by a rebalance whose
+	// clean-up could not reach the drive) are not listed.
+	var (
+		set   settings
+		holds map[string]pgSet
+	)
+	s.topology.View(func(st *meta.State) {
+		set = settingsOf(st.Cluster)
+		if hasPlacement(st) {
+			holds = s.topoCacheLocked(st).holds
+		}
+	})
+	held := func(id, name string) bool {
+		return holds == nil || holds[id].has(PGOf(set.clusterID, bucket, name, set.pgCount))
+	}
 	var wg sync.WaitGroup
 	for i, id := range s.localIDs {
 		wg.Go(func() {
@@ -337,6 +352,13 @@ func (s *Store) listLocal(ctx context.Context, bucket string, req listReq) listP
 				entries, more, err = d.List(ctx, bucket, o)
 				pages[i] = drivePage(entries, more, req.Mode)
 			}
+			kept := pages[i].Items[:0]
+			for _, it := range pages[i].Items {
+				if it.Prefix || held(id, it.Name) {
+					kept = append(kept, it)
+				}
+			}
+			pages[i].Items = kept
 			if err != nil && !errors.Is(err, drive.ErrNotFound) {
 				s.log.Warn("list failed", "bucket", bucket, "drive", id, "err", err)
 				return
@@ -356,8 +378,6 @@ func (s *Store) listLocal(ctx context.Context, bucket string, req listReq) listP
 	page := mergePages(answered, req.After, req.AfterSub)
 	page.Drives = drives
 	if len(req.PGs) > 0 {
-		var set settings
-		s.topology.View(func(st *meta.State) { set = settingsOf(st.Cluster) })
 		kept := page.Items[:0]
 		for _, it := range page.Items {
 			if !it.Prefix && req.PGs.has(PGOf(set.clusterID, bucket, it.Name, set.pgCount)) {

@@ -192,6 +192,9 @@ func (s *Store) lockKey(ctx context.Context, rt route, bucket, key string, condi
 			return nil, nil, &QuorumError{Op: "lock", Have: n, Need: need}
 		}
 		if granted >= majority {
+			// A moving PG: the alts' records join the view (they take no
+			// lease; writers lock the new drives).
+			answers, reached = s.readAlts(ctx, rt, bucket, key, answers, reached)
 			v := s.newKeyView(rt, answers)
 			// Writes go to every drive that answered: one that refused the
 			// lease holds another writer's, which has no majority.
@@ -213,6 +216,32 @@ func (s *Store) lockKey(ctx context.Context, rt route, bucket, key string, condi
 			return nil, nil, ctx.Err()
 		}
 	}
+}
+
+// readAlts appends the answers of rt's alts about bucket/key to answers
+// and reached (indexes len(rt.drives)...).
+func (s *Store) readAlts(ctx context.Context, rt route, bucket, key string, answers []keyAnswer, reached []bool) ([]keyAnswer, []bool) {
+	if len(rt.alts) == 0 {
+		return answers, reached
+	}
+	rctx, cancel := s.metaCtx(ctx)
+	defer cancel()
+	n := len(rt.drives)
+	more := make([]keyAnswer, len(rt.alts))
+	ok := make([]bool, len(rt.alts))
+	var wg sync.WaitGroup
+	for j, a := range rt.alts {
+		wg.Go(func() {
+			kv, err := a.store.ReadVersions(rctx, bucket, key, drive.Ref{}, readLimit)
+			if errors.Is(err, drive.ErrNotFound) {
+				err = nil
+			}
+			more[j] = keyAnswer{drive: n + j, kv: kv, ok: err == nil, err: err}
+			ok[j] = err == nil
+		})
+	}
+	wg.Wait()
+	return append(answers, more...), append(reached, ok...)
 }
 
 // keyAnswer is one drive's answer about a key.

@@ -2,6 +2,7 @@ package dataplane
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/cespare/xxhash/v2"
@@ -41,6 +42,7 @@ type topoKey struct {
 	epoch  uint64
 	nodes  int
 	drives int
+	moving int // PGs still moving (PGMoved keeps the epoch)
 }
 
 // topoCache is what the dataplane derives from one placement epoch, built
@@ -48,8 +50,11 @@ type topoKey struct {
 type topoCache struct {
 	key       topoKey
 	pgs       [][]string        // deep copy of Placement.PGs
+	moving    map[int][]string  // deep copy of Placement.Moving: old lists of moving PGs
 	driveNode map[string]string // drive id -> node id
-	placed    []string          // every drive id named by the placement, sorted
+	placed    []string          // every drive id named by the placement (moving PGs' old lists too), sorted
+	holds     map[string]pgSet  // drive id -> the PGs it may hold records of (current or moving)
+	epoch     uint64            // Placement.Epoch
 }
 
 // settings are the cluster settings a request needs, with defaults applied.
@@ -79,38 +84,97 @@ type driveRef struct {
 }
 
 // route is the snapshot of the topology one object request needs.
+//
+// While the PG moves (a rebalance), alts are the previous epoch's drives
+// at the positions that changed: shard pos of a version may still be there
+// only. Reads consult drives and alts (answer i >= len(drives) is alt
+// i-len(drives)) and count a shard position once; writes go to drives; a
+// removal (a version deleted, a null version replaced) also removes it
+// from the alt of each position, and counts the position only if both
+// did, so a removed version cannot come back from an old drive.
 type route struct {
 	settings
 	bucket string
 	key    string
 	pg     int
 	drives []driveRef // len K+M, in shard order
+	alts   []altRef
+}
+
+// altRef is a moving PG's old drive at shard position pos.
+type altRef struct {
+	driveRef
+	pos int
+}
+
+// at returns answer index i's drive: a PG drive or an alt.
+func (rt *route) at(i int) driveRef {
+	if i < len(rt.drives) {
+		return rt.drives[i]
+	}
+	return rt.alts[i-len(rt.drives)].driveRef
+}
+
+// posOf returns the shard position of answer index i.
+func (rt *route) posOf(i int) int {
+	if i < len(rt.drives) {
+		return i
+	}
+	return rt.alts[i-len(rt.drives)].pos
+}
+
+// all returns the number of answer indexes: drives and alts.
+func (rt *route) all() int { return len(rt.drives) + len(rt.alts) }
+
+// altsAt returns the alts of position pos.
+func (rt *route) altsAt(pos int) []driveRef {
+	var out []driveRef
+	for _, a := range rt.alts {
+		if a.pos == pos {
+			out = append(out, a.driveRef)
+		}
+	}
+	return out
 }
 
 // topoCacheLocked returns the cache for st, rebuilding it when st changed.
 // It runs inside Topology.View.
 func (s *Store) topoCacheLocked(st *meta.State) *topoCache {
-	key := topoKey{epoch: st.Placement.Epoch, nodes: len(st.Nodes)}
+	key := topoKey{epoch: st.Placement.Epoch, nodes: len(st.Nodes), moving: len(st.Placement.Moving)}
 	for _, n := range st.Nodes {
 		key.drives += len(n.Drives)
 	}
 	if tc := s.topo.Load(); tc != nil && tc.key == key {
 		return tc
 	}
-	tc := &topoCache{key: key, driveNode: map[string]string{}}
+	tc := &topoCache{key: key, driveNode: map[string]string{}, holds: map[string]pgSet{}, epoch: st.Placement.Epoch}
 	for id, n := range st.Nodes {
 		for _, d := range n.Drives {
 			tc.driveNode[d.ID] = id
 		}
 	}
-	seen := map[string]bool{}
+	hold := func(pg int, ids []string) {
+		for _, id := range ids {
+			set := tc.holds[id]
+			if set == nil {
+				set = newPGSet(len(st.Placement.PGs))
+				tc.holds[id] = set
+				tc.placed = append(tc.placed, id)
+			}
+			set.add(pg)
+		}
+	}
 	tc.pgs = make([][]string, len(st.Placement.PGs))
 	for i, ids := range st.Placement.PGs {
 		tc.pgs[i] = append([]string(nil), ids...)
-		for _, id := range ids {
-			if !seen[id] {
-				seen[id] = true
-				tc.placed = append(tc.placed, id)
+		hold(i, ids)
+	}
+	if len(st.Placement.Moving) > 0 {
+		tc.moving = make(map[int][]string, len(st.Placement.Moving))
+		for pg, ids := range st.Placement.Moving {
+			if pg >= 0 && pg < len(tc.pgs) {
+				tc.moving[pg] = append([]string(nil), ids...)
+				hold(pg, ids)
 			}
 		}
 	}
@@ -149,6 +213,13 @@ func (s *Store) route(bucket, key string) (route, error) {
 		rt.drives = make([]driveRef, len(ids))
 		for i, id := range ids {
 			rt.drives[i] = driveRef{id: id, store: s.storeForLocked(st, tc, id)}
+		}
+		if old := tc.moving[rt.pg]; len(old) == len(ids) {
+			for i, id := range old {
+				if id != ids[i] && !slices.Contains(ids, id) {
+					rt.alts = append(rt.alts, altRef{driveRef: driveRef{id: id, store: s.storeForLocked(st, tc, id)}, pos: i})
+				}
+			}
 		}
 	})
 	return rt, err

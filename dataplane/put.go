@@ -687,7 +687,9 @@ func (s *Store) writeStream(ctx context.Context, rt route, cd *codec, lay layout
 
 // commitAll commits fi (with Shard set per drive, and that drive's inline
 // bytes when inline != nil) on every PG drive selected by which (nil: all),
-// in parallel. It returns which drives committed and how many.
+// in parallel. It returns which drives committed and how many. A null
+// version also removes the null version it replaces from the position's
+// alts (see route); the position counts only if that worked too.
 func (s *Store) commitAll(ctx context.Context, rt route, fi drive.FileInfo, which []bool, inline [][]byte) ([]bool, int) {
 	ctx, cancel := s.metaCtx(ctx)
 	defer cancel()
@@ -708,6 +710,17 @@ func (s *Store) commitAll(ctx context.Context, rt route, fi drive.FileInfo, whic
 			if err := d.store.CommitVersion(ctx, rec); err != nil {
 				s.log.Warn("commit failed", "bucket", fi.Bucket, "key", fi.Key, "drive", d.id, "shard", i, "err", err)
 				return
+			}
+			if fi.Null {
+				// The null version this one replaces must not stay on the
+				// position's old drive (a moving PG).
+				for _, alt := range rt.altsAt(i) {
+					err := alt.store.DeleteVersion(ctx, fi.Bucket, fi.Key, drive.Ref{Null: true})
+					if err != nil && !errors.Is(err, drive.ErrNotFound) {
+						s.log.Warn("commit: removing the replaced null version from the old drive failed", "bucket", fi.Bucket, "key", fi.Key, "drive", alt.id, "shard", i, "err", err)
+						return
+					}
+				}
 			}
 			committed[i] = true
 		}()

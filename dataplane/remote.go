@@ -59,6 +59,7 @@ type localDrive interface {
 	List(ctx context.Context, bucket string, o drive.ListOptions) ([]drive.ListEntry, bool, error)
 	ListUploads(ctx context.Context, bucket string, o drive.ListOptions) ([]drive.UploadEntry, bool, error)
 	DropBucket(ctx context.Context, bucket string) error
+	DropKeys(ctx context.Context, match func(bucket, key string) bool) (int, error)
 }
 
 // readLimit is how many of a key's newest versions a read asks each drive
@@ -123,6 +124,8 @@ const (
 	methodDropBucket    = "dp.drop_bucket"    // hdr wireReq{Bucket}
 	methodRestore       = "dp.restore"        // hdr wireReq{Drive,Shards (data dir -> temporary shard)}, body frame(FileInfo without Inline, Inline)
 	methodVerifyShard   = "dp.verify_shard"   // hdr wireReq{Drive,DataDir,Layout,From,To}
+	methodFence         = "dp.fence"          // hdr wireReq{Epoch}: returns once the epoch is applied and older writes finished
+	methodDropPGs       = "dp.drop_pgs"       // hdr wireReq{Drive,PGs}: purge moved PGs from an old drive
 )
 
 // wireReq is the header of every dp.* call; each method uses some fields.
@@ -148,6 +151,8 @@ type wireReq struct {
 	Layout   *wireLayout       `json:"layout,omitempty"`
 	From     int64             `json:"from,omitempty"`
 	To       int64             `json:"to,omitempty"`
+	Epoch    uint64            `json:"epoch,omitempty"`
+	PGs      pgSet             `json:"pgs,omitempty"`
 }
 
 // wireLayout is a layout on the wire (dp.verify_shard).
@@ -199,6 +204,7 @@ var errorCodes = [...]struct {
 	{"bad_request", errBadRequest},
 	{"shard_checksum", errChecksum},
 	{"shard_short", errShardShort},
+	{"stale_placement", errStalePlacement},
 	{"canceled", context.Canceled},
 	{"deadline", context.DeadlineExceeded},
 }
@@ -594,6 +600,25 @@ func (s *Store) registerHandlers(tr *rpc.Transport) {
 	tr.Handle(methodDropBucket, s.handleDropBucket)
 	tr.Handle(methodRestore, s.handleRestore)
 	tr.Handle(methodVerifyShard, s.handleVerifyShard)
+	tr.Handle(methodFence, s.handleFence)
+	tr.Handle(methodDropPGs, s.handleDropPGs)
+}
+
+func (s *Store) handleFence(ctx context.Context, req *rpc.Request) ([]byte, io.ReadCloser, error) {
+	w, _, err := s.decodeReq(req, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	return nil, nil, toRPCError(s.fenceEpoch(ctx, w.Epoch))
+}
+
+func (s *Store) handleDropPGs(ctx context.Context, req *rpc.Request) ([]byte, io.ReadCloser, error) {
+	w, _, err := s.decodeReq(req, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	_, err = s.dropPGsLocal(ctx, w.Drive, w.PGs)
+	return nil, nil, toRPCError(err)
 }
 
 // decodeReq parses the header and, when needsDrive, finds the local drive.

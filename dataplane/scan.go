@@ -177,6 +177,7 @@ func (s *Store) Run(ctx context.Context) {
 		wg.Go(func() { s.healWorker(ctx) })
 	}
 	wg.Go(func() { s.refillLoop(ctx) })
+	wg.Go(func() { s.rebalanceLoop(ctx) })
 	if s.cfg.ScanInterval > 0 {
 		wg.Go(func() { s.scanLoop(ctx) })
 	}
@@ -259,7 +260,7 @@ func (s *Store) refill(ctx context.Context, id string) error {
 			err = ErrNoPlacement
 		} else {
 			s.log.Info("refilling drive", "drive", id)
-			err = s.scan(ctx, pgs, id, false, nil)
+			err = s.scan(ctx, pgs, scanOpts{only: id})
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -314,7 +315,7 @@ func (s *Store) ScanPass(ctx context.Context) error {
 	h.status.NextPass = time.Time{}
 	h.mu.Unlock()
 	var seen int64
-	err := s.scan(ctx, pgs, "", true, &seen)
+	err := s.scan(ctx, pgs, scanOpts{verify: true, seen: &seen})
 	h.mu.Lock()
 	h.status.Scanning, h.status.Bucket = false, ""
 	if err == nil {
@@ -383,9 +384,27 @@ func (s *Store) pgsOf(id string) pgSet {
 	return set
 }
 
-// scan walks every bucket's keys in pgs and heals their versions (only on
-// drive only, when set). seen counts the versions inspected.
-func (s *Store) scan(ctx context.Context, pgs pgSet, only string, verify bool, seen *int64) error {
+// scanOpts shapes a scan.
+type scanOpts struct {
+	only   string // heal only this drive (a refill); "" = every drive
+	verify bool   // verify shard files' CRCs (healJob.verify)
+	// verifyOn limits verification to shards on these drives.
+	verifyOn map[string]bool
+	// all inspects every listed version, even one the listing shows on
+	// every drive (during a rebalance the count includes old drives).
+	all bool
+	// move runs the versions through runMove (rebalance counters and
+	// pace) instead of runJob.
+	move bool
+	// failed, when set, collects the PGs of versions that could not be
+	// repaired; they are then not reported as a scan error.
+	failed pgSet
+	seen   *int64 // counts the versions inspected
+}
+
+// scan walks every bucket's keys in pgs and heals their versions as o
+// says.
+func (s *Store) scan(ctx context.Context, pgs pgSet, o scanOpts) error {
 	if pgs == nil || pgs.empty() {
 		return nil
 	}
@@ -398,7 +417,7 @@ func (s *Store) scan(ctx context.Context, pgs pgSet, only string, verify bool, s
 	sort.Strings(buckets)
 	var errs []error
 	for _, b := range buckets {
-		if err := s.scanBucket(ctx, b, pgs, only, verify, seen); err != nil {
+		if err := s.scanBucket(ctx, b, pgs, o); err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
@@ -413,9 +432,9 @@ const scanPage = 1000
 
 // scanBucket lists bucket's versions in pgs across the cluster and heals
 // each one that exists.
-func (s *Store) scanBucket(ctx context.Context, bucket string, pgs pgSet, only string, verify bool, seen *int64) error {
+func (s *Store) scanBucket(ctx context.Context, bucket string, pgs pgSet, o scanOpts) error {
 	h := &s.heal
-	if only == "" {
+	if o.only == "" && !o.move {
 		h.mu.Lock()
 		h.status.Bucket = bucket
 		h.mu.Unlock()
@@ -443,16 +462,25 @@ func (s *Store) scanBucket(ctx context.Context, bucket string, pgs pgSet, only s
 				if !listed(lv, x, markerQ) {
 					continue
 				}
-				if lv.Count == cv.k+cv.m && (lv.FI.Deleted || !verify) {
+				if !o.all && lv.Count == cv.k+cv.m && (lv.FI.Deleted || !o.verify) {
 					continue // on every drive, and nothing to verify
 				}
-				if err := s.runJob(ctx, healJob{bucket: bucket, key: it.Name, ref: drive.RefOf(lv.FI), only: only, verify: verify}); err != nil {
-					failed++
+				job := healJob{bucket: bucket, key: it.Name, ref: drive.RefOf(lv.FI), only: o.only, verify: o.verify, verifyOn: o.verifyOn}
+				run := s.runJob
+				if o.move {
+					run = s.runMove
 				}
-				if seen != nil {
-					*seen++
+				if err := run(ctx, job); err != nil {
+					if o.failed != nil {
+						o.failed.add(PGOf(cv.clusterID, bucket, it.Name, cv.pgCount))
+					} else {
+						failed++
+					}
+				}
+				if o.seen != nil {
+					*o.seen++
 					h.mu.Lock()
-					h.status.PassVersions, h.status.Key = *seen, it.Name
+					h.status.PassVersions, h.status.Key = *o.seen, it.Name
 					h.mu.Unlock()
 				}
 				if err := ctx.Err(); err != nil {

@@ -40,7 +40,10 @@ type Config struct {
 	// and ScanRate in bytes per second, ScanInterval between scanner
 	// passes (negative: no scanner).
 	HealRate, ScanRate int64
-	ScanInterval       time.Duration
+	// RebalanceRate bounds the shard bytes per second a migration reads
+	// (zero: the data plane's default).
+	RebalanceRate int64
+	ScanInterval  time.Duration
 	// Now is the S3 frontend's clock (signature times, STS session expiry,
 	// policy conditions); nil is time.Now. Tests move it to expire sessions
 	// without sleeping.

@@ -133,7 +133,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Node, err error)
 	}
 
 	if n.data, err = dataplane.New(dataplane.Config{NodeID: cfg.ID, Alive: n.alive,
-		HealRate: float64(cfg.HealRate), ScanRate: float64(cfg.ScanRate), ScanInterval: cfg.ScanInterval}, n.drives, n.raft, n.tr, log); err != nil {
+		HealRate: mibPerSec(cfg.HealRate), ScanRate: mibPerSec(cfg.ScanRate), ScanInterval: cfg.ScanInterval,
+		Propose: n.raft.Propose, RebalanceRate: mibPerSec(cfg.RebalanceRate)}, n.drives, n.raft, n.tr, log); err != nil {
 		return nil, err
 	}
 	for _, id := range n.replaced {
@@ -446,3 +447,7 @@ func fileExists(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil
 }
+
+// mibPerSec converts a rate in bytes per second into the data plane's MiB
+// per second (zero stays zero: the default).
+func mibPerSec(bytes int64) float64 { return float64(bytes) / (1 << 20) }

@@ -34,6 +34,15 @@ type nodeReport struct {
 	Version string             `json:"version"`
 	Drives  []driveReport      `json:"drives"`
 	Heal    *adminapi.NodeHeal `json:"heal,omitempty"`
+	// Rebalance: added after Heal; absent from older nodes.
+	Rebalance *adminapi.NodeRebalance `json:"rebalance,omitempty"`
+}
+
+// rebalanceReport converts the data plane's rebalance counters.
+func rebalanceReport(r dataplane.RebalanceStatus) *adminapi.NodeRebalance {
+	return &adminapi.NodeRebalance{Active: r.Active, OwnedPGs: r.OwnedPGs, Rounds: r.Rounds, Versions: r.Versions,
+		ShardsMoved: r.ShardsMoved, BytesMoved: r.BytesMoved, Verified: r.Verified, PGsSettled: r.PGsSettled,
+		Errors: r.Errors, LastError: r.LastError}
 }
 
 // driveReport is one local drive as its node sees it now.
@@ -50,7 +59,7 @@ type driveReport struct {
 // localReport describes this node's drives: a drive is online when its
 // folder is a directory and its file system answers statfs.
 func (n *Node) localReport() nodeReport {
-	r := nodeReport{Version: BuildVersion(), Heal: healReport(n.data.HealStatus())}
+	r := nodeReport{Version: BuildVersion(), Heal: healReport(n.data.HealStatus()), Rebalance: rebalanceReport(n.data.RebalanceStatus())}
 	for _, d := range n.drives {
 		dr := driveReport{ID: d.ID(), Path: d.Path()}
 		if fi, err := os.Stat(d.Path()); err != nil {

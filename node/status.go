@@ -56,6 +56,11 @@ func (n *Node) ClusterStatus(ctx context.Context) (adminapi.ClusterStatus, error
 		st.BlockSize = s.Cluster.BlockSize
 		st.InlineMax = s.Cluster.InlineMax
 		st.PlacementEpoch = s.Placement.Epoch
+		st.Moving = adminapi.RebalanceInfo{Epoch: s.Placement.Epoch, MovingPGs: len(s.Placement.Moving),
+			MovingTotal: s.Placement.MovingTotal, TotalPGs: len(s.Placement.PGs)}
+		if s.Placement.Created > 0 {
+			st.Moving.Started = time.Unix(0, s.Placement.Created)
+		}
 		st.Buckets = len(s.Buckets)
 		k = s.Cluster.K
 		pgs = make([][]string, len(s.Placement.PGs))
@@ -99,6 +104,7 @@ func (n *Node) ClusterStatus(ctx context.Context) (adminapi.ClusterStatus, error
 	}
 	n.fillDrives(ctx, st.Nodes, live)
 	st.Heal = healProgress(st.Nodes)
+	st.Rebalance = rebalanceProgress(st.Moving, st.Nodes)
 
 	rs := n.raft.Status()
 	st.Leader = rs.LeaderID
@@ -160,6 +166,7 @@ func (n *Node) fillDrives(ctx context.Context, nodes []adminapi.NodeStatus, live
 			ns.Version = reports[i].Version
 		}
 		ns.Heal = reports[i].Heal
+		ns.Rebalance = reports[i].Rebalance
 		byID := map[string]driveReport{}
 		for _, d := range reports[i].Drives {
 			byID[d.ID] = d
@@ -290,6 +297,19 @@ func healProgress(nodes []adminapi.NodeStatus) adminapi.TaskProgress {
 		}
 		p.PGsTotal += h.PGs
 		p.BytesDone += h.BytesRepaired
+	}
+	return p
+}
+
+// rebalanceProgress is the cluster's rebalance: PGs from the placement,
+// bytes from the nodes' counters (moved since they started; a client
+// computes rates from two readings).
+func rebalanceProgress(m adminapi.RebalanceInfo, nodes []adminapi.NodeStatus) adminapi.TaskProgress {
+	p := adminapi.TaskProgress{Active: m.MovingPGs > 0, PGsTotal: m.MovingTotal, PGsDone: m.MovingTotal - m.MovingPGs}
+	for _, ns := range nodes {
+		if ns.Rebalance != nil {
+			p.BytesDone += ns.Rebalance.BytesMoved
+		}
 	}
 	return p
 }

@@ -110,6 +110,9 @@ type reconciler struct {
 	// condition is not logged every second.
 	warned    map[string]bool
 	wasLeader bool
+	// placedFor is the topology signature the current placement was last
+	// computed for: a new epoch is computed only when it changes.
+	placedFor string
 }
 
 func (r *reconciler) warnOnce(key, msg string, args ...any) {
@@ -133,6 +136,7 @@ func (r *reconciler) step(ctx context.Context, ms []Member) {
 		s.eligible = nil
 		s.confMu.Unlock()
 		clear(r.rejected)
+		r.placedFor = ""
 		r.wasLeader = leading
 	}
 	if !leading {
@@ -145,6 +149,7 @@ func (r *reconciler) step(ctx context.Context, ms []Member) {
 	}
 	r.upsertNodes(ctx, ms)
 	r.ensurePlacement(ctx)
+	r.finishDrains(ctx)
 	r.reconcileVoters(ms)
 }
 
@@ -270,44 +275,131 @@ func sameNode(n *meta.Node, m Member) bool {
 	return slices.Equal(have, want)
 }
 
-// ensurePlacement proposes the first placement once the nodes that formed the
-// cluster are recorded.
-//
-// The placement is never recomputed afterwards in this version: a new epoch
-// moves data between drives, which needs the rebalancer (a later issue). New
-// nodes therefore store nothing until then.
+// ensurePlacement keeps the placement in step with the topology: the
+// first epoch once the nodes that formed the cluster are recorded, then a
+// new epoch (meta.NextPlacement: only what balance and validity require
+// moves) whenever the up nodes and drives change, e.g. a node joined or is
+// being drained. A new epoch waits while PGs of the current one still
+// move; the rebalancer of each node migrates them (dataplane).
 func (r *reconciler) ensurePlacement(ctx context.Context) {
 	s := r.s
 	var (
-		epoch  uint64
+		cur    meta.Placement
 		expect int
 		pgs    int
 		width  int
 		nodes  []*meta.Node
+		sig    string
 	)
 	s.View(func(st *meta.State) {
-		epoch, expect, pgs, width = st.Placement.Epoch, st.Cluster.Expect, st.Cluster.PGCount, st.Cluster.K+st.Cluster.M
-		if epoch == 0 && len(st.Nodes) >= expect {
-			nodes = st.Clone().SortedNodes()
+		expect, pgs, width = st.Cluster.Expect, st.Cluster.PGCount, st.Cluster.K+st.Cluster.M
+		if st.Placement.Epoch == 0 && len(st.Nodes) < expect || st.Placement.Rebalancing() {
+			return
 		}
+		sig = topologySignature(st)
+		if st.Placement.Epoch != 0 && sig == r.placedFor {
+			return
+		}
+		c := st.Clone()
+		cur, nodes = c.Placement, c.SortedNodes()
 	})
-	if epoch != 0 || nodes == nil {
+	if nodes == nil {
 		return
 	}
 	// New clusters start balanced (every drive an equal share); later
-	// epochs are computed from this one by NextPlacement as well.
-	p, err := meta.NextPlacement(meta.Placement{}, nodes, pgs, width, 1)
+	// epochs are computed from the current one.
+	p, err := meta.NextPlacement(cur, nodes, pgs, width, cur.Epoch+1)
 	if err != nil {
-		r.warnOnce("placement", "cannot compute the first placement", "err", err)
+		r.warnOnce("placement/"+sig, "cannot compute a placement for the current nodes", "err", err)
 		return
 	}
+	if cur.Epoch != 0 && samePGs(cur.PGs, p.PGs) {
+		r.placedFor = sig // nothing moves
+		return
+	}
+	p.Created = s.cfg.Now().UnixNano()
 	err = s.Propose(ctx, meta.SetPlacement{Placement: p})
 	switch {
 	case err == nil:
-		s.log.Info("placement installed", "epoch", 1, "pgs", pgs, "width", width, "nodes", len(nodes))
-	case errors.Is(err, meta.ErrStaleEpoch):
+		r.placedFor = sig
+		moved := 0
+		for pg := range p.PGs {
+			if cur.Epoch != 0 && !slices.Equal(cur.PGs[pg], p.PGs[pg]) {
+				moved++
+			}
+		}
+		s.log.Info("placement installed", "epoch", p.Epoch, "pgs", pgs, "width", width, "nodes", len(nodes), "pgs_moving", moved)
+	case errors.Is(err, meta.ErrStaleEpoch), errors.Is(err, meta.ErrRebalancing):
 	default:
 		r.warnOnce("placement-propose", "propose placement failed", "err", err)
+	}
+}
+
+// topologySignature identifies what a placement is computed from: the
+// nodes and drives and their states.
+func topologySignature(st *meta.State) string {
+	var b strings.Builder
+	for _, n := range st.SortedNodes() {
+		fmt.Fprintf(&b, "%s:%d[", n.ID, n.State)
+		ids := make([]string, 0, len(n.Drives))
+		for _, d := range n.Drives {
+			ids = append(ids, fmt.Sprintf("%s:%d", d.ID, d.State))
+		}
+		slices.Sort(ids)
+		b.WriteString(strings.Join(ids, ","))
+		b.WriteString("]")
+	}
+	return b.String()
+}
+
+func samePGs(a, b [][]string) bool {
+	return slices.EqualFunc(a, b, func(x, y []string) bool { return slices.Equal(x, y) })
+}
+
+// finishDrains completes decommissions: a draining node that no PG uses
+// any more (its PGs moved) is recorded out, and a node out of the cluster
+// leaves the Raft configuration (RemoveServer replaces a voter first).
+func (r *reconciler) finishDrains(ctx context.Context) {
+	s := r.s
+	var empty, out []string
+	s.View(func(st *meta.State) {
+		if st.Placement.Rebalancing() {
+			return
+		}
+		for _, n := range st.SortedNodes() {
+			switch {
+			case n.State == meta.StateDraining && st.Placement.Epoch != 0 && !st.Placement.UsesNode(n) && r.placedFor == topologySignature(st):
+				empty = append(empty, n.ID)
+			case n.State == meta.StateOut:
+				out = append(out, n.ID)
+			}
+		}
+	})
+	for _, id := range empty {
+		if err := s.Propose(ctx, meta.SetNodeState{ID: id, State: meta.StateOut}); err != nil {
+			r.warnOnce("out/"+id, "recording a drained node out failed", "node", id, "err", err)
+			continue
+		}
+		s.log.Info("node drained and out of the cluster", "node", id)
+		out = append(out, id)
+	}
+	if len(out) == 0 {
+		return
+	}
+	f := s.raft.GetConfiguration()
+	if f.Error() != nil {
+		return
+	}
+	for _, srv := range f.Configuration().Servers {
+		id := string(srv.ID)
+		if !slices.Contains(out, id) {
+			continue
+		}
+		if err := s.RemoveServer(ctx, id); err != nil {
+			r.warnOnce("remove/"+id, "removing a decommissioned node from raft failed", "node", id, "err", err)
+			continue
+		}
+		s.log.Info("decommissioned node left raft", "node", id)
 	}
 }
 

@@ -17,6 +17,10 @@ import (
 // implements it.
 type Admin interface {
 	ClusterStatus(ctx context.Context) (adminapi.ClusterStatus, error)
+	// Decommission drains a node; CancelDecommission stops a drain.
+	// Refusals are *adminapi.Error values with their code and status.
+	Decommission(ctx context.Context, id string, force bool) (adminapi.DecommissionResult, error)
+	CancelDecommission(ctx context.Context, id string) (adminapi.DecommissionResult, error)
 }
 
 // isAdminPath reports whether a path-style request is for the admin API.
@@ -121,6 +125,26 @@ func (s *Server) adminClusterStatus(c *adminCall) (any, error) {
 		return nil, apiError(codeNotImplemented, "This node serves no cluster status.")
 	}
 	return s.deps.Admin.ClusterStatus(c.r.ctx)
+}
+
+func (s *Server) adminDecommission(c *adminCall) (any, error) {
+	if s.deps.Admin == nil {
+		return nil, apiError(codeNotImplemented, "This node cannot decommission nodes.")
+	}
+	var req adminapi.DecommissionRequest
+	if c.r.fctx.Request.Header.ContentLength() != 0 {
+		if err := s.readAdminJSON(c, &req); err != nil {
+			return nil, err
+		}
+	}
+	return s.deps.Admin.Decommission(c.r.ctx, c.segs[1], req.Force)
+}
+
+func (s *Server) adminCancelDecommission(c *adminCall) (any, error) {
+	if s.deps.Admin == nil {
+		return nil, apiError(codeNotImplemented, "This node cannot decommission nodes.")
+	}
+	return s.deps.Admin.CancelDecommission(c.r.ctx, c.segs[1])
 }
 
 func noSuchAdminRoute(r *request) *APIError {

@@ -35,6 +35,8 @@ type adminRoute struct {
 // adminRoutes is the routing table of the admin API; read-only.
 var adminRoutes = []adminRoute{
 	{fasthttp.MethodGet, "cluster/status", (*Server).adminClusterStatus},
+	{fasthttp.MethodPost, "nodes/*/decommission", (*Server).adminDecommission},
+	{fasthttp.MethodDelete, "nodes/*/decommission", (*Server).adminCancelDecommission},
 
 	{fasthttp.MethodPost, "users", (*Server).adminCreateUser},
 	{fasthttp.MethodGet, "users", (*Server).adminListUsers},
@@ -130,6 +132,10 @@ func (s *Server) adminError(err error) *APIError {
 	var apiErr *APIError
 	if errors.As(err, &apiErr) {
 		return apiErr
+	}
+	var ae *adminapi.Error
+	if errors.As(err, &ae) {
+		return &APIError{Code: ae.Code, Status: ae.Status, Message: ae.Message}
 	}
 	msg := strings.TrimPrefix(strings.TrimPrefix(err.Error(), "meta: "), "invalid command: ")
 	for _, m := range []struct {

@@ -1,6 +1,7 @@
 package s3api
 
 import (
+	"fmt"
 	"context"
 	"encoding/json"
 	"errors"
@@ -21,6 +22,39 @@ func (f *fakeAdmin) ClusterStatus(ctx context.Context) (adminapi.ClusterStatus, 
 	f.calls++
 	return adminapi.ClusterStatus{ClusterID: "test-cluster", EC: "2+2", Leader: "n1",
 		Nodes: []adminapi.NodeStatus{{ID: "n1", Alive: true}}}, nil
+}
+
+// Decommission refuses every node but "n2" as the node would (the
+// refusal travels as an *adminapi.Error).
+func (f *fakeAdmin) Decommission(_ context.Context, id string, force bool) (adminapi.DecommissionResult, error) {
+	f.calls++
+	if id != "n2" {
+		return adminapi.DecommissionResult{}, &adminapi.Error{Code: adminapi.CodeNoSuchNode, Status: http.StatusNotFound, Message: "no node " + id}
+	}
+	return adminapi.DecommissionResult{Node: id, State: "draining", Message: fmt.Sprintf("force=%v", force)}, nil
+}
+
+func (f *fakeAdmin) CancelDecommission(_ context.Context, id string) (adminapi.DecommissionResult, error) {
+	f.calls++
+	return adminapi.DecommissionResult{Node: id, State: "up"}, nil
+}
+
+func TestAdminDecommissionRoutes(t *testing.T) {
+	fa := &fakeAdmin{}
+	ts := startTestServerDeps(t, func(d *Deps) { d.Admin = fa })
+	ctx := context.Background()
+	c := &adminapi.Client{Endpoint: ts.url, AccessKey: testAccessKey, SecretKey: testSecretKey}
+	res, err := c.Decommission(ctx, "n2", true)
+	if err != nil || res.State != "draining" || res.Message != "force=true" {
+		t.Fatalf("decommission: %+v %v", res, err)
+	}
+	var ae *adminapi.Error
+	if _, err := c.Decommission(ctx, "n9", false); !errors.As(err, &ae) || ae.Code != adminapi.CodeNoSuchNode || ae.Status != http.StatusNotFound {
+		t.Fatalf("unknown node: %v", err)
+	}
+	if res, err := c.CancelDecommission(ctx, "n2"); err != nil || res.State != "up" {
+		t.Fatalf("cancel: %+v %v", res, err)
+	}
 }
 
 func TestAdminClusterStatus(t *testing.T) {

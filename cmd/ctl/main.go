@@ -35,6 +35,17 @@ const usage = `usage: stratactl [--endpoint URL] [--access-key AK] [--secret-key
   cluster drives     every drive: node, online, size, used, placement groups
   heal status        self-healing on every node: scanner pass, repairs, read-repair
                      queue, drives being refilled (live on a terminal)
+  rebalance status [--wait]
+                     PGs moving to new drives after nodes joined or are
+                     drained, bytes moved per node; --wait follows it (a
+                     live bar on a terminal, a line every 5 s otherwise)
+                     until the placement has settled
+  node decommission ID [--force] [--no-wait] [--cancel]
+                     drain node ID: its PGs move to the other nodes and it
+                     leaves the cluster and Raft when empty; refused when
+                     the rest cannot hold its data or the EC layout
+                     (--force accepts fewer nodes than shards per PG);
+                     follows the drain unless --no-wait; --cancel stops it
 
   user create NAME [--secret-key S] [--account A]
                      create a user (access key = NAME); the secret key is
@@ -86,7 +97,12 @@ var commandFlags = map[string][]string{
 	"policy detach":          {"user", "group"},
 	"service-account create": {"policy-file", "name"},
 	"sts assume-role":        {"policy-file", "duration", "role-arn", "role-session-name"},
+	"node decommission":      {"force", "no-wait", "cancel"},
+	"rebalance status":       {"wait"},
 }
+
+// boolFlags take no value (--force), or an explicit one (--force=false).
+var boolFlags = map[string]bool{"json": true, "force": true, "no-wait": true, "cancel": true, "wait": true}
 
 // parsedFlag is one --name[=value] of the command line.
 type parsedFlag struct {
@@ -95,7 +111,7 @@ type parsedFlag struct {
 }
 
 // parseArgs splits args into command words and flags. Every flag but
-// --json takes a value (--name value or --name=value).
+// the boolFlags takes a value (--name value or --name=value).
 func parseArgs(args []string) (words []string, flags []parsedFlag, help bool, err error) {
 	for i := 0; i < len(args); i++ {
 		a := args[i]
@@ -111,7 +127,7 @@ func parseArgs(args []string) (words []string, flags []parsedFlag, help bool, er
 		switch {
 		case name == "h" || name == "help":
 			return nil, nil, true, nil
-		case name == "json" && !hasValue:
+		case boolFlags[name] && !hasValue:
 			value = "true"
 		case !hasValue:
 			if i+1 >= len(args) {
@@ -151,6 +167,9 @@ func run(args []string, getenv func(string) string, out io.Writer) error {
 	case "user", "account", "group", "policy", "service-account":
 		return iamCommand(g, words, local, out)
 	}
+	if len(words) >= 2 && words[0] == "node" && words[1] == "decommission" {
+		return nodeDecommission(g, words, local, out)
+	}
 	cmd := strings.Join(words, " ")
 	switch cmd {
 	case "cluster keygen":
@@ -162,6 +181,8 @@ func run(args []string, getenv func(string) string, out io.Writer) error {
 		return nil
 	case "heal status":
 		return healStatus(g, out)
+	case "rebalance status":
+		return rebalanceStatus(g, local, out)
 	case "cluster status", "cluster nodes", "cluster drives":
 		c, err := g.client()
 		if err != nil {

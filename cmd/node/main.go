@@ -112,7 +112,7 @@ type options struct {
 	configFile, logFormat, logLevel, region, domains, domain            string
 	bootstrapExpect, pgCount, voters                                    int
 	blockSize, inlineMax                                                string
-	healRate, scanRate, scanInterval, voterGrace                        string
+	healRate, scanRate, scanInterval, voterGrace, rebalanceRate         string
 	tlsCert, tlsKey, rpcTLSCert, rpcTLSKey, rpcTLSCA                    string
 }
 
@@ -142,6 +142,7 @@ func newFlags(o *options, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.scanRate, "scan-rate", "32MiB", "bytes per second the background scanner verifies")
 	fs.StringVar(&o.scanInterval, "scan-interval", "24h", "pause between scanner passes over this node's PGs (0: no scanner)")
 	fs.StringVar(&o.voterGrace, "voter-grace", "30s", "how long a Raft voter may be gone before a non-voter replaces it")
+	fs.StringVar(&o.rebalanceRate, "rebalance-rate", "128MiB", "bytes per second a rebalance reads to move shards to new drives")
 	fs.StringVar(&o.region, "region", d.Region, "region name reported to clients")
 	fs.StringVar(&o.domains, "domains", "", "comma-separated domains for virtual-host style requests (bucket.DOMAIN/key)")
 	fs.StringVar(&o.domain, "domain", "", "same as --domains (the name MinIO users know); both may be given")
@@ -263,6 +264,9 @@ func (o *options) config(getenv func(string) string) (node.Config, error) {
 	}
 	if c.HealRate, err = parseSize(o.healRate); err != nil || c.HealRate <= 0 {
 		return c, fmt.Errorf("--heal-rate %q: want a positive size per second, e.g. 64MiB", o.healRate)
+	}
+	if c.RebalanceRate, err = parseSize(o.rebalanceRate); err != nil || c.RebalanceRate <= 0 {
+		return c, fmt.Errorf("--rebalance-rate %q: want a positive size per second, e.g. 128MiB", o.rebalanceRate)
 	}
 	if c.ScanRate, err = parseSize(o.scanRate); err != nil || c.ScanRate <= 0 {
 		return c, fmt.Errorf("--scan-rate %q: want a positive size per second, e.g. 32MiB", o.scanRate)

@@ -1,0 +1,524 @@
+package dataplane
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/strata-io/strata/dataplane/drive"
+	"github.com/strata-io/strata/meta"
+)
+
+// Rebalancing.
+//
+// A new placement epoch lists in Placement.Moving the old drive lists of
+// the PGs it changed. For each moving PG, the node responsible for it (the
+// node of the first drive of its new list on a live node, as the scanner
+// chooses) migrates it in rounds:
+//
+//  1. Fence: every live node confirms it has applied the epoch, and waits
+//     for the writes it let through under an older one. From then on a
+//     node refuses to commit a record (object, restore, upload, part) to a
+//     local drive that is not in the key's current PG list
+//     (errStalePlacement): a coordinator that still routes with the old
+//     epoch fails its write, so nothing new lands on the old drives once
+//     the copy has begun.
+//  2. Copy: every version of every key of the PG (listed across the
+//     cluster, old drives included) is inspected like a repair over the
+//     route that reads new and old drives; a shard position whose new
+//     drive lacks the version gets it, copied from the old drive (every
+//     block's CRC checked on the way) or, when that fails, rebuilt from
+//     the other shards. Rate-limited by RebalanceRate.
+//  3. Verify: the same walk, verifying the shard files of the new drives
+//     where they are (CRC of every block) and repairing what fails.
+//  4. Purge: the PG's keys are removed from its old drives (DropKeys).
+//  5. PGMoved: the PG leaves Placement.Moving; readers stop consulting the
+//     old drives.
+//
+// A PG with any version that could not be copied or verified stays
+// moving and is retried by the next round. No new epoch is installed
+// while a PG moves (meta), so the old drives of a moving PG cannot be
+// given the PG again while they are purged.
+
+// errStalePlacement: a record write to a drive that does not hold the
+// key's PG in the current epoch (the coordinator routed with an older
+// one). The write fails; the client's retry routes with the new epoch.
+var errStalePlacement = errors.New("dataplane: placement changed: drive no longer holds this PG")
+
+// fencedDrive is a local drive that refuses record writes for PGs it does
+// not hold in the current epoch (see the top of this file). Every path to
+// a local drive (this node's requests and the rpc handlers) goes through
+// it.
+type fencedDrive struct {
+	localDrive
+	s  *Store
+	id string
+}
+
+func (f fencedDrive) CommitVersion(ctx context.Context, fi drive.FileInfo) error {
+	return f.s.fenced(f.id, fi.Bucket, fi.Key, func() error { return f.localDrive.CommitVersion(ctx, fi) })
+}
+
+func (f fencedDrive) RestoreVersion(ctx context.Context, fi drive.FileInfo, shards map[string]string) error {
+	return f.s.fenced(f.id, fi.Bucket, fi.Key, func() error { return f.localDrive.RestoreVersion(ctx, fi, shards) })
+}
+
+func (f fencedDrive) CreateUpload(ctx context.Context, u drive.Upload) error {
+	return f.s.fenced(f.id, u.Bucket, u.Key, func() error { return f.localDrive.CreateUpload(ctx, u) })
+}
+
+func (f fencedDrive) CommitPart(ctx context.Context, u drive.Upload, p drive.Part) error {
+	return f.s.fenced(f.id, u.Bucket, u.Key, func() error { return f.localDrive.CommitPart(ctx, u, p) })
+}
+
+// fenced runs fn, a record write to local drive id, unless the current
+// placement does not give id bucket/key's PG. It holds the fence's read
+// lock while fn runs, so fenceEpoch can wait for writes admitted under an
+// older epoch.
+func (s *Store) fenced(id, bucket, key string, fn func() error) error {
+	s.fence.RLock()
+	defer s.fence.RUnlock()
+	stale := false
+	s.topology.View(func(st *meta.State) {
+		if !hasPlacement(st) {
+			return
+		}
+		tc := s.topoCacheLocked(st)
+		set := settingsOf(st.Cluster)
+		pg := PGOf(set.clusterID, bucket, key, set.pgCount)
+		stale = pg < len(tc.pgs) && !slices.Contains(tc.pgs[pg], id)
+	})
+	if stale {
+		return fmt.Errorf("%w: drive %s, key %s/%s", errStalePlacement, id, bucket, key)
+	}
+	return fn()
+}
+
+// currentEpoch returns the placement epoch this node has applied.
+func (s *Store) currentEpoch() uint64 {
+	var e uint64
+	s.topology.View(func(st *meta.State) { e = st.Placement.Epoch })
+	return e
+}
+
+// fenceEpoch returns once this node has applied epoch (or a later one)
+// and every record write admitted before has finished.
+func (s *Store) fenceEpoch(ctx context.Context, epoch uint64) error {
+	for s.currentEpoch() < epoch {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("dataplane: epoch %d not applied here (at %d): %w", epoch, s.currentEpoch(), ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	// Taking the write side waits for every write admitted before.
+	s.fence.Lock()
+	fenced := s.currentEpoch()
+	s.fence.Unlock()
+	if fenced < epoch {
+		return fmt.Errorf("dataplane: epoch went back from %d to %d", epoch, fenced)
+	}
+	return nil
+}
+
+// fenceAll runs fenceEpoch on every live node.
+func (s *Store) fenceAll(ctx context.Context, epoch uint64) error {
+	cv := s.viewCluster()
+	ctx, cancel := s.metaCtx(ctx)
+	defer cancel()
+	errs := make([]error, len(cv.peers))
+	var wg sync.WaitGroup
+	for i, p := range cv.peers {
+		if !s.aliveNode(p.id) {
+			continue
+		}
+		wg.Go(func() {
+			if p.self {
+				errs[i] = s.fenceEpoch(ctx, epoch)
+				return
+			}
+			resp, err := callNode(ctx, s.tr, p.addr, methodFence, wireReq{Epoch: epoch}, nil)
+			if err == nil {
+				err = drain(resp.Body)
+			}
+			if err != nil {
+				errs[i] = fmt.Errorf("fence on node %s: %w", p.id, fromRemote(err))
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func drain(rc io.ReadCloser) error {
+	if rc == nil {
+		return nil
+	}
+	_, err := io.Copy(io.Discard, rc)
+	if cerr := rc.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// dropPGsLocal removes the keys of pgs from local drive id, refusing a PG
+// the drive holds in the current placement.
+func (s *Store) dropPGsLocal(ctx context.Context, id string, pgs pgSet) (int, error) {
+	d, ok := s.local[id]
+	if !ok {
+		return 0, fmt.Errorf("%w: %s on node %s", errNoDrive, id, s.cfg.NodeID)
+	}
+	var set settings
+	var bad []int
+	s.topology.View(func(st *meta.State) {
+		set = settingsOf(st.Cluster)
+		if !hasPlacement(st) {
+			bad = append(bad, -1)
+			return
+		}
+		for pg, ids := range s.topoCacheLocked(st).pgs {
+			if pgs.has(pg) && slices.Contains(ids, id) {
+				bad = append(bad, pg)
+			}
+		}
+	})
+	if len(bad) > 0 {
+		return 0, fmt.Errorf("%w: drive %s holds PGs %v in the current placement; not purged", errBadRequest, id, bad)
+	}
+	return d.DropKeys(ctx, func(bucket, key string) bool {
+		return pgs.has(PGOf(set.clusterID, bucket, key, set.pgCount))
+	})
+}
+
+// dropPGs removes the keys of pgs from drive id, wherever it is.
+func (s *Store) dropPGs(ctx context.Context, id string, pgs pgSet) error {
+	if _, ok := s.local[id]; ok {
+		_, err := s.dropPGsLocal(ctx, id, pgs)
+		return err
+	}
+	var addr string
+	s.topology.View(func(st *meta.State) {
+		if n := st.Nodes[s.topoCacheLocked(st).driveNode[id]]; n != nil {
+			addr = n.RPCAddr
+		}
+	})
+	if addr == "" || s.tr == nil {
+		return fmt.Errorf("%w: drive %s", errUnreachable, id)
+	}
+	resp, err := callNode(ctx, s.tr, addr, methodDropPGs, wireReq{Drive: id, PGs: pgs}, nil)
+	if err == nil {
+		err = drain(resp.Body)
+	}
+	return fromRemote(err)
+}
+
+// RebalanceStatus is the progress of the rebalance: the cluster-wide
+// figures come from the placement, the counters from this node's
+// migrations since it started.
+type RebalanceStatus struct {
+	Epoch       uint64    `json:"epoch"`
+	MovingPGs   int       `json:"moving_pgs"`   // PGs of the epoch still moving
+	MovingTotal int       `json:"moving_total"` // PGs the epoch moves
+	TotalPGs    int       `json:"total_pgs"`
+	Started     time.Time `json:"started"` // when the epoch was installed (zero if unknown)
+
+	Active      bool  `json:"active"`       // this node is migrating PGs now
+	OwnedPGs    int   `json:"owned_pgs"`    // moving PGs this node migrates
+	Rounds      int64 `json:"rounds"`       // migration rounds run
+	Versions    int64 `json:"versions"`     // versions inspected
+	ShardsMoved int64 `json:"shards_moved"` // shards written to new drives
+	BytesMoved  int64 `json:"bytes_moved"`  // shard bytes written to new drives
+	Verified    int64 `json:"verified"`     // shard bytes verified on the new drives
+	PGsSettled  int64 `json:"pgs_settled"`  // PGs this node finished
+	Errors      int64 `json:"errors"`       // versions that failed (retried)
+	LastError   string `json:"last_error,omitempty"`
+}
+
+// rebalancer is a Store's migration state.
+type rebalancer struct {
+	pace *pacer
+
+	mu        sync.Mutex
+	active    bool
+	owned     int
+	lastError string
+
+	rounds, versions, shards, bytes, verified, settled, errs atomic.Int64
+}
+
+// RebalanceStatus returns the rebalance progress as this node sees it.
+func (s *Store) RebalanceStatus() RebalanceStatus {
+	var st RebalanceStatus
+	s.topology.View(func(m *meta.State) {
+		st.Epoch, st.MovingPGs, st.MovingTotal, st.TotalPGs = m.Placement.Epoch, len(m.Placement.Moving), m.Placement.MovingTotal, len(m.Placement.PGs)
+		if m.Placement.Created > 0 {
+			st.Started = time.Unix(0, m.Placement.Created)
+		}
+	})
+	r := &s.rebal
+	r.mu.Lock()
+	st.Active, st.OwnedPGs, st.LastError = r.active, r.owned, r.lastError
+	r.mu.Unlock()
+	st.Rounds, st.Versions, st.ShardsMoved, st.BytesMoved = r.rounds.Load(), r.versions.Load(), r.shards.Load(), r.bytes.Load()
+	st.Verified, st.PGsSettled, st.Errors = r.verified.Load(), r.settled.Load(), r.errs.Load()
+	return st
+}
+
+// movingOwned returns the current epoch and the moving PGs this node
+// migrates (those whose first new drive on a live node is local).
+func (s *Store) movingOwned() (uint64, pgSet, []int) {
+	var (
+		epoch uint64
+		set   pgSet
+		list  []int
+	)
+	s.topology.View(func(st *meta.State) {
+		if !hasPlacement(st) || len(st.Placement.Moving) == 0 {
+			return
+		}
+		epoch = st.Placement.Epoch
+		tc := s.topoCacheLocked(st)
+		set = newPGSet(len(tc.pgs))
+		for pg := range tc.moving {
+			for _, id := range tc.pgs[pg] {
+				node := tc.driveNode[id]
+				if node == "" || !s.aliveNode(node) {
+					continue
+				}
+				if node == s.cfg.NodeID {
+					set.add(pg)
+					list = append(list, pg)
+				}
+				break
+			}
+		}
+	})
+	sort.Ints(list)
+	return epoch, set, list
+}
+
+// rebalanceLoop runs migration rounds every RebalanceInterval while PGs
+// this node is responsible for move.
+func (s *Store) rebalanceLoop(ctx context.Context) {
+	if s.cfg.Propose == nil || s.cfg.RebalanceInterval < 0 {
+		return
+	}
+	t := time.NewTicker(s.cfg.RebalanceInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := s.RebalanceRound(ctx); err != nil && ctx.Err() == nil {
+			s.rebal.mu.Lock()
+			s.rebal.lastError = err.Error()
+			s.rebal.mu.Unlock()
+			s.log.Warn("rebalance round incomplete", "err", err)
+		}
+	}
+}
+
+// RebalanceRound runs one migration round (see the top of this file) over
+// the moving PGs this node is responsible for, and proposes PGMoved for
+// those it finished.
+func (s *Store) RebalanceRound(ctx context.Context) error {
+	epoch, pgs, list := s.movingOwned()
+	if len(list) == 0 {
+		return nil
+	}
+	r := &s.rebal
+	r.mu.Lock()
+	r.active, r.owned = true, len(list)
+	r.mu.Unlock()
+	defer func() {
+		r.mu.Lock()
+		r.active = false
+		r.mu.Unlock()
+	}()
+	r.rounds.Add(1)
+	start := time.Now()
+	s.log.Info("rebalance round", "epoch", epoch, "pgs", len(list))
+	if err := s.fenceAll(ctx, epoch); err != nil {
+		return err
+	}
+	failed := newPGSet(len(pgs) * 8)
+	if err := s.scan(ctx, pgs, scanOpts{all: true, move: true, failed: failed}); err != nil {
+		return err
+	}
+	verifyOn := map[string]bool{}
+	s.topology.View(func(st *meta.State) {
+		tc := s.topoCacheLocked(st)
+		for _, pg := range list {
+			for i, id := range tc.pgs[pg] {
+				if old := tc.moving[pg]; len(old) > i && old[i] != id {
+					verifyOn[id] = true
+				}
+			}
+		}
+	})
+	if err := s.scan(ctx, pgs, scanOpts{all: true, move: true, verify: true, verifyOn: verifyOn, failed: failed}); err != nil {
+		return err
+	}
+	// Purge the old drives of the PGs that are done.
+	byDrive := map[string]pgSet{}
+	var draining map[string]bool
+	s.topology.View(func(st *meta.State) {
+		tc := s.topoCacheLocked(st)
+		draining = map[string]bool{}
+		for _, pg := range list {
+			if failed.has(pg) {
+				continue
+			}
+			for _, id := range tc.moving[pg] {
+				if slices.Contains(tc.pgs[pg], id) {
+					continue
+				}
+				if byDrive[id] == nil {
+					byDrive[id] = newPGSet(len(tc.pgs))
+				}
+				byDrive[id].add(pg)
+				if n := st.Nodes[tc.driveNode[id]]; n == nil || n.State != meta.StateUp {
+					draining[id] = true
+				}
+			}
+		}
+	})
+	var errs []error
+	for id, set := range byDrive {
+		err := s.dropPGs(ctx, id, set)
+		if err == nil {
+			continue
+		}
+		if unavailable(err) && draining[id] {
+			// A drained node that is gone keeps its copies; nothing reads
+			// them (listings skip PGs a drive does not hold).
+			s.log.Warn("rebalance: old drive unreachable, its copies stay", "drive", id, "err", err)
+			continue
+		}
+		errs = append(errs, fmt.Errorf("purge drive %s: %w", id, err))
+		for pg := range len(set) * 8 {
+			if set.has(pg) {
+				failed.add(pg)
+			}
+		}
+	}
+	var done []int
+	for _, pg := range list {
+		if !failed.has(pg) {
+			done = append(done, pg)
+		}
+	}
+	for len(done) > 0 {
+		n := min(len(done), 4096)
+		pctx, cancel := s.metaCtx(ctx)
+		err := s.cfg.Propose(pctx, meta.PGMoved{Epoch: epoch, PGs: done[:n]})
+		cancel()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("propose pgs moved: %w", err))
+			break
+		}
+		r.settled.Add(int64(n))
+		done = done[n:]
+	}
+	s.log.Info("rebalance round done", "epoch", epoch, "pgs", len(list), "settled", len(list)-countSet(failed, len(pgs)*8), "took", time.Since(start).Round(time.Millisecond))
+	if len(errs) == 0 && countSet(failed, len(pgs)*8) > 0 {
+		errs = append(errs, fmt.Errorf("%d PGs not finished, retried next round", countSet(failed, len(pgs)*8)))
+	}
+	return errors.Join(errs...)
+}
+
+func countSet(p pgSet, n int) int {
+	c := 0
+	for i := range n {
+		if p.has(i) {
+			c++
+		}
+	}
+	return c
+}
+
+// runMove inspects and moves one version of a moving PG, counting it in
+// the rebalance progress.
+func (s *Store) runMove(ctx context.Context, job healJob) error {
+	r := &s.rebal
+	job.pace = r.pace
+	res, err := s.healVersion(ctx, job)
+	r.versions.Add(1)
+	r.shards.Add(int64(res.shards))
+	r.bytes.Add(res.bytes)
+	r.verified.Add(res.verified)
+	if err != nil && ctx.Err() == nil {
+		r.errs.Add(1)
+		s.log.Warn("rebalance: version not moved", "bucket", job.bucket, "key", job.key, "version", job.ref.ID, "err", err)
+	}
+	return err
+}
+
+// copyStream is the io.Reader WriteShard consumes when a shard file is
+// copied from another drive: the source's regions, each block's CRC
+// checked before it is passed on.
+type copyStream struct {
+	ctx  context.Context
+	rc   io.ReadCloser
+	lay  layout
+	b    int64
+	buf  []byte
+	cur  []byte
+	pace *pacer
+}
+
+func (c *copyStream) Read(p []byte) (int, error) {
+	if len(c.cur) == 0 {
+		if c.b == c.lay.blocks() {
+			return 0, io.EOF
+		}
+		region := c.buf[:crcLen+c.lay.shardBlockLen(c.b)]
+		if err := c.pace.wait(c.ctx, int64(len(region))); err != nil {
+			return 0, err
+		}
+		if _, err := io.ReadFull(c.rc, region); err != nil {
+			return 0, fmt.Errorf("dataplane: copy block %d: %w", c.b, shortRead(err))
+		}
+		if !regionOK(region) {
+			return 0, fmt.Errorf("dataplane: copy block %d: %w", c.b, errChecksum)
+		}
+		c.cur = region
+		c.b++
+	}
+	n := copy(p, c.cur)
+	c.cur = c.cur[n:]
+	return n, nil
+}
+
+// copyShard copies shard file dataDir (layout lay) from src to a new
+// temporary shard on dst, checking every block, and returns its name and
+// size.
+func (s *Store) copyShard(ctx context.Context, src *shardSource, dst driveRef, dataDir string, lay layout, pace *pacer) (string, int64, error) {
+	cs := &copyStream{ctx: ctx, lay: lay, pace: pace, buf: make([]byte, crcLen+shardLen(lay.blockSize, lay.k))}
+	if lay.blocks() > 0 {
+		rc, err := src.store.OpenShard(ctx, dataDir, 0, lay.shardFileSize())
+		if err != nil {
+			return "", 0, err
+		}
+		defer rc.Close()
+		cs.rc = rc
+	}
+	tmp := newDataDir()
+	n, err := dst.store.WriteShard(ctx, tmp, cs)
+	if err == nil && n != lay.shardFileSize() {
+		err = fmt.Errorf("dataplane: drive %s stored %d of %d copied shard bytes", dst.id, n, lay.shardFileSize())
+	}
+	if err != nil {
+		_ = dst.store.AbortShard(context.WithoutCancel(ctx), tmp)
+		return "", 0, err
+	}
+	return tmp, n, nil
+}
