@@ -228,15 +228,15 @@ type RebalanceStatus struct {
 	TotalPGs    int       `json:"total_pgs"`
 	Started     time.Time `json:"started"` // when the epoch was installed (zero if unknown)
 
-	Active      bool  `json:"active"`       // this node is migrating PGs now
-	OwnedPGs    int   `json:"owned_pgs"`    // moving PGs this node migrates
-	Rounds      int64 `json:"rounds"`       // migration rounds run
-	Versions    int64 `json:"versions"`     // versions inspected
-	ShardsMoved int64 `json:"shards_moved"` // shards written to new drives
-	BytesMoved  int64 `json:"bytes_moved"`  // shard bytes written to new drives
-	Verified    int64 `json:"verified"`     // shard bytes verified on the new drives
-	PGsSettled  int64 `json:"pgs_settled"`  // PGs this node finished
-	Errors      int64 `json:"errors"`       // versions that failed (retried)
+	Active      bool   `json:"active"`       // this node is migrating PGs now
+	OwnedPGs    int    `json:"owned_pgs"`    // moving PGs this node migrates
+	Rounds      int64  `json:"rounds"`       // migration rounds run
+	Versions    int64  `json:"versions"`     // versions inspected
+	ShardsMoved int64  `json:"shards_moved"` // shards written to new drives
+	BytesMoved  int64  `json:"bytes_moved"`  // shard bytes written to new drives
+	Verified    int64  `json:"verified"`     // shard bytes verified on the new drives
+	PGsSettled  int64  `json:"pgs_settled"`  // PGs this node finished
+	Errors      int64  `json:"errors"`       // versions that failed (retried)
 	LastError   string `json:"last_error,omitempty"`
 }
 

@@ -46,6 +46,8 @@ func (s *State) Apply(cmd Command) error {
 		return s.applySetBucketPolicy(c)
 	case SetBucketACL:
 		return s.applySetBucketACL(c)
+	case SetBucketCORS:
+		return s.applySetBucketCORS(c)
 	case PGMoved:
 		return s.applyPGMoved(c)
 	case SetNodeState:

@@ -2,6 +2,7 @@ package meta
 
 import (
 	"bytes"
+	"fmt"
 	"slices"
 	"strings"
 )
@@ -92,6 +93,11 @@ func (s *State) applyCreateBucket(c CreateBucket) error {
 	if len(c.Bucket.Policy) > 0 {
 		if err := validateDocument("bucket policy of "+c.Bucket.Name, c.Bucket.Policy); err != nil {
 			return err
+		}
+	}
+	if len(c.Bucket.CORS) > 0 {
+		if err := ValidateCORS(c.Bucket.CORS); err != nil {
+			return fmt.Errorf("bucket %s: %w", c.Bucket.Name, err)
 		}
 	}
 	nb := c.Bucket.clone()

@@ -63,6 +63,7 @@ func (b *Bucket) clone() *Bucket {
 	}
 	c := *b
 	c.Policy = bytes.Clone(b.Policy)
+	c.CORS = cloneCORS(b.CORS)
 	return &c
 }
 

@@ -41,7 +41,8 @@ const (
 	KindDetachPolicy    Kind = 16
 	KindSetBucketPolicy Kind = 17
 	KindSetBucketACL    Kind = 18
-	// 19: bucket CORS (cors.go).
+	// KindSetBucketCORS: Put/DeleteBucketCors (cors.go).
+	KindSetBucketCORS Kind = 19
 	// Rebalancing and decommission (rebalance.go).
 	KindPGMoved      Kind = 20
 	KindSetNodeState Kind = 21
@@ -95,6 +96,8 @@ func (k Kind) String() string {
 		return "set_bucket_policy"
 	case KindSetBucketACL:
 		return "set_bucket_acl"
+	case KindSetBucketCORS:
+		return "set_bucket_cors"
 	case KindPGMoved:
 		return "pg_moved"
 	case KindSetNodeState:
@@ -225,7 +228,7 @@ func Encode(cmd Command) ([]byte, error) {
 	switch c := cmd.(type) {
 	case Bootstrap, NodeUp, SetPlacement, CreateBucket, DeleteBucket, PutUser, SetBucketVersioning,
 		DeleteUser, PutAccount, DeleteAccount, PutGroup, DeleteGroup, PutPolicy, DeletePolicy,
-		AttachPolicy, DetachPolicy, SetBucketPolicy, SetBucketACL, PGMoved, SetNodeState:
+		AttachPolicy, DetachPolicy, SetBucketPolicy, SetBucketACL, SetBucketCORS, PGMoved, SetNodeState:
 	case Skipped:
 		if c.RawKind&KindIgnoreIfUnknown == 0 {
 			return nil, fmt.Errorf("%w: skipped command of kind %d without the ignore flag", ErrInvalid, c.RawKind)
@@ -288,6 +291,8 @@ func Decode(b []byte) (Command, error) {
 		return decodePayload[SetBucketPolicy](k, v, payload)
 	case KindSetBucketACL:
 		return decodePayload[SetBucketACL](k, v, payload)
+	case KindSetBucketCORS:
+		return decodePayload[SetBucketCORS](k, v, payload)
 	case KindPGMoved:
 		return decodePayload[PGMoved](k, v, payload)
 	case KindSetNodeState:

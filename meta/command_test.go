@@ -48,8 +48,13 @@ func sampleCommands() map[string]meta.Command {
 		"detach_policy":     meta.DetachPolicy{Policy: "readonly", User: "alice", Group: "staff"},
 		"set_bucket_policy": meta.SetBucketPolicy{Bucket: "photos", Document: []byte(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::photos/*"}]}`)},
 		"set_bucket_acl":    meta.SetBucketACL{Bucket: "photos", ACL: "public-read"},
-		"pg_moved":          meta.PGMoved{Epoch: 7, PGs: []int{3, 1024}},
-		"set_node_state":    meta.SetNodeState{ID: "n4", State: meta.StateDraining},
+		"set_bucket_cors": meta.SetBucketCORS{Bucket: "photos", Rules: []meta.CORSRule{
+			{ID: "uploads", AllowedOrigins: []string{"https://app.example.org", "https://*.example.net"}, AllowedMethods: []string{"PUT", "POST"},
+				AllowedHeaders: []string{"x-amz-*", "content-type"}, ExposeHeaders: []string{"ETag", "x-amz-version-id"}, MaxAgeSeconds: new(int64(3000))},
+			{AllowedOrigins: []string{"*"}, AllowedMethods: []string{"GET"}},
+		}},
+		"pg_moved":       meta.PGMoved{Epoch: 7, PGs: []int{3, 1024}},
+		"set_node_state": meta.SetNodeState{ID: "n4", State: meta.StateDraining},
 		"create_bucket_iam": meta.CreateBucket{Bucket: meta.Bucket{Name: "public", Owner: "alice", Created: 1700000000000000009, Versioning: meta.VersioningEnabled,
 			ACL: "public-read", Policy: []byte(`{"Version":"2012-10-17","Statement":[]}`)}},
 		"put_user_iam": meta.PutUser{User: meta.User{AccessKey: "AKSERVICE", SecretSealed: []byte{5, 6}, Name: "rclone", Created: 1700000000000000008,
@@ -92,7 +97,7 @@ func TestCommandGolden(t *testing.T) {
 			}
 		})
 	}
-	if len(cmds) != 22 { // 20 kinds; put_user and create_bucket also with their IAM fields
+	if len(cmds) != 23 { // 21 kinds; put_user and create_bucket also with their IAM fields
 		t.Fatalf("a kind was added without a golden sample")
 	}
 }

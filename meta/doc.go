@@ -1,7 +1,7 @@
 // Package meta holds Strata's replicated control state and the pure functions
 // that change it: the typed Raft commands and their wire format (command.go),
 // State.Apply with one function per command kind (cluster.go, node.go,
-// placement.go, bucket.go, user.go, account.go, group.go, policy.go),
+// placement.go, bucket.go, cors.go, user.go, account.go, group.go, policy.go),
 // deterministic PG placement (ComputePlacement for a first epoch by
 // rendezvous hashing, NextPlacement for balanced epochs that move the least,
 // ComparePlacements for what an epoch moves), and the versioned snapshot
@@ -10,8 +10,9 @@
 // Main types: State, Command (Bootstrap, NodeUp, SetPlacement, CreateBucket,
 // DeleteBucket, SetBucketVersioning, PutUser, DeleteUser, PutAccount,
 // DeleteAccount, PutGroup, DeleteGroup, PutPolicy, DeletePolicy,
-// AttachPolicy, DetachPolicy, SetBucketPolicy, SetBucketACL, Skipped),
-// Placement, and the IAM records of iam.go (User with its service
+// AttachPolicy, DetachPolicy, SetBucketPolicy, SetBucketACL, SetBucketCORS,
+// Skipped), Placement, a bucket's CORS rules (CORSRule, checked by
+// ValidateCORS), and the IAM records of iam.go (User with its service
 // accounts, Account, Group, Policy).
 //
 // IAM state holds names and documents only: package iam parses and

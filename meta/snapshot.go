@@ -11,29 +11,30 @@ import (
 	"slices"
 )
 
-// Snapshot format, version 2:
+// Snapshot format, version 3:
 //
-//	header:  "STRATA-SNAP" [format version u8 = 2]
+//	header:  "STRATA-SNAP" [format version u8 = 3]
 //	records: [record kind u8][payload length u32 big-endian][payload JSON]
 //	         in this fixed order: one cluster, nodes sorted by id, one
 //	         placement, buckets sorted by name, users sorted by access key,
 //	         accounts, groups and managed policies, each sorted by name
 //	end:     [0][0 0 0 0]
 //
-// Version 1 is version 2 without the account, group and policy records
-// (and without the IAM fields of users and buckets, which are optional).
-// A new record kind or a changed payload needs a new format version; readers
-// keep restoring every older version (testdata/snapshot/v1.snap pins v1,
-// v2.snap pins v2).
+// Version 2 is version 3 without the bucket's CORS rules (an optional field
+// of the bucket record). Version 1 is version 2 without the account, group
+// and policy records (and without the IAM fields of users and buckets,
+// which are optional). A new record kind or a changed payload needs a new
+// format version; readers keep restoring every older version
+// (testdata/snapshot/v1.snap pins v1, v2.snap v2, v3.snap v3).
 
 // SnapshotMagic starts every snapshot.
 const SnapshotMagic = "STRATA-SNAP"
 
 // SnapshotVersion is the format version WriteSnapshot writes.
-const SnapshotVersion uint8 = 2
+const SnapshotVersion uint8 = 3
 
-// Record kinds, in the order they appear. Versions 1 and 2 share kinds 1..5;
-// 6..8 are version 2's.
+// Record kinds, in the order they appear. All versions share kinds 1..5;
+// 6..8 are those of versions 2 and 3.
 const (
 	recordEnd       uint8 = 0
 	recordCluster   uint8 = 1
@@ -47,7 +48,7 @@ const (
 )
 
 // lastRecord is the highest record kind of each format version.
-var lastRecord = map[uint8]uint8{1: recordUser, 2: recordPolicy}
+var lastRecord = map[uint8]uint8{1: recordUser, 2: recordPolicy, 3: recordPolicy}
 
 // maxRecordLen bounds one record's payload; the reader never allocates more
 // than the bytes actually present.
@@ -210,7 +211,7 @@ func readRecords(br *bufio.Reader, maxKind uint8) (*State, error) {
 }
 
 // checkRecordOrder enforces the order: cluster once, nodes, placement once,
-// buckets, users, then (version 2) accounts, groups, policies.
+// buckets, users, then (versions 2 and 3) accounts, groups, policies.
 func checkRecordOrder(last, kind, maxKind uint8) error {
 	switch {
 	case kind > maxKind:
@@ -254,6 +255,7 @@ func (s *State) restoreRecord(kind uint8, payload []byte) error {
 			return fmt.Errorf("bucket name %q empty or repeated", b.Name)
 		}
 		b.Policy = nilIfEmpty(b.Policy)
+		b.CORS = cloneCORS(b.CORS)
 		s.Buckets[b.Name] = &b
 	case recordUser:
 		var u User

@@ -14,6 +14,20 @@ import (
 
 // fullState has records of every kind, with every field set.
 func fullState(t testing.TB) *meta.State {
+	s := fullStateV2(t)
+	if err := s.Apply(meta.SetBucketCORS{Bucket: "alpha", Rules: []meta.CORSRule{
+		{ID: "web", AllowedOrigins: []string{"https://*.example.org"}, AllowedMethods: []string{"GET", "PUT"},
+			AllowedHeaders: []string{"*"}, ExposeHeaders: []string{"ETag"}, MaxAgeSeconds: new(int64(600))},
+		{AllowedOrigins: []string{"*"}, AllowedMethods: []string{"HEAD"}},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// fullStateV2 has records of every kind of snapshot format version 2,
+// with every field version 2 knows set.
+func fullStateV2(t testing.TB) *meta.State {
 	s := fullStateV1(t)
 	for _, c := range []meta.Command{
 		meta.PutAccount{Account: meta.Account{Name: "genomics", Created: 6}},
@@ -98,9 +112,41 @@ func TestSnapshotGoldenV1(t *testing.T) {
 	}
 }
 
-// TestSnapshotGoldenV2 pins format version 2 (IAM records).
+// TestSnapshotGoldenV2 pins format version 2 (IAM records). The current
+// writer writes the same records; only the version byte differs.
 func TestSnapshotGoldenV2(t *testing.T) {
-	path := filepath.Join("testdata", "snapshot", "v2.snap")
+	b, err := os.ReadFile(filepath.Join("testdata", "snapshot", "v2.snap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b[len(meta.SnapshotMagic)] != 2 {
+		t.Fatalf("v2.snap has format version %d", b[len(meta.SnapshotMagic)])
+	}
+	got, err := meta.ReadSnapshot(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fullStateV2(t)
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("golden v2 restores to\n%+v\nwant\n%+v", got, want)
+	}
+	if len(got.Accounts) != 2 || len(got.Groups) != 2 || len(got.Policies) != 1 || got.Users["SVCBOB"].Account != "genomics" {
+		t.Fatalf("golden v2 lacks IAM records: %+v", got)
+	}
+	var buf bytes.Buffer
+	if err := meta.WriteSnapshot(&buf, want); err != nil {
+		t.Fatal(err)
+	}
+	again := buf.Bytes()
+	again[len(meta.SnapshotMagic)] = 2
+	if !bytes.Equal(again, b) {
+		t.Fatal("the current writer no longer writes the records of v2.snap byte for byte")
+	}
+}
+
+// TestSnapshotGoldenV3 pins format version 3 (buckets' CORS rules).
+func TestSnapshotGoldenV3(t *testing.T) {
+	path := filepath.Join("testdata", "snapshot", "v3.snap")
 	if *update {
 		var buf bytes.Buffer
 		if err := meta.WriteSnapshot(&buf, fullState(t)); err != nil {
@@ -114,8 +160,8 @@ func TestSnapshotGoldenV2(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v (run with -update to create)", err)
 	}
-	if b[len(meta.SnapshotMagic)] != 2 {
-		t.Fatalf("v2.snap has format version %d", b[len(meta.SnapshotMagic)])
+	if b[len(meta.SnapshotMagic)] != 3 {
+		t.Fatalf("v3.snap has format version %d", b[len(meta.SnapshotMagic)])
 	}
 	got, err := meta.ReadSnapshot(bytes.NewReader(b))
 	if err != nil {
@@ -123,17 +169,17 @@ func TestSnapshotGoldenV2(t *testing.T) {
 	}
 	want := fullState(t)
 	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("golden v2 restores to\n%+v\nwant\n%+v", got, want)
+		t.Fatalf("golden v3 restores to\n%+v\nwant\n%+v", got, want)
 	}
-	if len(got.Accounts) != 2 || len(got.Groups) != 2 || len(got.Policies) != 1 || got.Users["SVCBOB"].Account != "genomics" {
-		t.Fatalf("golden v2 lacks IAM records: %+v", got)
+	if len(got.Buckets["alpha"].CORS) != 2 || *got.Buckets["alpha"].CORS[0].MaxAgeSeconds != 600 {
+		t.Fatalf("golden v3 lacks the CORS rules: %+v", got.Buckets["alpha"])
 	}
 	var buf bytes.Buffer
 	if err := meta.WriteSnapshot(&buf, want); err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(buf.Bytes(), b) {
-		t.Fatal("the current writer no longer writes v2.snap byte for byte")
+		t.Fatal("the current writer no longer writes v3.snap byte for byte")
 	}
 }
 
@@ -164,10 +210,10 @@ func TestSnapshotCorrupt(t *testing.T) {
 	}
 	mutate := func(f func(b []byte) []byte) []byte { return f(bytes.Clone(good)) }
 	for name, b := range map[string][]byte{
-		"garbage":     []byte("definitely not a snapshot at all"),
-		"wrong magic": mutate(func(b []byte) []byte { b[0] = 'X'; return b }),
-		"version 3":   mutate(func(b []byte) []byte { b[len(meta.SnapshotMagic)] = 3; return b }),
-		"version 0":   mutate(func(b []byte) []byte { b[len(meta.SnapshotMagic)] = 0; return b }),
+		"garbage":      []byte("definitely not a snapshot at all"),
+		"wrong magic":  mutate(func(b []byte) []byte { b[0] = 'X'; return b }),
+		"next version": mutate(func(b []byte) []byte { b[len(meta.SnapshotMagic)] = meta.SnapshotVersion + 1; return b }),
+		"version 0":    mutate(func(b []byte) []byte { b[len(meta.SnapshotMagic)] = 0; return b }),
 		"first not cluster": mutate(func(b []byte) []byte {
 			b[len(meta.SnapshotMagic)+1] = 4
 			return b

@@ -90,6 +90,8 @@ type Bucket struct {
 	Policy []byte `json:"policy,omitempty"`
 	// ACL is the bucket's canned ACL; "" means private.
 	ACL string `json:"acl,omitempty"`
+	// CORS is the bucket's CORS configuration (cors.go), nil when none.
+	CORS []CORSRule `json:"cors,omitempty"`
 }
 
 // Versioning is a bucket's S3 versioning state.

@@ -23,7 +23,7 @@ import (
 // bucket policy allows; else the canned ACLs of the bucket and the object
 // may still allow (public-read, authenticated-read, ...); else
 // AccessDenied. A bucket's owner may manage its configuration (policy,
-// ACL, versioning) without an identity policy saying so, and always its
+// ACL, versioning, CORS) without an identity policy saying so, and always its
 // bucket policy, so that nobody locks themselves out.
 
 // identityKind says what kind of key signed a request.
@@ -99,6 +99,8 @@ const (
 	actPutBucketACL               = "s3:PutBucketAcl"
 	actGetBucketVersioning        = "s3:GetBucketVersioning"
 	actPutBucketVersioning        = "s3:PutBucketVersioning"
+	actGetBucketCORS              = "s3:GetBucketCORS"
+	actPutBucketCORS              = "s3:PutBucketCORS"
 )
 
 // action returns the IAM action r.op needs on its own bucket or key ("" for
@@ -164,6 +166,11 @@ func action(o op, versioned bool) string {
 		return pick("s3:GetObjectAcl", "s3:GetObjectVersionAcl")
 	case opPutObjectACL:
 		return pick("s3:PutObjectAcl", "s3:PutObjectVersionAcl")
+	case opGetBucketCORS:
+		return actGetBucketCORS
+	case opPutBucketCORS, opDeleteBucketCORS:
+		// AWS has no s3:DeleteBucketCORS: deleting is putting.
+		return actPutBucketCORS
 	}
 	return ""
 }
@@ -176,7 +183,8 @@ func ownerManaged(action string) (managed, always bool) {
 	switch action {
 	case actGetBucketPolicy, actPutBucketPolicy, actDeleteBucketPolicy:
 		return true, true
-	case actGetBucketPolicyStatus, actGetBucketACL, actPutBucketACL, actGetBucketVersioning, actPutBucketVersioning:
+	case actGetBucketPolicyStatus, actGetBucketACL, actPutBucketACL, actGetBucketVersioning, actPutBucketVersioning,
+		actGetBucketCORS, actPutBucketCORS:
 		return true, false
 	}
 	return false, false

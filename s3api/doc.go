@@ -14,8 +14,11 @@
 // CopyObject and UploadPartCopy (copy.go), multipart uploads
 // (multipart.go), versioning and ListObjectVersions (versioning.go),
 // tagging (tagging.go), DeleteObjects (delete.go), GetObjectAttributes
-// (attributes.go) and browser POST uploads (post.go, which authenticate
-// from the form rather than the headers).
+// (attributes.go), browser POST uploads (post.go, which authenticate
+// from the form rather than the headers) and bucket CORS (cors.go:
+// Put/Get/DeleteBucketCors, the unauthenticated preflight OPTIONS, and the
+// Access-Control-* headers it adds to every answer, errors included, of a
+// cross-origin request).
 //
 // Who may do what: authenticate (auth.go) finds who signed a request — the
 // root user, a user, a service account, an STS session whose token it

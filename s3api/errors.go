@@ -20,9 +20,11 @@ type errCode int
 // every value from 1 to numCodes-1.
 const (
 	codeAccessDenied errCode = iota + 1
+	codeAccessForbidden
 	codeAuthorizationHeaderMalformed
 	codeAuthorizationQueryParametersError
 	codeBadDigest
+	codeBadRequest
 	codeBucketAlreadyExists
 	codeBucketAlreadyOwnedByYou
 	codeBucketNotEmpty
@@ -59,6 +61,7 @@ const (
 	codeMissingContentLength
 	codeNoSuchBucket
 	codeNoSuchBucketPolicy
+	codeNoSuchCORSConfiguration
 	codeNoSuchKey
 	codeNoSuchUpload
 	codeNoSuchVersion
@@ -79,12 +82,16 @@ func (c errCode) info() (code string, status int, message string) {
 	switch c {
 	case codeAccessDenied:
 		return "AccessDenied", http.StatusForbidden, "Access Denied"
+	case codeAccessForbidden:
+		return "AccessForbidden", http.StatusForbidden, "CORSResponse: This CORS request is not allowed."
 	case codeAuthorizationHeaderMalformed:
 		return "AuthorizationHeaderMalformed", http.StatusBadRequest, "The authorization header is malformed."
 	case codeAuthorizationQueryParametersError:
 		return "AuthorizationQueryParametersError", http.StatusBadRequest, "Error parsing the X-Amz-Credential parameter or another presigned query parameter."
 	case codeBadDigest:
 		return "BadDigest", http.StatusBadRequest, "The Content-MD5 or checksum you specified did not match what was received."
+	case codeBadRequest:
+		return "BadRequest", http.StatusBadRequest, "Bad Request"
 	case codeBucketAlreadyExists:
 		return "BucketAlreadyExists", http.StatusConflict, "The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again."
 	case codeBucketAlreadyOwnedByYou:
@@ -157,6 +164,8 @@ func (c errCode) info() (code string, status int, message string) {
 		return "NoSuchBucket", http.StatusNotFound, "The specified bucket does not exist"
 	case codeNoSuchBucketPolicy:
 		return "NoSuchBucketPolicy", http.StatusNotFound, "The bucket policy does not exist"
+	case codeNoSuchCORSConfiguration:
+		return "NoSuchCORSConfiguration", http.StatusNotFound, "The CORS configuration does not exist"
 	case codeNoSuchKey:
 		return "NoSuchKey", http.StatusNotFound, "The specified key does not exist."
 	case codeNoSuchUpload:
@@ -229,6 +238,7 @@ func classify(err error, unavailable func(error) bool) (e *APIError, known bool)
 	var apiErr *APIError
 	var quorum *dataplane.QuorumError
 	var marker *dataplane.DeleteMarkerError
+	var corsErr *meta.CORSError
 	switch {
 	case err == nil:
 		return nil, true
@@ -316,6 +326,8 @@ func classify(err error, unavailable func(error) bool) (e *APIError, known bool)
 		return apiError(codeInvalidBucketName), true
 	case errors.Is(err, meta.ErrNotBootstrapped):
 		return apiError(codeServiceUnavailable, "The cluster is not bootstrapped yet."), true
+	case errors.As(err, &corsErr):
+		return corsError(corsErr), true
 
 	case unavailable != nil && unavailable(err):
 		return apiError(codeServiceUnavailable), true

@@ -103,6 +103,12 @@ func TestToS3Error(t *testing.T) {
 		{wrap(dataplane.ErrInvalidRange), "InvalidRange", 416},
 		{wrap(&dataplane.DeleteMarkerError{Info: dataplane.ObjectInfo{VersionID: "v"}}), "NoSuchKey", 404},
 		{wrap(&dataplane.DeleteMarkerError{Info: dataplane.ObjectInfo{VersionID: "v"}, ByVersion: true}), "MethodNotAllowed", 405},
+		{wrap(&meta.CORSError{Problem: meta.CORSMalformed}), "MalformedXML", 400},
+		{wrap(&meta.CORSError{Problem: meta.CORSUnsupportedMethod, Value: "PATCH"}), "InvalidRequest", 400},
+		{wrap(&meta.CORSError{Problem: meta.CORSWildcards, Field: "AllowedOrigin", Value: "*.*"}), "InvalidRequest", 400},
+		{wrap(&meta.CORSError{Problem: meta.CORSExposeWildcard, Value: "x-*"}), "InvalidRequest", 400},
+		{wrap(&meta.CORSError{Problem: meta.CORSIDTooLong}), "InvalidRequest", 400},
+		{wrap(&meta.CORSError{Problem: meta.CORSInvalidCharacter}), "InvalidRequest", 400},
 		{errors.New("something unexpected"), "InternalError", 500},
 		{wrap(dataplane.ErrCorrupt), "InternalError", 500},
 	}

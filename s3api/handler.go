@@ -135,6 +135,13 @@ func (s *Server) serve(r *request) error {
 	}
 	r.ctx, r.cancel = context.WithTimeout(s.base, timeout)
 
+	if r.op == opPreflight {
+		// CORS preflights are answered without authentication, as S3 does:
+		// browsers send them without credentials.
+		return s.preflight(r)
+	}
+	// Before authentication, so that error answers carry them too.
+	s.setCORSHeaders(r)
 	if r.op == opPostObject {
 		// A browser form upload carries its signature and policy in the
 		// form fields, not in the headers: postObject authenticates it.
@@ -223,6 +230,12 @@ func (s *Server) dispatch(r *request) error {
 		return s.getObjectACL(r)
 	case opPutObjectACL:
 		return s.putObjectACL(r)
+	case opGetBucketCORS:
+		return s.getBucketCORS(r)
+	case opPutBucketCORS:
+		return s.putBucketCORS(r)
+	case opDeleteBucketCORS:
+		return s.deleteBucketCORS(r)
 	case opMethodNotAllowed:
 		return apiError(codeMethodNotAllowed)
 	}

@@ -151,6 +151,10 @@ const (
 	opPutBucketACL
 	opGetObjectACL
 	opPutObjectACL
+	opGetBucketCORS
+	opPutBucketCORS
+	opDeleteBucketCORS
+	opPreflight
 	numOps // not an operation: one past the last
 )
 
@@ -231,6 +235,14 @@ func (o op) String() string {
 		return "GetObjectAcl"
 	case opPutObjectACL:
 		return "PutObjectAcl"
+	case opGetBucketCORS:
+		return "GetBucketCors"
+	case opPutBucketCORS:
+		return "PutBucketCors"
+	case opDeleteBucketCORS:
+		return "DeleteBucketCors"
+	case opPreflight:
+		return "PreflightRequest"
 	}
 	return "NotImplemented"
 }
@@ -361,6 +373,9 @@ func selectOp(method string, t target, q url.Values, h func(string) string) op {
 			return opCompleteMultipartUpload
 		}
 	case "OPTIONS":
+		// A CORS preflight, whatever the query: it asks about the
+		// request that will follow.
+		return opPreflight
 	default:
 		return opMethodNotAllowed
 	}
@@ -392,6 +407,8 @@ func selectBucketOp(method string, q url.Values, h func(string) string) op {
 			return opGetBucketPolicyStatus
 		case "acl":
 			return opGetBucketACL
+		case "cors":
+			return opGetBucketCORS
 		}
 	case "HEAD":
 		if sub == "" {
@@ -407,6 +424,8 @@ func selectBucketOp(method string, q url.Values, h func(string) string) op {
 			return opPutBucketPolicy
 		case "acl":
 			return opPutBucketACL
+		case "cors":
+			return opPutBucketCORS
 		}
 	case "DELETE":
 		switch sub {
@@ -414,6 +433,8 @@ func selectBucketOp(method string, q url.Values, h func(string) string) op {
 			return opDeleteBucket
 		case "policy":
 			return opDeleteBucketPolicy
+		case "cors":
+			return opDeleteBucketCORS
 		}
 	case "POST":
 		switch {
@@ -423,6 +444,7 @@ func selectBucketOp(method string, q url.Values, h func(string) string) op {
 			return opPostObject
 		}
 	case "OPTIONS":
+		return opPreflight
 	default:
 		return opMethodNotAllowed
 	}

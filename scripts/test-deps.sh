@@ -58,3 +58,6 @@ fi
 for tool in rclone s3cmd curl; do
 	command -v "$tool" >/dev/null 2>&1 || { echo "test-deps: $tool not usable" >&2; exit 1; }
 done
+
+# Chromium for the real-browser CORS test (test/e2e/cors_test.go).
+command -v chromium >/dev/null 2>&1 || apt_install chromium

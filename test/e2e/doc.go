@@ -14,6 +14,12 @@
 // (`make test` prints it). The external tools are installed by
 // scripts/test-deps.sh.
 //
+// TestCORS checks bucket CORS with aws-sdk-go-v2 and raw preflights, and in
+// a real browser: headless Chromium (Debian's chromium, driven by chromedp)
+// loads a page from a second local origin that uploads with a presigned
+// PUT, downloads with a presigned GET, and is blocked from an origin no
+// rule allows. It skips the browser part when chromium is not installed.
+//
 // The package has no production code; this file exists for the package
 // comment.
 package e2e
