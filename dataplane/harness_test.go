@@ -108,6 +108,13 @@ func (f *faultDrive) SetTags(ctx context.Context, bucket, key string, ref drive.
 	return f.localDrive.SetTags(ctx, bucket, key, ref, tags, tagTime)
 }
 
+func (f *faultDrive) DropKeys(ctx context.Context, match func(bucket, key string) bool, guard func(fn func() error) error) (int, error) {
+	if err := f.check(); err != nil {
+		return 0, err
+	}
+	return f.localDrive.DropKeys(ctx, match, guard)
+}
+
 func (f *faultDrive) CreateUpload(ctx context.Context, u drive.Upload) error {
 	if err := f.check(); err != nil {
 		return err

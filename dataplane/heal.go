@@ -233,7 +233,7 @@ func (s *Store) rebuildShard(ctx context.Context, rb shardRebuild, pace *pacer) 
 					continue
 				}
 			} else {
-				tmp, n, err := s.copyShard(ctx, own, rb.dst, p.dataDir, p.lay, pace)
+				tmp, n, err := s.copyShard(ctx, own.store, rb.dst, p.dataDir, "", p.lay, pace)
 				if err == nil {
 					shards[p.dataDir] = tmp
 					written += n

@@ -143,7 +143,7 @@ type uploadState struct {
 }
 
 // readUpload asks every PG drive for the upload and its parts numbered
-// above after (at most limit; <= 0: all).
+// above after (at most limit; <= 0: all); answers are by shard position.
 func (s *Store) readUpload(ctx context.Context, rt route, uploadID string, after, limit int) *uploadState {
 	rctx, cancel := s.metaCtx(ctx)
 	defer cancel()
@@ -163,6 +163,17 @@ func (s *Store) readUpload(ctx context.Context, rt route, uploadID string, after
 		})
 	}
 	wg.Wait()
+	// A moving PG: a position whose new drive has not got the upload yet
+	// answers with its old drive's copy (the rebalance copies it soon).
+	for _, alt := range rt.alts {
+		if a := st.answers[alt.pos]; a.found {
+			continue
+		}
+		u, parts, more, err := alt.store.ReadUpload(rctx, rt.bucket, rt.key, uploadID, after, limit)
+		if err == nil {
+			st.answers[alt.pos] = uploadAnswer{u: u, parts: parts, more: more, ok: true, found: true}
+		}
+	}
 	for _, a := range st.answers {
 		switch {
 		case a.found:

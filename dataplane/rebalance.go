@@ -35,6 +35,8 @@ import (
 //     drive lacks the version gets it, copied from the old drive (every
 //     block's CRC checked on the way) or, when that fails, rebuilt from
 //     the other shards. Rate-limited by RebalanceRate.
+//     Multipart uploads in progress are copied too: the upload record and
+//     every part's shard file (moveUpload).
 //  3. Verify: the same walk, verifying the shard files of the new drives
 //     where they are (CRC of every block) and repairing what fails.
 //  4. Purge: the PG's keys are removed from its old drives (DropKeys).
@@ -193,7 +195,65 @@ func (s *Store) dropPGsLocal(ctx context.Context, id string, pgs pgSet) (int, er
 	}
 	return d.DropKeys(ctx, func(bucket, key string) bool {
 		return pgs.has(PGOf(set.clusterID, bucket, key, set.pgCount))
+	}, nil)
+}
+
+// gcStrays removes from the local drives the records of PGs they do not
+// hold in the current placement (neither in a PG's list nor among the
+// old drives of a moving PG): copies left on a drive whose node was down
+// when the PG moved away. Each batch is removed holding the fence
+// exclusively, after checking that the placement is still the one the
+// walk started with: record writes (which check under the fence that the
+// drive holds the key's PG) cannot interleave, so nothing written for a
+// PG the drive has just been given is removed. It stops when the
+// placement changes (the next round starts over).
+func (s *Store) gcStrays(ctx context.Context) (int, error) {
+	var (
+		key   topoKey
+		holds map[string]pgSet
+		set   settings
+		ok    bool
+	)
+	s.topology.View(func(st *meta.State) {
+		if !hasPlacement(st) {
+			return
+		}
+		tc := s.topoCacheLocked(st)
+		key, holds, set, ok = tc.key, tc.holds, settingsOf(st.Cluster), true
 	})
+	if !ok {
+		return 0, nil
+	}
+	errPlacementChanged := errors.New("placement changed")
+	total := 0
+	for _, id := range s.localIDs {
+		held := holds[id]
+		stray := func(bucket, k string) bool {
+			return !held.has(PGOf(set.clusterID, bucket, k, set.pgCount))
+		}
+		guard := func(fn func() error) error {
+			s.fence.Lock()
+			defer s.fence.Unlock()
+			same := false
+			s.topology.View(func(st *meta.State) { same = s.topoCacheLocked(st).key == key })
+			if !same {
+				return errPlacementChanged
+			}
+			return fn()
+		}
+		n, err := s.local[id].DropKeys(ctx, stray, guard)
+		total += n
+		if n > 0 {
+			s.log.Info("removed records of PGs this drive no longer holds", "drive", id, "keys", n)
+		}
+		if errors.Is(err, errPlacementChanged) {
+			return total, nil
+		}
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
 }
 
 // dropPGs removes the keys of pgs from drive id, wherever it is.
@@ -311,11 +371,26 @@ func (s *Store) rebalanceLoop(ctx context.Context) {
 	}
 	t := time.NewTicker(s.cfg.RebalanceInterval)
 	defer t.Stop()
+	var gcDone topoKey // the placement the last complete stray sweep ran on
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+		var cur topoKey
+		stable := false
+		s.topology.View(func(st *meta.State) {
+			if hasPlacement(st) {
+				cur, stable = s.topoCacheLocked(st).key, !st.Placement.Rebalancing()
+			}
+		})
+		if stable && cur != gcDone {
+			if _, err := s.gcStrays(ctx); err != nil {
+				s.log.Warn("removing stray records failed", "err", err)
+			} else {
+				gcDone = cur
+			}
 		}
 		if err := s.RebalanceRound(ctx); err != nil && ctx.Err() == nil {
 			s.rebal.mu.Lock()
@@ -353,6 +428,9 @@ func (s *Store) RebalanceRound(ctx context.Context) error {
 	if err := s.scan(ctx, pgs, scanOpts{all: true, move: true, failed: failed}); err != nil {
 		return err
 	}
+	if err := s.moveUploads(ctx, pgs, failed); err != nil {
+		return err
+	}
 	verifyOn := map[string]bool{}
 	s.topology.View(func(st *meta.State) {
 		tc := s.topoCacheLocked(st)
@@ -385,7 +463,9 @@ func (s *Store) RebalanceRound(ctx context.Context) error {
 					byDrive[id] = newPGSet(len(tc.pgs))
 				}
 				byDrive[id].add(pg)
-				if n := st.Nodes[tc.driveNode[id]]; n == nil || n.State != meta.StateUp {
+				// Gone for good (drained), or down now: its copies cannot
+				// be removed, and need not be (see gcStrays).
+				if n := st.Nodes[tc.driveNode[id]]; n == nil || n.State != meta.StateUp || !s.aliveNode(n.ID) {
 					draining[id] = true
 				}
 			}
@@ -399,7 +479,8 @@ func (s *Store) RebalanceRound(ctx context.Context) error {
 		}
 		if unavailable(err) && draining[id] {
 			// A drained node that is gone keeps its copies; nothing reads
-			// them (listings skip PGs a drive does not hold).
+			// them (listings skip PGs a drive does not hold), and the node
+			// removes them if it comes back (gcStrays).
 			s.log.Warn("rebalance: old drive unreachable, its copies stay", "drive", id, "err", err)
 			continue
 		}
@@ -498,20 +579,22 @@ func (c *copyStream) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// copyShard copies shard file dataDir (layout lay) from src to a new
-// temporary shard on dst, checking every block, and returns its name and
-// size.
-func (s *Store) copyShard(ctx context.Context, src *shardSource, dst driveRef, dataDir string, lay layout, pace *pacer) (string, int64, error) {
+// copyShard copies shard file dataDir (layout lay) from src to the
+// temporary shard tmp on dst (a new name when ""), checking every block,
+// and returns its name and size.
+func (s *Store) copyShard(ctx context.Context, src shardStore, dst driveRef, dataDir, tmp string, lay layout, pace *pacer) (string, int64, error) {
 	cs := &copyStream{ctx: ctx, lay: lay, pace: pace, buf: make([]byte, crcLen+shardLen(lay.blockSize, lay.k))}
 	if lay.blocks() > 0 {
-		rc, err := src.store.OpenShard(ctx, dataDir, 0, lay.shardFileSize())
+		rc, err := src.OpenShard(ctx, dataDir, 0, lay.shardFileSize())
 		if err != nil {
 			return "", 0, err
 		}
 		defer rc.Close()
 		cs.rc = rc
 	}
-	tmp := newDataDir()
+	if tmp == "" {
+		tmp = newDataDir()
+	}
 	n, err := dst.store.WriteShard(ctx, tmp, cs)
 	if err == nil && n != lay.shardFileSize() {
 		err = fmt.Errorf("dataplane: drive %s stored %d of %d copied shard bytes", dst.id, n, lay.shardFileSize())
@@ -521,4 +604,172 @@ func (s *Store) copyShard(ctx context.Context, src *shardSource, dst driveRef, d
 		return "", 0, err
 	}
 	return tmp, n, nil
+}
+
+// moveUploads copies the multipart uploads in progress of the moving PGs
+// pgs to their new drives; the PGs of uploads that could not be copied
+// join failed. An error is a listing that failed (nothing is settled).
+func (s *Store) moveUploads(ctx context.Context, pgs, failed pgSet) error {
+	var buckets []string
+	s.topology.View(func(st *meta.State) {
+		for name := range st.Buckets {
+			buckets = append(buckets, name)
+		}
+	})
+	sort.Strings(buckets)
+	cv := s.viewCluster()
+	for _, b := range buckets {
+		var after string
+		var afterSub *subPos
+		for {
+			page, _, err := s.listRound(ctx, cv, b, listReq{Mode: modeUploads, After: after, AfterSub: afterSub, Limit: scanPage, PGs: pgs})
+			if err != nil {
+				return fmt.Errorf("uploads of bucket %s: %w", b, err)
+			}
+			for _, it := range page.Items {
+				pg := PGOf(cv.clusterID, b, it.Name, cv.pgCount)
+				if it.Prefix || !pgs.has(pg) {
+					continue
+				}
+				for _, lu := range it.Uploads {
+					if err := s.moveUpload(ctx, b, it.Name, lu.U.UploadID); err != nil {
+						if ctx.Err() != nil {
+							return ctx.Err()
+						}
+						failed.add(pg)
+						s.rebal.errs.Add(1)
+						s.log.Warn("rebalance: upload not moved", "bucket", b, "key", it.Name, "upload", lu.U.UploadID, "err", err)
+					}
+				}
+			}
+			if !page.More {
+				break
+			}
+			if !posLess(after, afterSub, page.Last, page.LastSub) {
+				return fmt.Errorf("dataplane: uploads of %s: listing made no progress after %q", b, after)
+			}
+			after, afterSub = page.Last, page.LastSub
+		}
+	}
+	return nil
+}
+
+// readAllParts reads an upload and all its parts from one drive.
+func readAllParts(ctx context.Context, d shardStore, bucket, key, uploadID string) (drive.Upload, []drive.Part, error) {
+	var (
+		u     drive.Upload
+		parts []drive.Part
+		after int
+	)
+	for {
+		uu, ps, more, err := d.ReadUpload(ctx, bucket, key, uploadID, after, 1000)
+		if err != nil {
+			return u, nil, err
+		}
+		u, parts = uu, append(parts, ps...)
+		if !more || len(ps) == 0 {
+			return u, parts, nil
+		}
+		after = ps[len(ps)-1].Number
+	}
+}
+
+// moveUpload copies one upload from the old drives of its moving PG to
+// the new ones: parts the new drive lacks (or holds an older upload of)
+// are copied to temporary shards first, then, only if the upload still
+// exists (under the key's lock, as Complete and Abort change it), the
+// upload and the parts are committed on the new drive.
+func (s *Store) moveUpload(ctx context.Context, bucket, key, uploadID string) error {
+	rt, err := s.route(bucket, key)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, alt := range rt.alts {
+		dst := rt.drives[alt.pos]
+		rctx, cancel := s.metaCtx(ctx)
+		u, parts, err := readAllParts(rctx, alt.store, bucket, key, uploadID)
+		var have []drive.Part
+		if err == nil {
+			_, have, err = readAllParts(rctx, dst.store, bucket, key, uploadID)
+			if errors.Is(err, drive.ErrNotFound) {
+				err = nil
+			}
+		}
+		cancel()
+		if errors.Is(err, drive.ErrNotFound) {
+			continue // not on this old drive
+		}
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		haveBy := map[int]drive.Part{}
+		for _, p := range have {
+			haveBy[p.Number] = p
+		}
+		u.Shard = alt.pos
+		var copied []drive.Part
+		abort := func() {
+			actx, cancel := s.metaCtx(context.WithoutCancel(ctx))
+			defer cancel()
+			for _, p := range copied {
+				_ = dst.store.AbortShard(actx, p.DataDir)
+			}
+		}
+		ok := true
+		for _, p := range parts {
+			if h, has := haveBy[p.Number]; has && (h.DataDir == p.DataDir || h.ModTime >= p.ModTime) {
+				continue
+			}
+			lay := layout{size: p.Size, blockSize: u.BlockSize, k: u.K, m: u.M}
+			_, n, err := s.copyShard(ctx, alt.store, dst, p.DataDir, p.DataDir, lay, s.rebal.pace)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("part %d from %s to %s: %w", p.Number, alt.id, dst.id, err))
+				ok = false
+				break
+			}
+			copied = append(copied, p)
+			s.rebal.bytes.Add(n)
+			s.rebal.shards.Add(1)
+		}
+		if !ok {
+			abort()
+			continue
+		}
+		lk, _, err := s.lockKey(ctx, rt, bucket, key, false)
+		if err != nil {
+			abort()
+			errs = append(errs, err)
+			continue
+		}
+		err = func() error {
+			defer lk.release()
+			if _, err := s.findUpload(ctx, rt, uploadID); err != nil {
+				return err
+			}
+			cctx, cancel := s.metaCtx(context.WithoutCancel(ctx))
+			defer cancel()
+			if err := dst.store.CreateUpload(cctx, u); err != nil {
+				return err
+			}
+			for i, p := range copied {
+				if err := dst.store.CommitPart(cctx, u, p); err != nil {
+					copied = copied[i:]
+					return err
+				}
+			}
+			copied = nil
+			return nil
+		}()
+		if errors.Is(err, ErrNoSuchUpload) {
+			abort() // completed or aborted meanwhile: nothing to move
+			continue
+		}
+		if err != nil {
+			abort()
+			errs = append(errs, fmt.Errorf("upload %s on %s: %w", uploadID, dst.id, err))
+		}
+	}
+	return errors.Join(errs...)
 }

@@ -59,7 +59,7 @@ type localDrive interface {
 	List(ctx context.Context, bucket string, o drive.ListOptions) ([]drive.ListEntry, bool, error)
 	ListUploads(ctx context.Context, bucket string, o drive.ListOptions) ([]drive.UploadEntry, bool, error)
 	DropBucket(ctx context.Context, bucket string) error
-	DropKeys(ctx context.Context, match func(bucket, key string) bool) (int, error)
+	DropKeys(ctx context.Context, match func(bucket, key string) bool, guard func(fn func() error) error) (int, error)
 }
 
 // readLimit is how many of a key's newest versions a read asks each drive
