@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"log/slog"
 	"slices"
 	"sync"
 	"time"
@@ -433,6 +434,9 @@ type healJob struct {
 	verifyOn map[string]bool
 	// pace bounds the rebuild reads (nil: the heal rate).
 	pace *pacer
+	// move: a rebalance moving the version (its shards are logged at
+	// debug level: a rebalance moves many).
+	move bool
 }
 
 // healResult counts what healVersion did.
@@ -569,7 +573,11 @@ func (s *Store) healVersion(ctx context.Context, job healJob) (healResult, error
 			errs = append(errs, fmt.Errorf("rebuild shard %d on drive %s: %w", i, d.id, err))
 			continue
 		}
-		s.log.Info("shard repaired", "bucket", job.bucket, "key", job.key, "version", extVersionID(g.fi), "drive", d.id, "shard", i, "bytes", n)
+		level := slog.LevelInfo
+		if job.move {
+			level = slog.LevelDebug
+		}
+		s.log.Log(ctx, level, "shard repaired", "bucket", job.bucket, "key", job.key, "version", extVersionID(g.fi), "drive", d.id, "shard", i, "bytes", n, "move", job.move)
 		res.shards++
 		res.bytes += n
 	}

@@ -48,6 +48,13 @@ import (
 // while a PG moves (meta), so the old drives of a moving PG cannot be
 // given the PG again while they are purged.
 
+// moveWorkers is how many versions a migration moves at once.
+const moveWorkers = 8
+
+// movePGsPerRound bounds the PGs one round walks, so PGs settle (and
+// progress shows) batch after batch instead of all at the end.
+const movePGsPerRound = 16
+
 // errStalePlacement: a record write to a drive that does not hold the
 // key's PG in the current epoch (the coordinator routed with an older
 // one). The write fails; the client's retry routes with the new epoch.
@@ -409,9 +416,17 @@ func (s *Store) RebalanceRound(ctx context.Context) error {
 	if len(list) == 0 {
 		return nil
 	}
+	owned := len(list)
+	if len(list) > movePGsPerRound {
+		list = list[:movePGsPerRound]
+		pgs = newPGSet(len(pgs) * 8)
+		for _, pg := range list {
+			pgs.add(pg)
+		}
+	}
 	r := &s.rebal
 	r.mu.Lock()
-	r.active, r.owned = true, len(list)
+	r.active, r.owned = true, owned
 	r.mu.Unlock()
 	defer func() {
 		r.mu.Lock()
@@ -425,7 +440,7 @@ func (s *Store) RebalanceRound(ctx context.Context) error {
 		return err
 	}
 	failed := newPGSet(len(pgs) * 8)
-	if err := s.scan(ctx, pgs, scanOpts{all: true, move: true, failed: failed}); err != nil {
+	if err := s.scan(ctx, pgs, scanOpts{all: true, move: true, failed: failed, workers: moveWorkers}); err != nil {
 		return err
 	}
 	if err := s.moveUploads(ctx, pgs, failed); err != nil {
@@ -442,7 +457,7 @@ func (s *Store) RebalanceRound(ctx context.Context) error {
 			}
 		}
 	})
-	if err := s.scan(ctx, pgs, scanOpts{all: true, move: true, verify: true, verifyOn: verifyOn, failed: failed}); err != nil {
+	if err := s.scan(ctx, pgs, scanOpts{all: true, move: true, verify: true, verifyOn: verifyOn, failed: failed, workers: moveWorkers}); err != nil {
 		return err
 	}
 	// Purge the old drives of the PGs that are done.
@@ -530,7 +545,7 @@ func countSet(p pgSet, n int) int {
 // the rebalance progress.
 func (s *Store) runMove(ctx context.Context, job healJob) error {
 	r := &s.rebal
-	job.pace = r.pace
+	job.pace, job.move = r.pace, true
 	res, err := s.healVersion(ctx, job)
 	r.versions.Add(1)
 	r.shards.Add(int64(res.shards))

@@ -400,6 +400,9 @@ type scanOpts struct {
 	// repaired; they are then not reported as a scan error.
 	failed pgSet
 	seen   *int64 // counts the versions inspected
+	// workers is how many versions are inspected at once (0 or 1: one):
+	// a migration is bound by round trips to the drives, not by bytes.
+	workers int
 }
 
 // scan walks every bucket's keys in pgs and heals their versions as o
@@ -447,6 +450,11 @@ func (s *Store) scanBucket(ctx context.Context, bucket string, pgs pgSet, o scan
 	var after string
 	var afterSub *subPos
 	failed := 0
+	var (
+		mu  sync.Mutex // failed, o.failed
+		wg  sync.WaitGroup
+		sem = make(chan struct{}, max(o.workers, 1))
+	)
 	for {
 		req := listReq{Mode: modeVersions, After: after, AfterSub: afterSub, Limit: scanPage, PGs: pgs}
 		page, extra, err := s.listRound(ctx, cv, bucket, req)
@@ -466,17 +474,23 @@ func (s *Store) scanBucket(ctx context.Context, bucket string, pgs pgSet, o scan
 					continue // on every drive, and nothing to verify
 				}
 				job := healJob{bucket: bucket, key: it.Name, ref: drive.RefOf(lv.FI), only: o.only, verify: o.verify, verifyOn: o.verifyOn}
-				run := s.runJob
-				if o.move {
-					run = s.runMove
-				}
-				if err := run(ctx, job); err != nil {
-					if o.failed != nil {
-						o.failed.add(PGOf(cv.clusterID, bucket, it.Name, cv.pgCount))
-					} else {
-						failed++
+				sem <- struct{}{}
+				wg.Go(func() {
+					defer func() { <-sem }()
+					run := s.runJob
+					if o.move {
+						run = s.runMove
 					}
-				}
+					if err := run(ctx, job); err != nil {
+						mu.Lock()
+						if o.failed != nil {
+							o.failed.add(PGOf(cv.clusterID, bucket, job.key, cv.pgCount))
+						} else {
+							failed++
+						}
+						mu.Unlock()
+					}
+				})
 				if o.seen != nil {
 					*o.seen++
 					h.mu.Lock()
@@ -484,10 +498,12 @@ func (s *Store) scanBucket(ctx context.Context, bucket string, pgs pgSet, o scan
 					h.mu.Unlock()
 				}
 				if err := ctx.Err(); err != nil {
+					wg.Wait()
 					return err
 				}
 			}
 		}
+		wg.Wait()
 		if !page.More {
 			if failed > 0 {
 				return fmt.Errorf("dataplane: scan of %s: %d versions not repaired", bucket, failed)

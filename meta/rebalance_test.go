@@ -126,3 +126,28 @@ func TestNextPlacementKeepsShardIndex(t *testing.T) {
 		cur = next
 	}
 }
+
+// TestNextPlacementFixedPoint: recomputing the placement of an unchanged
+// topology moves nothing (the leader recomputes it after every restart).
+func TestNextPlacementFixedPoint(t *testing.T) {
+	for _, tc := range []struct{ nodes, drives, pgs, width int }{{4, 2, 256, 4}, {5, 2, 256, 4}, {3, 1, 64, 3}, {6, 4, 1024, 6}, {9, 3, 256, 6}} {
+		nodes := metatest.Nodes(tc.nodes, tc.drives)
+		p, err := meta.NextPlacement(meta.Placement{}, nodes, tc.pgs, tc.width, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q, err := meta.NextPlacement(p, nodes, tc.pgs, tc.width, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		moved := 0
+		for pg := range p.PGs {
+			if !slices.Equal(p.PGs[pg], q.PGs[pg]) {
+				moved++
+			}
+		}
+		if moved != 0 {
+			t.Errorf("%+v: recomputing an unchanged topology moves %d PGs", tc, moved)
+		}
+	}
+}
