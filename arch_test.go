@@ -46,8 +46,8 @@ func rel(path string) string { return strings.TrimPrefix(strings.TrimPrefix(path
 var allowed = map[string][]string{
 	"cmd/node":                  {"node"},
 	"cmd/ctl":                   {"adminapi"},
-	"node":                      {"cluster", "dataplane", "dataplane/drive", "iam", "meta", "raftfsm", "rpc", "s3api", "console", "adminapi"},
-	"s3api":                     {"s3api/sigv", "dataplane", "meta", "iam", "adminapi"},
+	"node":                      {"cluster", "dataplane", "dataplane/drive", "iam", "meta", "raftfsm", "rpc", "s3api", "console", "adminapi", "audit", "metrics"},
+	"s3api":                     {"s3api/sigv", "dataplane", "meta", "iam", "adminapi", "audit"},
 	"console":                   {"adminapi"},
 	"raftfsm":                   {"rpc", "meta", "iam"},
 	"dataplane":                 {"dataplane/drive", "rpc", "meta"},

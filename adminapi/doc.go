@@ -4,8 +4,10 @@
 // console. It imports no other package of ours.
 //
 // Routes: cluster status (adminapi.go); users, accounts, groups, managed
-// policies and service accounts (iam.go, which lists every route). All are
+// policies and service accounts (iam.go, which lists every route); node
+// decommission (nodes.go); audit webhooks (audit.go). All are
 // for the root user, except the service-account routes, which a user calls
 // with its own keys to manage its own service accounts. Secret keys appear
-// only in the answers of the calls that create them.
+// only in the answers of the calls that create them; audit webhook tokens
+// in no answer.
 package adminapi

@@ -52,6 +52,10 @@ func (s *State) Apply(cmd Command) error {
 		return s.applyPGMoved(c)
 	case SetNodeState:
 		return s.applySetNodeState(c)
+	case SetAuditWebhook:
+		return s.applySetAuditWebhook(c)
+	case DeleteAuditWebhook:
+		return s.applyDeleteAuditWebhook(c)
 	case Skipped:
 		// A newer command this version does not know, marked safe to skip.
 		return nil
@@ -92,6 +96,9 @@ func (s *State) ensureMaps() {
 	}
 	if s.Policies == nil {
 		s.Policies = map[string]*Policy{}
+	}
+	if s.AuditWebhooks == nil {
+		s.AuditWebhooks = map[string]*AuditWebhook{}
 	}
 }
 

@@ -18,6 +18,8 @@ func (s *State) Clone() *State {
 		Accounts:  make(map[string]*Account, len(s.Accounts)),
 		Groups:    make(map[string]*Group, len(s.Groups)),
 		Policies:  make(map[string]*Policy, len(s.Policies)),
+
+		AuditWebhooks: make(map[string]*AuditWebhook, len(s.AuditWebhooks)),
 	}
 	for k, n := range s.Nodes {
 		c.Nodes[k] = n.clone()
@@ -36,6 +38,9 @@ func (s *State) Clone() *State {
 	}
 	for k, p := range s.Policies {
 		c.Policies[k] = p.clone()
+	}
+	for k, w := range s.AuditWebhooks {
+		c.AuditWebhooks[k] = w.clone()
 	}
 	return c
 }

@@ -46,6 +46,9 @@ const (
 	// Rebalancing and decommission (rebalance.go).
 	KindPGMoved      Kind = 20
 	KindSetNodeState Kind = 21
+	// Audit targets (audit.go).
+	KindSetAuditWebhook    Kind = 22
+	KindDeleteAuditWebhook Kind = 23
 
 	// KindIgnoreIfUnknown is a flag bit a future command kind may carry so
 	// that nodes which do not know it apply it as a no-op (Skipped) instead
@@ -102,6 +105,10 @@ func (k Kind) String() string {
 		return "pg_moved"
 	case KindSetNodeState:
 		return "set_node_state"
+	case KindSetAuditWebhook:
+		return "set_audit_webhook"
+	case KindDeleteAuditWebhook:
+		return "delete_audit_webhook"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
@@ -228,7 +235,8 @@ func Encode(cmd Command) ([]byte, error) {
 	switch c := cmd.(type) {
 	case Bootstrap, NodeUp, SetPlacement, CreateBucket, DeleteBucket, PutUser, SetBucketVersioning,
 		DeleteUser, PutAccount, DeleteAccount, PutGroup, DeleteGroup, PutPolicy, DeletePolicy,
-		AttachPolicy, DetachPolicy, SetBucketPolicy, SetBucketACL, SetBucketCORS, PGMoved, SetNodeState:
+		AttachPolicy, DetachPolicy, SetBucketPolicy, SetBucketACL, SetBucketCORS, PGMoved, SetNodeState,
+		SetAuditWebhook, DeleteAuditWebhook:
 	case Skipped:
 		if c.RawKind&KindIgnoreIfUnknown == 0 {
 			return nil, fmt.Errorf("%w: skipped command of kind %d without the ignore flag", ErrInvalid, c.RawKind)
@@ -297,6 +305,10 @@ func Decode(b []byte) (Command, error) {
 		return decodePayload[PGMoved](k, v, payload)
 	case KindSetNodeState:
 		return decodePayload[SetNodeState](k, v, payload)
+	case KindSetAuditWebhook:
+		return decodePayload[SetAuditWebhook](k, v, payload)
+	case KindDeleteAuditWebhook:
+		return decodePayload[DeleteAuditWebhook](k, v, payload)
 	}
 	if k&KindIgnoreIfUnknown != 0 {
 		return Skipped{RawKind: k, Version: v, Payload: bytes.Clone(payload)}, nil

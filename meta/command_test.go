@@ -55,6 +55,9 @@ func sampleCommands() map[string]meta.Command {
 		}},
 		"pg_moved":       meta.PGMoved{Epoch: 7, PGs: []int{3, 1024}},
 		"set_node_state": meta.SetNodeState{ID: "n4", State: meta.StateDraining},
+		"set_audit_webhook": meta.SetAuditWebhook{Webhook: meta.AuditWebhook{URL: "https://siem.example.org/strata?src=a",
+			TokenSealed: []byte{7, 7, 7}, Created: 1700000000000000010}},
+		"delete_audit_webhook": meta.DeleteAuditWebhook{URL: "https://siem.example.org/strata?src=a"},
 		"create_bucket_iam": meta.CreateBucket{Bucket: meta.Bucket{Name: "public", Owner: "alice", Created: 1700000000000000009, Versioning: meta.VersioningEnabled,
 			ACL: "public-read", Policy: []byte(`{"Version":"2012-10-17","Statement":[]}`)}},
 		"put_user_iam": meta.PutUser{User: meta.User{AccessKey: "AKSERVICE", SecretSealed: []byte{5, 6}, Name: "rclone", Created: 1700000000000000008,
@@ -97,7 +100,7 @@ func TestCommandGolden(t *testing.T) {
 			}
 		})
 	}
-	if len(cmds) != 23 { // 21 kinds; put_user and create_bucket also with their IAM fields
+	if len(cmds) != 25 { // 23 kinds; put_user and create_bucket also with their IAM fields
 		t.Fatalf("a kind was added without a golden sample")
 	}
 }

@@ -1,19 +1,20 @@
 // Package meta holds Strata's replicated control state and the pure functions
 // that change it: the typed Raft commands and their wire format (command.go),
 // State.Apply with one function per command kind (cluster.go, node.go,
-// placement.go, bucket.go, cors.go, user.go, account.go, group.go, policy.go),
-// deterministic PG placement (ComputePlacement for a first epoch by
-// rendezvous hashing, NextPlacement for balanced epochs that move the least,
-// ComparePlacements for what an epoch moves), and the versioned snapshot
-// format (snapshot.go).
+// placement.go, bucket.go, cors.go, user.go, account.go, group.go,
+// policy.go, audit.go), deterministic PG placement (ComputePlacement for a
+// first epoch by rendezvous hashing, NextPlacement for balanced epochs that
+// move the least, ComparePlacements for what an epoch moves), and the
+// versioned snapshot format (snapshot.go).
 //
 // Main types: State, Command (Bootstrap, NodeUp, SetPlacement, CreateBucket,
 // DeleteBucket, SetBucketVersioning, PutUser, DeleteUser, PutAccount,
 // DeleteAccount, PutGroup, DeleteGroup, PutPolicy, DeletePolicy,
 // AttachPolicy, DetachPolicy, SetBucketPolicy, SetBucketACL, SetBucketCORS,
-// Skipped), Placement, a bucket's CORS rules (CORSRule, checked by
-// ValidateCORS), and the IAM records of iam.go (User with its service
-// accounts, Account, Group, Policy).
+// SetAuditWebhook, DeleteAuditWebhook, Skipped), Placement, a bucket's CORS
+// rules (CORSRule, checked by ValidateCORS), the IAM records of iam.go (User
+// with its service accounts, Account, Group, Policy), and the audit targets
+// (AuditWebhook, its bearer token sealed by the proposer).
 //
 // IAM state holds names and documents only: package iam parses and
 // evaluates policy documents, and the admin API validates them before it

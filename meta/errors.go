@@ -31,6 +31,9 @@ var (
 	ErrPolicyInUse            = errors.New("meta: policy is attached")
 	ErrAccountInUse           = errors.New("meta: account has users")
 	ErrTooManyServiceAccounts = errors.New("meta: too many service accounts")
+
+	// ErrNoSuchAuditWebhook: DeleteAuditWebhook names no webhook (audit.go).
+	ErrNoSuchAuditWebhook = errors.New("meta: no such audit webhook")
 )
 
 // Errors of the wire formats (Decode, ReadSnapshot, ComputePlacement).

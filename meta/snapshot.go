@@ -11,30 +11,32 @@ import (
 	"slices"
 )
 
-// Snapshot format, version 3:
+// Snapshot format, version 4:
 //
-//	header:  "STRATA-SNAP" [format version u8 = 3]
+//	header:  "STRATA-SNAP" [format version u8 = 4]
 //	records: [record kind u8][payload length u32 big-endian][payload JSON]
 //	         in this fixed order: one cluster, nodes sorted by id, one
 //	         placement, buckets sorted by name, users sorted by access key,
-//	         accounts, groups and managed policies, each sorted by name
+//	         accounts, groups and managed policies, each sorted by name,
+//	         audit webhooks sorted by URL
 //	end:     [0][0 0 0 0]
 //
-// Version 2 is version 3 without the bucket's CORS rules (an optional field
-// of the bucket record). Version 1 is version 2 without the account, group
-// and policy records (and without the IAM fields of users and buckets,
-// which are optional). A new record kind or a changed payload needs a new
-// format version; readers keep restoring every older version
-// (testdata/snapshot/v1.snap pins v1, v2.snap v2, v3.snap v3).
+// Version 3 is version 4 without the audit webhook records. Version 2 is
+// version 3 without the bucket's CORS rules (an optional field of the
+// bucket record). Version 1 is version 2 without the account, group and
+// policy records (and without the IAM fields of users and buckets, which
+// are optional). A new record kind or a changed payload needs a new format
+// version; readers keep restoring every older version
+// (testdata/snapshot/v1.snap pins v1, v2.snap v2, v3.snap v3, v4.snap v4).
 
 // SnapshotMagic starts every snapshot.
 const SnapshotMagic = "STRATA-SNAP"
 
 // SnapshotVersion is the format version WriteSnapshot writes.
-const SnapshotVersion uint8 = 3
+const SnapshotVersion uint8 = 4
 
 // Record kinds, in the order they appear. All versions share kinds 1..5;
-// 6..8 are those of versions 2 and 3.
+// 6..8 are those of versions 2 to 4, 9 that of version 4.
 const (
 	recordEnd       uint8 = 0
 	recordCluster   uint8 = 1
@@ -45,10 +47,11 @@ const (
 	recordAccount   uint8 = 6
 	recordGroup     uint8 = 7
 	recordPolicy    uint8 = 8
+	recordWebhook   uint8 = 9
 )
 
 // lastRecord is the highest record kind of each format version.
-var lastRecord = map[uint8]uint8{1: recordUser, 2: recordPolicy, 3: recordPolicy}
+var lastRecord = map[uint8]uint8{1: recordUser, 2: recordPolicy, 3: recordPolicy, 4: recordWebhook}
 
 // maxRecordLen bounds one record's payload; the reader never allocates more
 // than the bytes actually present.
@@ -116,6 +119,15 @@ func WriteSnapshot(w io.Writer, s *State) error {
 			return fmt.Errorf("meta: snapshot: policy entry %q is nil or has another name", name)
 		}
 		if err := writeRecord(bw, recordPolicy, p); err != nil {
+			return err
+		}
+	}
+	for _, u := range sortedKeys(s.AuditWebhooks) {
+		w := s.AuditWebhooks[u]
+		if w == nil || w.URL != u {
+			return fmt.Errorf("meta: snapshot: audit webhook entry %q is nil or has another URL", u)
+		}
+		if err := writeRecord(bw, recordWebhook, w); err != nil {
 			return err
 		}
 	}
@@ -211,7 +223,8 @@ func readRecords(br *bufio.Reader, maxKind uint8) (*State, error) {
 }
 
 // checkRecordOrder enforces the order: cluster once, nodes, placement once,
-// buckets, users, then (versions 2 and 3) accounts, groups, policies.
+// buckets, users, then (versions 2 to 4) accounts, groups, policies, then
+// (version 4) audit webhooks.
 func checkRecordOrder(last, kind, maxKind uint8) error {
 	switch {
 	case kind > maxKind:
@@ -296,6 +309,15 @@ func (s *State) restoreRecord(kind uint8, payload []byte) error {
 			return fmt.Errorf("policy name %q empty or repeated", p.Name)
 		}
 		s.Policies[p.Name] = &p
+	case recordWebhook:
+		var w AuditWebhook
+		if err := strictJSON(payload, &w); err != nil {
+			return err
+		}
+		if w.URL == "" || s.AuditWebhooks[w.URL] != nil {
+			return fmt.Errorf("audit webhook URL %q empty or repeated", w.URL)
+		}
+		s.AuditWebhooks[w.URL] = w.clone()
 	}
 	return nil
 }

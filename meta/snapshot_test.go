@@ -14,6 +14,21 @@ import (
 
 // fullState has records of every kind, with every field set.
 func fullState(t testing.TB) *meta.State {
+	s := fullStateV3(t)
+	for _, c := range []meta.Command{
+		meta.SetAuditWebhook{Webhook: meta.AuditWebhook{URL: "https://siem.example.org/in", TokenSealed: []byte{4, 2}, Created: 14}},
+		meta.SetAuditWebhook{Webhook: meta.AuditWebhook{URL: "http://10.0.0.9:8080/audit", Created: 15}},
+	} {
+		if err := s.Apply(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s
+}
+
+// fullStateV3 has records of every kind of snapshot format version 3,
+// with every field version 3 knows set.
+func fullStateV3(t testing.TB) *meta.State {
 	s := fullStateV2(t)
 	if err := s.Apply(meta.SetBucketCORS{Bucket: "alpha", Rules: []meta.CORSRule{
 		{ID: "web", AllowedOrigins: []string{"https://*.example.org"}, AllowedMethods: []string{"GET", "PUT"},
@@ -144,9 +159,41 @@ func TestSnapshotGoldenV2(t *testing.T) {
 	}
 }
 
-// TestSnapshotGoldenV3 pins format version 3 (buckets' CORS rules).
+// TestSnapshotGoldenV3 pins format version 3 (buckets' CORS rules). The
+// current writer writes the same records; only the version byte differs.
 func TestSnapshotGoldenV3(t *testing.T) {
-	path := filepath.Join("testdata", "snapshot", "v3.snap")
+	b, err := os.ReadFile(filepath.Join("testdata", "snapshot", "v3.snap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b[len(meta.SnapshotMagic)] != 3 {
+		t.Fatalf("v3.snap has format version %d", b[len(meta.SnapshotMagic)])
+	}
+	got, err := meta.ReadSnapshot(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fullStateV3(t)
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("golden v3 restores to\n%+v\nwant\n%+v", got, want)
+	}
+	if len(got.Buckets["alpha"].CORS) != 2 || *got.Buckets["alpha"].CORS[0].MaxAgeSeconds != 600 {
+		t.Fatalf("golden v3 lacks the CORS rules: %+v", got.Buckets["alpha"])
+	}
+	var buf bytes.Buffer
+	if err := meta.WriteSnapshot(&buf, want); err != nil {
+		t.Fatal(err)
+	}
+	again := buf.Bytes()
+	again[len(meta.SnapshotMagic)] = 3
+	if !bytes.Equal(again, b) {
+		t.Fatal("the current writer no longer writes the records of v3.snap byte for byte")
+	}
+}
+
+// TestSnapshotGoldenV4 pins format version 4 (audit webhooks).
+func TestSnapshotGoldenV4(t *testing.T) {
+	path := filepath.Join("testdata", "snapshot", "v4.snap")
 	if *update {
 		var buf bytes.Buffer
 		if err := meta.WriteSnapshot(&buf, fullState(t)); err != nil {
@@ -160,8 +207,8 @@ func TestSnapshotGoldenV3(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v (run with -update to create)", err)
 	}
-	if b[len(meta.SnapshotMagic)] != 3 {
-		t.Fatalf("v3.snap has format version %d", b[len(meta.SnapshotMagic)])
+	if b[len(meta.SnapshotMagic)] != 4 {
+		t.Fatalf("v4.snap has format version %d", b[len(meta.SnapshotMagic)])
 	}
 	got, err := meta.ReadSnapshot(bytes.NewReader(b))
 	if err != nil {
@@ -169,17 +216,31 @@ func TestSnapshotGoldenV3(t *testing.T) {
 	}
 	want := fullState(t)
 	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("golden v3 restores to\n%+v\nwant\n%+v", got, want)
+		t.Fatalf("golden v4 restores to\n%+v\nwant\n%+v", got, want)
 	}
-	if len(got.Buckets["alpha"].CORS) != 2 || *got.Buckets["alpha"].CORS[0].MaxAgeSeconds != 600 {
-		t.Fatalf("golden v3 lacks the CORS rules: %+v", got.Buckets["alpha"])
+	if w := got.AuditWebhooks["https://siem.example.org/in"]; len(got.AuditWebhooks) != 2 || w == nil || string(w.TokenSealed) != "\x04\x02" {
+		t.Fatalf("golden v4 lacks the audit webhooks: %+v", got.AuditWebhooks)
 	}
 	var buf bytes.Buffer
 	if err := meta.WriteSnapshot(&buf, want); err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(buf.Bytes(), b) {
-		t.Fatal("the current writer no longer writes v3.snap byte for byte")
+		t.Fatal("the current writer no longer writes v4.snap byte for byte")
+	}
+}
+
+// TestSnapshotV3RejectsV4Records: a version 3 header with audit webhook
+// records is malformed.
+func TestSnapshotV3RejectsV4Records(t *testing.T) {
+	var buf bytes.Buffer
+	if err := meta.WriteSnapshot(&buf, fullState(t)); err != nil {
+		t.Fatal(err)
+	}
+	b := buf.Bytes()
+	b[len(meta.SnapshotMagic)] = 3
+	if _, err := meta.ReadSnapshot(bytes.NewReader(b)); !errors.Is(err, meta.ErrMalformed) {
+		t.Fatalf("v3 header with audit webhook records: %v", err)
 	}
 }
 

@@ -11,6 +11,8 @@ type State struct {
 	Accounts  map[string]*Account `json:"accounts,omitempty"` // by name
 	Groups    map[string]*Group   `json:"groups,omitempty"`   // by name
 	Policies  map[string]*Policy  `json:"policies,omitempty"` // managed policies by name
+	// AuditWebhooks are the audit targets (audit.go), by URL.
+	AuditWebhooks map[string]*AuditWebhook `json:"audit_webhooks,omitempty"`
 }
 
 // Cluster is the identity and the fixed settings chosen at bootstrap.
@@ -147,5 +149,7 @@ func NewState() *State {
 		Accounts: map[string]*Account{},
 		Groups:   map[string]*Group{},
 		Policies: map[string]*Policy{},
+
+		AuditWebhooks: map[string]*AuditWebhook{},
 	}
 }

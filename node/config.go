@@ -56,6 +56,15 @@ type Config struct {
 	// over mutual TLS: this node's certificate and key, and the CA bundle
 	// that signs every node's certificate. All nodes must agree.
 	RPCTLSCert, RPCTLSKey, RPCTLSCA string
+
+	// AuditFile, when set, also appends every request's audit event to
+	// this file as JSON lines (the webhooks are cluster state).
+	AuditFile string
+	// MetricsToken is the bearer token of GET /strata/metrics; without one,
+	// MetricsPublic serves them to anyone, else a SigV4-signed request of
+	// root or of a user allowed "admin:Prometheus" is needed.
+	MetricsToken  Secret
+	MetricsPublic bool
 }
 
 // Secret is a string that never appears in logs.
@@ -143,6 +152,9 @@ func (c Config) Validate() error {
 	}
 	if n := countSet(c.RPCTLSCert, c.RPCTLSKey, c.RPCTLSCA); n != 0 && n != 3 {
 		return errors.New("--rpc-tls-cert, --rpc-tls-key and --rpc-tls-ca go together: set all three or none")
+	}
+	if c.MetricsToken != "" && c.MetricsPublic {
+		return errors.New("--metrics-token and --metrics-public exclude each other: a token is pointless when the metrics are public")
 	}
 	return nil
 }

@@ -15,7 +15,11 @@
 // Raft and gossip liveness, plus every live node's drive statistics fetched
 // over its own rpc method "node.status" (nodestatus.go); the placement
 // health and the "data survives the loss of ..." sentence are computed by
-// assessPlacement. Version (set at link time) is the build version that
+// assessPlacement. observe.go wires observability: the audit logger
+// (package audit; webhooks from the replicated state, tokens unsealed
+// here) and the Prometheus registry (package metrics), fed by every
+// request s3api serves and read from the components at scrape time.
+// Version (set at link time) is the build version that
 // nodes gossip and report. Nothing
 // imports node except cmd/node and the test cluster.
 package node

@@ -15,11 +15,13 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/strata-io/strata/audit"
 	"github.com/strata-io/strata/cluster"
 	"github.com/strata-io/strata/dataplane"
 	"github.com/strata-io/strata/dataplane/drive"
 	"github.com/strata-io/strata/iam"
 	"github.com/strata-io/strata/meta"
+	"github.com/strata-io/strata/metrics"
 	"github.com/strata-io/strata/raftfsm"
 	"github.com/strata-io/strata/rpc"
 	"github.com/strata-io/strata/s3api"
@@ -36,6 +38,9 @@ type Node struct {
 	data   *dataplane.Store
 	s3     *s3api.Server
 	gossip *cluster.Cluster
+
+	audit   *audit.Logger     // audit events to webhooks and --audit-file (observe.go)
+	metrics *metrics.Registry // served at /strata/metrics
 
 	rpcAddr string // advertised
 	s3Addr  string // advertised
@@ -142,7 +147,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Node, err error)
 	}
 
 	sealKey := derivedKey(cfg.ClusterKey, "seal")
-	scfg := s3api.Config{Addr: cfg.S3Addr, Region: cfg.Region, Domains: cfg.Domains, TLSCertFile: cfg.TLSCert, TLSKeyFile: cfg.TLSKey, Now: cfg.Now}
+	if n.audit, err = n.newAudit(sealKey); err != nil {
+		return nil, fmt.Errorf("--audit-file: %w", err)
+	}
+	n.metrics = n.newMetrics()
+	scfg := s3api.Config{Addr: cfg.S3Addr, Region: cfg.Region, Domains: cfg.Domains, TLSCertFile: cfg.TLSCert, TLSKeyFile: cfg.TLSKey, Now: cfg.Now,
+		MetricsToken: string(cfg.MetricsToken), MetricsPublic: cfg.MetricsPublic}
 	n.s3, err = s3api.New(scfg, s3api.Deps{
 		Control:     n.raft,
 		Objects:     n.data,
@@ -151,6 +161,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Node, err error)
 		Unavailable: unavailable,
 		Admin:       n,
 		STSKey:      derivedKey(cfg.ClusterKey, "sts"),
+		Observe:     n.observe,
+		Metrics:     n.writeMetrics,
 	}, log)
 	if err != nil {
 		if errors.Is(err, s3api.ErrTLSConfig) {
@@ -372,6 +384,9 @@ func (n *Node) closeAll() {
 	}
 	if n.s3 != nil {
 		n.s3.Close()
+	}
+	if n.audit != nil {
+		n.audit.Close() // after s3: the last requests' events are delivered
 	}
 	if n.raft != nil {
 		n.raft.Close()

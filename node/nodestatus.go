@@ -56,10 +56,17 @@ type driveReport struct {
 	Error    string `json:"error,omitempty"`
 }
 
-// localReport describes this node's drives: a drive is online when its
-// folder is a directory and its file system answers statfs.
+// localReport describes this node: its version, drives, heal and
+// rebalance.
 func (n *Node) localReport() nodeReport {
-	r := nodeReport{Version: BuildVersion(), Heal: healReport(n.data.HealStatus()), Rebalance: rebalanceReport(n.data.RebalanceStatus())}
+	return nodeReport{Version: BuildVersion(), Drives: n.driveReports(),
+		Heal: healReport(n.data.HealStatus()), Rebalance: rebalanceReport(n.data.RebalanceStatus())}
+}
+
+// driveReports describes this node's drives: a drive is online when its
+// folder is a directory and its file system answers statfs.
+func (n *Node) driveReports() []driveReport {
+	var out []driveReport
 	for _, d := range n.drives {
 		dr := driveReport{ID: d.ID(), Path: d.Path()}
 		if fi, err := os.Stat(d.Path()); err != nil {
@@ -71,9 +78,9 @@ func (n *Node) localReport() nodeReport {
 		} else {
 			dr.Online, dr.Capacity, dr.Used, dr.Free = true, fs.capacity, fs.used, fs.free
 		}
-		r.Drives = append(r.Drives, dr)
+		out = append(out, dr)
 	}
-	return r
+	return out
 }
 
 // handleNodeStatus serves "node.status".

@@ -41,6 +41,13 @@ type adminCall struct {
 // a service account, not temporary credentials, not root) calls to manage
 // its own service accounts.
 func (s *Server) serveAdmin(r *request) {
+	// Named by its route before authentication, so that refused calls
+	// are audited under the API they tried.
+	r.api = "admin"
+	segs, ok := adminSegments(r.rawPath)
+	if rt, _ := findAdminRoute(r.method, segs); ok && rt != nil {
+		r.api = "admin:" + rt.name
+	}
 	q, err := parseQuery(r.rawQuery)
 	if err != nil {
 		s.writeAdminError(r, s.toS3Error(err))
@@ -60,7 +67,6 @@ func (s *Server) serveAdmin(r *request) {
 		s.writeAdminError(r, apiError(codeAccessDenied, "The admin API does not accept temporary credentials."))
 		return
 	}
-	segs, ok := adminSegments(r.rawPath)
 	if !ok {
 		s.writeAdminError(r, noSuchAdminRoute(r))
 		return
@@ -153,6 +159,7 @@ func noSuchAdminRoute(r *request) *APIError {
 }
 
 func (s *Server) writeAdminError(r *request, e *APIError) {
+	r.errCode = e.Code
 	if e.Status >= 500 {
 		s.log.Warn("admin request failed", "request_id", r.id, "path", r.rawPath, "code", e.Code, "err", e.Message)
 	}

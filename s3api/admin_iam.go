@@ -29,64 +29,78 @@ import (
 type adminRoute struct {
 	method  string
 	pattern string
+	name    string // the API name in audit events and metrics, after "admin:"
 	fn      func(*Server, *adminCall) (any, error)
 }
 
 // adminRoutes is the routing table of the admin API; read-only.
 var adminRoutes = []adminRoute{
-	{fasthttp.MethodGet, "cluster/status", (*Server).adminClusterStatus},
-	{fasthttp.MethodPost, "nodes/*/decommission", (*Server).adminDecommission},
-	{fasthttp.MethodDelete, "nodes/*/decommission", (*Server).adminCancelDecommission},
+	{fasthttp.MethodGet, "cluster/status", "ClusterStatus", (*Server).adminClusterStatus},
+	{fasthttp.MethodPost, "nodes/*/decommission", "Decommission", (*Server).adminDecommission},
+	{fasthttp.MethodDelete, "nodes/*/decommission", "CancelDecommission", (*Server).adminCancelDecommission},
 
-	{fasthttp.MethodPost, "users", (*Server).adminCreateUser},
-	{fasthttp.MethodGet, "users", (*Server).adminListUsers},
-	{fasthttp.MethodGet, "users/*", (*Server).adminShowUser},
-	{fasthttp.MethodDelete, "users/*", (*Server).adminRemoveUser},
-	{fasthttp.MethodPost, "users/*/disable", (*Server).adminDisableUser},
-	{fasthttp.MethodPost, "users/*/enable", (*Server).adminEnableUser},
+	{fasthttp.MethodPost, "users", "CreateUser", (*Server).adminCreateUser},
+	{fasthttp.MethodGet, "users", "ListUsers", (*Server).adminListUsers},
+	{fasthttp.MethodGet, "users/*", "GetUser", (*Server).adminShowUser},
+	{fasthttp.MethodDelete, "users/*", "RemoveUser", (*Server).adminRemoveUser},
+	{fasthttp.MethodPost, "users/*/disable", "DisableUser", (*Server).adminDisableUser},
+	{fasthttp.MethodPost, "users/*/enable", "EnableUser", (*Server).adminEnableUser},
 
-	{fasthttp.MethodPost, "accounts", (*Server).adminCreateAccount},
-	{fasthttp.MethodGet, "accounts", (*Server).adminListAccounts},
-	{fasthttp.MethodGet, "accounts/*", (*Server).adminShowAccount},
-	{fasthttp.MethodDelete, "accounts/*", (*Server).adminRemoveAccount},
+	{fasthttp.MethodPost, "accounts", "CreateAccount", (*Server).adminCreateAccount},
+	{fasthttp.MethodGet, "accounts", "ListAccounts", (*Server).adminListAccounts},
+	{fasthttp.MethodGet, "accounts/*", "GetAccount", (*Server).adminShowAccount},
+	{fasthttp.MethodDelete, "accounts/*", "RemoveAccount", (*Server).adminRemoveAccount},
 
-	{fasthttp.MethodPost, "groups", (*Server).adminCreateGroup},
-	{fasthttp.MethodGet, "groups", (*Server).adminListGroups},
-	{fasthttp.MethodGet, "groups/*", (*Server).adminShowGroup},
-	{fasthttp.MethodDelete, "groups/*", (*Server).adminRemoveGroup},
-	{fasthttp.MethodPost, "groups/*/members", (*Server).adminAddGroupMember},
-	{fasthttp.MethodDelete, "groups/*/members/*", (*Server).adminRemoveGroupMember},
+	{fasthttp.MethodPost, "groups", "CreateGroup", (*Server).adminCreateGroup},
+	{fasthttp.MethodGet, "groups", "ListGroups", (*Server).adminListGroups},
+	{fasthttp.MethodGet, "groups/*", "GetGroup", (*Server).adminShowGroup},
+	{fasthttp.MethodDelete, "groups/*", "RemoveGroup", (*Server).adminRemoveGroup},
+	{fasthttp.MethodPost, "groups/*/members", "AddGroupMember", (*Server).adminAddGroupMember},
+	{fasthttp.MethodDelete, "groups/*/members/*", "RemoveGroupMember", (*Server).adminRemoveGroupMember},
 
-	{fasthttp.MethodGet, "policies", (*Server).adminListPolicies},
-	{fasthttp.MethodGet, "policies/*", (*Server).adminShowPolicy},
-	{fasthttp.MethodPut, "policies/*", (*Server).adminPutPolicy},
-	{fasthttp.MethodDelete, "policies/*", (*Server).adminRemovePolicy},
-	{fasthttp.MethodPost, "policies/*/attach", (*Server).adminAttachPolicy},
-	{fasthttp.MethodPost, "policies/*/detach", (*Server).adminDetachPolicy},
+	{fasthttp.MethodGet, "policies", "ListPolicies", (*Server).adminListPolicies},
+	{fasthttp.MethodGet, "policies/*", "GetPolicy", (*Server).adminShowPolicy},
+	{fasthttp.MethodPut, "policies/*", "PutPolicy", (*Server).adminPutPolicy},
+	{fasthttp.MethodDelete, "policies/*", "RemovePolicy", (*Server).adminRemovePolicy},
+	{fasthttp.MethodPost, "policies/*/attach", "AttachPolicy", (*Server).adminAttachPolicy},
+	{fasthttp.MethodPost, "policies/*/detach", "DetachPolicy", (*Server).adminDetachPolicy},
 
-	{fasthttp.MethodPost, "service-accounts", (*Server).adminCreateServiceAccount},
-	{fasthttp.MethodGet, "service-accounts", (*Server).adminListServiceAccounts},
-	{fasthttp.MethodDelete, "service-accounts/*", (*Server).adminRemoveServiceAccount},
+	{fasthttp.MethodPost, "service-accounts", "CreateServiceAccount", (*Server).adminCreateServiceAccount},
+	{fasthttp.MethodGet, "service-accounts", "ListServiceAccounts", (*Server).adminListServiceAccounts},
+	{fasthttp.MethodDelete, "service-accounts/*", "RemoveServiceAccount", (*Server).adminRemoveServiceAccount},
+
+	{fasthttp.MethodPost, "audit/webhooks", "SetAuditWebhook", (*Server).adminSetAuditWebhook},
+	{fasthttp.MethodGet, "audit/webhooks", "ListAuditWebhooks", (*Server).adminListAuditWebhooks},
+	{fasthttp.MethodDelete, "audit/webhooks/*", "RemoveAuditWebhook", (*Server).adminRemoveAuditWebhook},
 }
 
 // isSelfServicePath reports whether segs is a route a user calls for
 // itself (service accounts) rather than a root-only one.
 func isSelfServicePath(segs []string) bool { return segs[0] == "service-accounts" }
 
-// dispatchAdmin runs the route of c: NoSuchAdminRoute for a path no route
-// has, MethodNotAllowed for a path served with other methods.
-func (s *Server) dispatchAdmin(c *adminCall) (any, error) {
-	pathKnown := false
-	for _, rt := range adminRoutes {
-		if !matchSegments(rt.pattern, c.segs) {
+// findAdminRoute returns the route for method and segs; nil and whether
+// another method serves the path when there is none.
+func findAdminRoute(method string, segs []string) (rt *adminRoute, pathKnown bool) {
+	for i := range adminRoutes {
+		if !matchSegments(adminRoutes[i].pattern, segs) {
 			continue
 		}
-		if rt.method == c.r.method {
-			return rt.fn(s, c)
+		if adminRoutes[i].method == method {
+			return &adminRoutes[i], true
 		}
 		pathKnown = true
 	}
-	if pathKnown {
+	return nil, pathKnown
+}
+
+// dispatchAdmin runs the route of c: NoSuchAdminRoute for a path no route
+// has, MethodNotAllowed for a path served with other methods.
+func (s *Server) dispatchAdmin(c *adminCall) (any, error) {
+	rt, pathKnown := findAdminRoute(c.r.method, c.segs)
+	switch {
+	case rt != nil:
+		return rt.fn(s, c)
+	case pathKnown:
 		return nil, apiError(codeMethodNotAllowed)
 	}
 	return nil, noSuchAdminRoute(c.r)
@@ -151,6 +165,7 @@ func (s *Server) adminError(err error) *APIError {
 		{meta.ErrNoSuchPolicy, adminapi.CodeNoSuchPolicy, fasthttp.StatusNotFound},
 		{meta.ErrPolicyInUse, adminapi.CodePolicyInUse, fasthttp.StatusConflict},
 		{meta.ErrTooManyServiceAccounts, adminapi.CodeTooManyServiceAccounts, fasthttp.StatusConflict},
+		{meta.ErrNoSuchAuditWebhook, adminapi.CodeNoSuchAuditWebhook, fasthttp.StatusNotFound},
 		{iam.ErrMalformedPolicy, adminapi.CodeInvalidPolicy, fasthttp.StatusBadRequest},
 		{meta.ErrInvalid, adminapi.CodeInvalidArgument, fasthttp.StatusBadRequest},
 	} {

@@ -5,8 +5,13 @@
 // SigV4 verification through s3api/sigv, the S3 operations on buckets and
 // objects, S3 XML bodies (xml.go), and the single translation of internal
 // errors into S3 error responses (errors.go, toS3Error). It also serves the
-// unauthenticated health endpoints under /strata/health/ and lets the node
-// register further unauthenticated routes (/metrics) with HandleFunc.
+// unauthenticated health endpoints under /strata/health/, the node's
+// Prometheus metrics at /strata/metrics (metrics.go: a bearer token, public,
+// or a SigV4 request of root or of a user allowed "admin:Prometheus", per
+// Config), and lets the node register further unauthenticated routes with
+// HandleFunc. Every request served, whatever its route, ends in one
+// audit.Event handed to Deps.Observe (audit.go), which the node turns into
+// audit records and request metrics.
 //
 // The operations, one file per concept: buckets and ListBuckets
 // (bucket.go), listings (list.go), objects with versions, ranges, parts,
@@ -29,7 +34,9 @@
 // policy), with canned ACLs as an additional allow and the bucket owner's
 // right to manage its bucket's configuration. Bucket policies
 // (bucketpolicy.go), canned ACLs on buckets and objects (acl.go) and the
-// STS query API, AssumeRole, served on the same port (sts.go).
+// STS query API, AssumeRole, served on the same port (sts.go). The admin
+// API (admin.go, admin_iam.go, admin_audit.go for the audit webhooks) is
+// JSON under /strata/admin/v1/.
 //
 // The listener serves HTTPS only when Config.TLSCertFile/TLSKeyFile are
 // set (tls.go); Server.ReloadTLS swaps the pair for new connections.

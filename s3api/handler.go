@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"runtime/debug"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -35,6 +36,14 @@ type request struct {
 	// postACL is the acl field of a browser POST upload, the x-amz-acl
 	// of that request for the policy condition s3:x-amz-acl.
 	postACL string
+
+	// For the audit event (audit.go).
+	start   time.Time
+	routed  bool          // op was selected
+	api     string        // the API name when it is not op's (STS, admin, routes)
+	errCode string        // the error code answered, if any
+	bytesIn atomic.Int64  // request body bytes read
+	stream  *objectStream // a GET body still to be sent when handle returns
 }
 
 // header returns the request header name (lower-case), repeated values
@@ -71,7 +80,8 @@ func (r *request) resource() string {
 	return "/" + r.bucket + "/" + r.key
 }
 
-// handle is the fasthttp handler: health and extra routes, then S3.
+// handle is the fasthttp handler: health and extra routes, then S3. Every
+// request ends in one audit record (audit.go).
 func (s *Server) handle(fctx *fasthttp.RequestCtx) {
 	start := time.Now()
 	id := s.newRequestID()
@@ -80,28 +90,30 @@ func (s *Server) handle(fctx *fasthttp.RequestCtx) {
 	host := string(fctx.Request.Header.Host())
 	uri := string(fctx.Request.Header.RequestURI())
 	t, terr := parseTarget(host, uri, s.domains)
-	if !t.vhost {
-		if h := s.route(t.rawPath); h != nil {
-			h(fctx)
-			return
-		}
-	}
-
-	r := &request{fctx: fctx, id: id, method: string(fctx.Method()), target: t}
+	r := &request{fctx: fctx, id: id, method: string(fctx.Method()), target: t, start: start}
 	defer func() {
 		if v := recover(); v != nil {
 			s.log.Error("panic in handler", "err", fmt.Sprint(v), "request_id", id, "stack", string(debug.Stack()))
 			fctx.Response.Reset()
+			r.stream = nil
 			s.setCommonHeaders(fctx, id)
 			s.writeError(r, apiError(codeInternalError))
 		}
 		if r.cancel != nil {
 			r.cancel()
 		}
-		s.log.Debug("request", "request_id", id, "op", r.op.String(), "method", r.method,
+		s.log.Debug("request", "request_id", id, "op", r.apiName(), "method", r.method,
 			"bucket", r.bucket, "key", r.key, "status", fctx.Response.StatusCode(),
 			"dur", time.Since(start))
+		s.record(r)
 	}()
+	if !t.vhost {
+		if api, h := s.route(t.rawPath); h != nil {
+			r.api = api
+			h(r)
+			return
+		}
+	}
 	if terr != nil {
 		s.writeError(r, terr)
 		return
@@ -127,7 +139,7 @@ func (s *Server) serve(r *request) error {
 		// The STS query API shares the port: POST / (or GET /?Action=...).
 		return s.serveSTS(r)
 	}
-	r.op = selectOp(r.method, r.target, q, r.header)
+	r.op, r.routed = selectOp(r.method, r.target, q, r.header), true
 
 	timeout := s.cfg.RequestTimeout
 	if r.op.transfersData() {
@@ -246,6 +258,7 @@ func (s *Server) dispatch(r *request) error {
 // carry the status and headers only.
 func (s *Server) writeError(r *request, err error) {
 	e := s.toS3Error(err)
+	r.errCode = e.Code
 	if e.Status >= 500 && e.code != codeNotImplemented {
 		s.log.Warn("request failed", "request_id", r.id, "op", r.op.String(), "bucket", r.bucket, "key", r.key, "code", e.Code, "err", err)
 	}

@@ -70,10 +70,7 @@ func (s *Server) requestBody(r *request, need bodyLength) (io.Reader, int64, err
 	if need != anyLength && decoded == "" && (noLength || (cl < 0 && need == lengthRequired)) {
 		return nil, 0, apiError(codeMissingContentLength)
 	}
-	raw := r.fctx.RequestBodyStream()
-	if raw == nil {
-		raw = bytes.NewReader(nil)
-	}
+	raw := r.bodyStream()
 	want := cl
 	if want < 0 {
 		want = -1
@@ -569,10 +566,11 @@ func (s *Server) getObject(r *request) error {
 	// The stream now owns the request context: fasthttp closes it when the
 	// body is written (or the write fails), which releases the reader and
 	// cancels the context.
-	r.fctx.SetBodyStream(&objectStream{
+	r.stream = &objectStream{
 		rc: rc, cancel: r.cancel, conn: r.fctx.Conn(), timeout: s.cfg.WriteTimeout,
 		log: s.log, requestID: r.id,
-	}, int(sp.length))
+	}
+	r.fctx.SetBodyStream(r.stream, int(sp.length))
 	r.cancel = nil
 	return nil
 }
@@ -655,7 +653,8 @@ func (s *Server) deleteObject(r *request) error {
 // connection's write deadline forward while bytes leave, so a large
 // download is bounded by its pauses rather than its length, and its Close
 // (called by fasthttp when the response is done or failed) releases the
-// data plane reader and cancels the request context.
+// data plane reader, cancels the request context and records the request
+// (done, set by record) with the bytes sent.
 type objectStream struct {
 	rc        io.ReadCloser
 	cancel    context.CancelFunc
@@ -664,6 +663,8 @@ type objectStream struct {
 	moved     time.Time
 	log       *slog.Logger
 	requestID string
+	sent      int64
+	done      func(sent int64)
 }
 
 func (o *objectStream) Read(p []byte) (int, error) {
@@ -672,6 +673,7 @@ func (o *objectStream) Read(p []byte) (int, error) {
 		o.moved = now
 	}
 	n, err := o.rc.Read(p)
+	o.sent += int64(n)
 	if err != nil && err != io.EOF {
 		o.log.Warn("object read failed mid-response", "request_id", o.requestID, "err", err)
 	}
@@ -681,5 +683,9 @@ func (o *objectStream) Read(p []byte) (int, error) {
 func (o *objectStream) Close() error {
 	err := o.rc.Close()
 	o.cancel()
+	if done := o.done; done != nil {
+		o.done = nil
+		done(o.sent)
+	}
 	return err
 }

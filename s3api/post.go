@@ -296,10 +296,7 @@ type postResponse struct {
 // then the file streams to the data plane, checked against the policy's
 // content-length-range as it goes.
 func (s *Server) postObject(r *request) error {
-	raw := r.fctx.RequestBodyStream()
-	if raw == nil {
-		raw = strings.NewReader("")
-	}
+	raw := r.bodyStream()
 	cl := int64(r.fctx.Request.Header.ContentLength())
 	if cl < 0 {
 		cl = -1

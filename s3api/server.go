@@ -17,6 +17,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/strata-io/strata/audit"
 	"github.com/strata-io/strata/dataplane"
 	"github.com/strata-io/strata/meta"
 )
@@ -91,6 +92,12 @@ type Config struct {
 	// TLSCertFile and TLSKeyFile, when set (both), make the listener serve
 	// HTTPS only with this PEM pair (see tls.go; ReloadTLS re-reads them).
 	TLSCertFile, TLSKeyFile string
+	// MetricsToken, when set, is the bearer token GET /strata/metrics
+	// needs (and then the only way in); MetricsPublic serves the metrics
+	// without authentication. Neither: a SigV4-signed request of the root
+	// user or of a user allowed "admin:Prometheus" (metrics.go).
+	MetricsToken  string
+	MetricsPublic bool
 }
 
 // DefaultConfig returns the defaults for every field but Domains.
@@ -184,6 +191,12 @@ type Deps struct {
 	// Admin serves the admin API under adminapi.PathPrefix; nil answers
 	// NotImplemented there.
 	Admin Admin
+	// Observe is called once per request with its audit record, when the
+	// response is complete (audit.go). It must not block. May be nil.
+	Observe func(*audit.Event)
+	// Metrics writes the node's metrics for GET /strata/metrics and
+	// returns their content type; nil answers NotImplemented there.
+	Metrics func(w io.Writer) (contentType string, err error)
 	// STSKey authenticates and encrypts STS session tokens (iam.MintSession,
 	// iam.VerifySession); the node derives it from the cluster key, so that
 	// every node accepts the sessions any node minted. Empty: STS is off
@@ -294,8 +307,8 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Server, error) {
 func (s *Server) Addr() string { return s.ln.Addr().String() }
 
 // HandleFunc registers h for requests whose path is exactly path, served
-// without authentication and before S3 routing. path must be under
-// /strata/ or be /metrics (the node registers /metrics here). Virtual-host
+// without authentication and before S3 routing (and audited under the API
+// name "Route"). path must be under /strata/ or be /metrics. Virtual-host
 // requests (bucket.domain/...) never reach these routes. Register before
 // Serve.
 func (s *Server) HandleFunc(path string, h fasthttp.RequestHandler) {
@@ -344,17 +357,23 @@ func (s *Server) newRequestID() string {
 	return fmt.Sprintf("%016X", s.idBase+s.seq.Add(1))
 }
 
-// route returns the extra or health handler for path, or nil.
-func (s *Server) route(path string) fasthttp.RequestHandler {
+// route returns the API name and handler of the health, metrics or extra
+// route at path; a nil handler when there is none.
+func (s *Server) route(path string) (string, func(*request)) {
 	switch path {
 	case "/strata/health/live":
-		return s.handleLive
+		return "HealthLive", func(r *request) { s.handleLive(r.fctx) }
 	case "/strata/health/ready":
-		return s.handleReady
+		return "HealthReady", func(r *request) { s.handleReady(r.fctx) }
+	case MetricsPath:
+		return "Metrics", s.serveMetrics
 	}
 	s.routesMu.RLock()
 	defer s.routesMu.RUnlock()
-	return s.routes[path]
+	if h := s.routes[path]; h != nil {
+		return "Route", func(r *request) { h(r.fctx) }
+	}
+	return "", nil
 }
 
 // reservedBucket reports bucket names that path-style requests could not
@@ -393,6 +412,7 @@ func (s *Server) handleReady(ctx *fasthttp.RequestCtx) {
 // handleFramingError answers a request fasthttp could not read (bad
 // framing, headers too large, a body cut short) with an S3 error.
 func (s *Server) handleFramingError(ctx *fasthttp.RequestCtx, err error) {
+	start := time.Now()
 	id := s.newRequestID()
 	s.setCommonHeaders(ctx, id)
 	var e *APIError
@@ -417,6 +437,7 @@ func (s *Server) handleFramingError(ctx *fasthttp.RequestCtx, err error) {
 	s.log.Debug("unreadable request", "err", err, "request_id", id)
 	ctx.SetConnectionClose()
 	s.writeErrorBody(ctx, e, "", "", "", id)
+	s.record(&request{fctx: ctx, id: id, method: string(ctx.Method()), start: start, errCode: e.Code})
 }
 
 // setCommonHeaders sets the headers every response carries.

@@ -109,6 +109,7 @@ func (s *Server) toSTSError(err error) *stsError {
 // serveSTS answers an STS request; its errors are written as STS
 // ErrorResponse documents, so it always returns nil.
 func (s *Server) serveSTS(r *request) error {
+	r.api = "AssumeRole"
 	r.ctx, r.cancel = context.WithTimeout(s.base, s.cfg.RequestTimeout)
 	res, err := s.assumeRole(r)
 	if err != nil {
@@ -139,6 +140,7 @@ type stsErrorResponse struct {
 }
 
 func (s *Server) writeSTSError(r *request, e *stsError) {
+	r.errCode = e.code
 	if e.receiver {
 		s.log.Warn("sts request failed", "request_id", r.id, "code", e.code, "err", e.message)
 	}
@@ -178,10 +180,7 @@ type assumeRoleResponse struct {
 func (s *Server) stsParams(r *request) (url.Values, error) {
 	var body []byte
 	if r.method == fasthttp.MethodPost {
-		raw := r.fctx.RequestBodyStream()
-		if raw == nil {
-			raw = strings.NewReader("")
-		}
+		raw := r.bodyStream()
 		cl := int64(r.fctx.Request.Header.ContentLength())
 		if cl < 0 {
 			cl = -1

@@ -70,6 +70,11 @@ const usage = `usage: stratactl [--endpoint URL] [--access-key AK] [--secret-key
                      secret key is asked for when not given), printed as
                      export lines; --duration 15m..1w, Policy narrows them
 
+  audit webhook set URL [--token T] | list | remove URL
+                     webhooks every node POSTs its audit events to (JSON
+                     arrays; Authorization: Bearer T when a token is set;
+                     the token is stored sealed and never shown again)
+
   presign get|put|head|delete s3://BUCKET/KEY [--expires 1h]
                      print a presigned (SigV4 query-signed) URL, usable with
                      curl, valid for --expires (900s, 60m, 12h, 2d, 1w; at
@@ -99,6 +104,7 @@ var commandFlags = map[string][]string{
 	"sts assume-role":        {"policy-file", "duration", "role-arn", "role-session-name"},
 	"node decommission":      {"force", "no-wait", "cancel"},
 	"rebalance status":       {"wait"},
+	"audit webhook":          {"token"},
 }
 
 // boolFlags take no value (--force), or an explicit one (--force=false).
@@ -166,6 +172,9 @@ func run(args []string, getenv func(string) string, out io.Writer) error {
 	switch words[0] {
 	case "user", "account", "group", "policy", "service-account":
 		return iamCommand(g, words, local, out)
+	}
+	if words[0] == "audit" {
+		return auditCommand(g, words, local, out)
 	}
 	if len(words) >= 2 && words[0] == "node" && words[1] == "decommission" {
 		return nodeDecommission(g, words, local, out)

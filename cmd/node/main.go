@@ -114,6 +114,8 @@ type options struct {
 	blockSize, inlineMax                                                string
 	healRate, scanRate, scanInterval, voterGrace, rebalanceRate         string
 	tlsCert, tlsKey, rpcTLSCert, rpcTLSKey, rpcTLSCA                    string
+	auditFile, metricsToken                                             string
+	metricsPublic                                                       bool
 }
 
 func newFlags(o *options, out io.Writer) *flag.FlagSet {
@@ -151,6 +153,9 @@ func newFlags(o *options, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.rpcTLSCert, "rpc-tls-cert", "", "PEM certificate of this node for internode mutual TLS (with --rpc-tls-key, --rpc-tls-ca; on every node)")
 	fs.StringVar(&o.rpcTLSKey, "rpc-tls-key", "", "PEM private key of --rpc-tls-cert")
 	fs.StringVar(&o.rpcTLSCA, "rpc-tls-ca", "", "PEM bundle of the CA(s) that sign every node's --rpc-tls-cert")
+	fs.StringVar(&o.auditFile, "audit-file", "", "also append every request's audit event to this file (JSON lines); webhooks: stratactl audit webhook")
+	fs.StringVar(&o.metricsToken, "metrics-token", "", "bearer token of GET /strata/metrics (better: STRATA_METRICS_TOKEN); without one, a SigV4 request of root or of a user allowed admin:Prometheus")
+	fs.BoolVar(&o.metricsPublic, "metrics-public", false, "serve /strata/metrics without authentication")
 	return fs
 }
 
@@ -253,6 +258,8 @@ func (o *options) config(getenv func(string) string) (node.Config, error) {
 	c.Domains = append(splitList(o.domains), splitList(o.domain)...)
 	c.TLSCert, c.TLSKey = o.tlsCert, o.tlsKey
 	c.RPCTLSCert, c.RPCTLSKey, c.RPCTLSCA = o.rpcTLSCert, o.rpcTLSKey, o.rpcTLSCA
+	c.AuditFile = o.auditFile
+	c.MetricsToken, c.MetricsPublic = node.Secret(o.metricsToken), o.metricsPublic
 	c.RootAccessKey = getenv("STRATA_ROOT_ACCESS_KEY")
 	c.RootSecretKey = node.Secret(getenv("STRATA_ROOT_SECRET_KEY"))
 	var err error

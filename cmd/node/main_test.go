@@ -128,3 +128,26 @@ func TestHealAndVoterFlags(t *testing.T) {
 		}
 	}
 }
+
+func TestObservabilityFlags(t *testing.T) {
+	env := map[string]string{"STRATA_METRICS_TOKEN": "prom-token", "STRATA_CLUSTER_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="}
+	var o options
+	fs := newFlags(&o, io.Discard)
+	if err := fs.Parse([]string{"--id", "n1", "--data", "/d1", "--audit-file", "/var/log/strata/audit.jsonl"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := resolve(fs, func(k string) string { return env[k] }); err != nil {
+		t.Fatal(err)
+	}
+	c, err := o.config(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.AuditFile != "/var/log/strata/audit.jsonl" || c.MetricsToken != "prom-token" || c.MetricsPublic {
+		t.Fatalf("config %+v", c)
+	}
+	o.metricsPublic = true
+	if _, err := o.config(func(k string) string { return env[k] }); err == nil {
+		t.Fatal("a metrics token with --metrics-public accepted")
+	}
+}

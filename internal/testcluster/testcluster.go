@@ -40,6 +40,9 @@ type Options struct {
 	// certificates of a CA made for the cluster (Cluster.CA); the clients
 	// of Cluster trust it.
 	TLS bool
+	// Configure, when set, adjusts every node's configuration before it
+	// first starts (e.g. a metrics token).
+	Configure func(*node.Config)
 }
 
 // Root credentials of every test cluster.
@@ -163,6 +166,9 @@ func (c *Cluster) addInstance(expect int) *Instance {
 	}
 	for _, other := range c.nodes {
 		cfg.Join = append(cfg.Join, other.Config.GossipAddr)
+	}
+	if c.opts.Configure != nil {
+		c.opts.Configure(&cfg)
 	}
 	// Earlier nodes learn of later ones by gossip; the first node also gets
 	// the later addresses so a restarted n1 can find the cluster again.
