@@ -59,7 +59,7 @@ func printSummary(out io.Writer, st adminapi.ClusterStatus) {
 	p := st.PGs
 	fmt.Fprintf(tw, "placement groups\t%d (epoch %d): %d healthy, %d degraded, %d unavailable\n", p.Total, st.PlacementEpoch, p.Healthy, p.Degraded, p.Unavailable)
 	fmt.Fprintf(tw, "heal\t%s\n", progress(st.Heal))
-	fmt.Fprintf(tw, "rebalance\t%s\n", progress(st.Rebalance))
+	fmt.Fprintf(tw, "rebalance\t%s\n", rebalanceLine(st))
 	fmt.Fprintf(tw, "buckets\t%d\n", st.Buckets)
 }
 
@@ -173,4 +173,20 @@ func bytesIEC(n uint64) string {
 		exp++
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// rebalanceLine is the rebalance on the status page: the moving PGs of the
+// current epoch, or what the epoch moved once it is done.
+func rebalanceLine(st adminapi.ClusterStatus) string {
+	m := st.Moving
+	if m.MovingPGs > 0 {
+		return fmt.Sprintf("epoch %d: %s", m.Epoch, progress(st.Rebalance))
+	}
+	if ok, pending := settled(st); !ok {
+		return "pending: " + pending
+	}
+	if m.MovingTotal > 0 {
+		return fmt.Sprintf("idle (epoch %d moved %d of %d PGs)", m.Epoch, m.MovingTotal, m.TotalPGs)
+	}
+	return "idle"
 }

@@ -24,6 +24,7 @@ func fixtureStatus() adminapi.ClusterStatus {
 		PGs:       adminapi.PGHealth{Total: 64, Healthy: 32, Degraded: 32},
 		Survival:  adminapi.Survival{Drives: 1, Nodes: 0, Summary: "Data survives the loss of any 1 drive now, but not of a whole node."},
 		Rebalance: adminapi.TaskProgress{Active: true, PGsDone: 16, PGsTotal: 64, BytesDone: 3 << 30, BytesPerSecond: 50 << 20},
+		Moving:    adminapi.RebalanceInfo{Epoch: 2, MovingPGs: 48, MovingTotal: 64, TotalPGs: 64},
 	}
 }
 
@@ -39,7 +40,7 @@ func TestPrintStatusHuman(t *testing.T) {
 		"raft voters       n1; non-voters n2; tolerates 0 voter failures",
 		"nodes             2 (1 up, 1 down)",
 		"heal              idle",
-		"rebalance         16/64 PGs (25%), 3.0 GiB, 50.0 MiB/s",
+		"rebalance         epoch 2: 16/64 PGs (25%), 3.0 GiB, 50.0 MiB/s",
 		"n1    up      up     leader    v1.2.3",
 		"n2    down    up     nonvoter  -",
 		"n1    d1     online   up     4.0 TiB  1.0 TiB (25%)  32   /mnt/a",
