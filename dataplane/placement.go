@@ -267,8 +267,10 @@ func (s *Store) viewCluster() clusterView {
 		cv.tc = s.topoCacheLocked(st)
 		cv.peers = append(cv.peers, peer{id: s.cfg.NodeID, self: true})
 		ids := make([]string, 0, len(st.Nodes))
-		for id := range st.Nodes {
-			if id != s.cfg.NodeID {
+		for id, n := range st.Nodes {
+			// A node out of the cluster holds nothing and applies no
+			// more of the state (it left Raft).
+			if id != s.cfg.NodeID && n.State != meta.StateOut {
 				ids = append(ids, id)
 			}
 		}

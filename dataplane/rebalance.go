@@ -399,10 +399,17 @@ func (s *Store) rebalanceLoop(ctx context.Context) {
 				gcDone = cur
 			}
 		}
-		if err := s.RebalanceRound(ctx); err != nil && ctx.Err() == nil {
-			s.rebal.mu.Lock()
-			s.rebal.lastError = err.Error()
-			s.rebal.mu.Unlock()
+		err := s.RebalanceRound(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		s.rebal.mu.Lock()
+		s.rebal.lastError = ""
+		if err != nil {
+			s.rebal.lastError = err.Error() // shown by rebalance status until a round succeeds
+		}
+		s.rebal.mu.Unlock()
+		if err != nil {
 			s.log.Warn("rebalance round incomplete", "err", err)
 		}
 	}

@@ -137,11 +137,21 @@ func (s *Store) enqueueRepair(bucket, key string, ref drive.Ref, suspect string)
 // noteMissing queues a repair when a drive that answered a read holds no
 // record of the version read, or misses one of its parts.
 func (s *Store) noteMissing(v *keyView, g *versionGroup) {
-	for i, ok := range v.reachable {
+	n := len(v.rt.drives)
+	for i, ok := range v.reachable[:n] {
 		if !ok {
 			continue
 		}
 		a, has := recordAt(g, i)
+		if !has {
+			// A moving PG's position whose shard is still on its old
+			// drive is not missing: the rebalance moves it.
+			for j, alt := range v.rt.alts {
+				if _, onAlt := recordAt(g, n+j); onAlt && alt.pos == i {
+					has, a = true, answer{}
+				}
+			}
+		}
 		if !has || len(a.fi.Missing) > 0 {
 			s.enqueueRepair(g.fi.Bucket, g.fi.Key, drive.RefOf(g.fi), "")
 			return

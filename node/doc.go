@@ -4,7 +4,7 @@
 // order, Run starts them, Close stops them in reverse; Reload re-reads the
 // TLS certificates of the S3 port and of rpc (tls.go).
 //
-// heal.go keeps the drive map (strata-drives.json in the first drive
+// heal.go keeps the drive map (strata-drives.json in every drive
 // folder: folder -> drive id), so an empty folder that replaces a failed
 // drive is formatted with the old id and refilled by the data plane, and
 // exposes HealStatus.

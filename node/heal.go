@@ -16,9 +16,9 @@ import (
 // mounted there) is formatted with the old id: the placement still names
 // that drive, the cluster sees no topology change, and the data plane
 // refills it from the other shards of its PGs (dataplane.Store.Refill).
-// It lives in the first drive folder, beside the Raft state: if that folder
-// is the one replaced, the node has lost its Raft state too and refuses to
-// start, as before.
+// Every drive folder holds a copy, so any one of them may be replaced,
+// the first (which holds the Raft state as well) included: a node whose
+// Raft state is gone rejoins the cluster and catches up from the leader.
 const driveMapFile = "strata-drives.json"
 
 // driveMap is the content of the drive map file: folder path -> drive id.
@@ -26,7 +26,40 @@ type driveMap struct {
 	Drives map[string]string `json:"drives"`
 }
 
-func driveMapPath(data []string) string { return filepath.Join(data[0], driveMapFile) }
+func driveMapPath(dir string) string { return filepath.Join(dir, driveMapFile) }
+
+// readDriveMaps merges the copies of the drive map in the folders data;
+// where copies disagree on a folder (a copy left from an older layout),
+// the entry most copies hold wins. It returns the merged map and each
+// folder's own copy (to rewrite only those that differ).
+func readDriveMaps(data []string) (map[string]string, []map[string]string, error) {
+	own := make([]map[string]string, len(data))
+	votes := map[string]map[string]int{} // folder -> id -> copies naming it
+	for i, dir := range data {
+		m, err := readDriveMap(driveMapPath(dir))
+		if err != nil {
+			return nil, nil, err
+		}
+		own[i] = m
+		for path, id := range m {
+			if votes[path] == nil {
+				votes[path] = map[string]int{}
+			}
+			votes[path][id]++
+		}
+	}
+	merged := map[string]string{}
+	for path, ids := range votes {
+		best, n := "", 0
+		for id, c := range ids {
+			if c > n || c == n && id < best {
+				best, n = id, c
+			}
+		}
+		merged[path] = best
+	}
+	return merged, own, nil
+}
 
 // readDriveMap reads the drive map; a missing file is an empty map.
 func readDriveMap(path string) (map[string]string, error) {

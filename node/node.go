@@ -194,8 +194,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Node, err error)
 // openDrives opens every --data folder and checks they belong together: one
 // cluster (or none yet) and this node.
 func (n *Node) openDrives() error {
-	mapPath := driveMapPath(n.cfg.Data)
-	known, err := readDriveMap(mapPath)
+	known, copies, err := readDriveMaps(n.cfg.Data)
 	if err != nil {
 		return err
 	}
@@ -217,8 +216,10 @@ func (n *Node) openDrives() error {
 			n.replaced = append(n.replaced, d.ID())
 		}
 	}
-	if err := writeDriveMap(mapPath, known, seen); err != nil {
-		return err
+	for i, dir := range n.cfg.Data {
+		if err := writeDriveMap(driveMapPath(dir), copies[i], seen); err != nil {
+			return err
+		}
 	}
 	var cluster, first string
 	for _, d := range n.drives {

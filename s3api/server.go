@@ -429,10 +429,15 @@ func (s *Server) handleFramingError(ctx *fasthttp.RequestCtx, err error) {
 	default:
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {
-			e = apiError(codeRequestTimeout)
-		} else {
-			e = apiError(codeInvalidRequest, "The request could not be parsed as HTTP.")
+			// No request arrived in time (bodies are read by the handlers,
+			// so this is the request line or header): close without an
+			// answer. A response on a connection where the client sent
+			// nothing would be taken as the answer to its next request.
+			s.log.Debug("connection idle, closed", "err", err)
+			_ = ctx.Conn().Close()
+			return
 		}
+		e = apiError(codeInvalidRequest, "The request could not be parsed as HTTP.")
 	}
 	s.log.Debug("unreadable request", "err", err, "request_id", id)
 	ctx.SetConnectionClose()

@@ -132,7 +132,7 @@ func printRebalance(out io.Writer, v rebalanceView, m *meter) error {
 			mig = fmt.Sprintf("%d PGs", r.OwnedPGs)
 		}
 		errs := fmt.Sprint(r.Errors)
-		if r.LastError != "" && r.Errors > 0 {
+		if r.LastError != "" {
 			errs += " (last: " + r.LastError + ")"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%d\t%s\t%d\t%s\n", n.Node, n.State, n.PGs, mig, r.Versions, r.ShardsMoved, mib(r.BytesMoved), r.PGsSettled, errs)

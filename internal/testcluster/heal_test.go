@@ -52,6 +52,14 @@ func countShardFiles(t *testing.T, dir string) (files int, bytes int64) {
 // it lands on each drive with EC 2+2 over 8 drives); the test logs the
 // refill time and throughput.
 func TestHealRefillWipedDrive(t *testing.T) {
+	// The second folder, and the first: it holds the Raft state too, and
+	// the drive map has a copy in every folder.
+	for _, which := range []int{1, 0} {
+		t.Run(fmt.Sprintf("data%d", which), func(t *testing.T) { testRefillWiped(t, which) })
+	}
+}
+
+func testRefillWiped(t *testing.T, which int) {
 	total := 64
 	if v := os.Getenv("STRATA_HEAL_MIB"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -81,7 +89,7 @@ func TestHealRefillWipedDrive(t *testing.T) {
 	}
 
 	victim := c.Instance(1)
-	dir := victim.Config.Data[1]
+	dir := victim.Config.Data[which]
 	wantFiles, wantBytes := countShardFiles(t, dir)
 	if wantFiles == 0 {
 		t.Fatal("the victim drive holds no shard files")
