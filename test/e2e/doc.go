@@ -20,6 +20,12 @@
 // PUT, downloads with a presigned GET, and is blocked from an origin no
 // rule allows. It skips the browser part when chromium is not installed.
 //
+// grow_test.go runs the cluster's life with real processes: growth 4 -> 5
+// -> 6 nodes under a verified PUT/GET workload (moved fraction, GET
+// latency before and during), the scanner rewriting shard files corrupted
+// or deleted on disk, the refill of a wiped drive, and decommission (drain,
+// out of Raft, shard files gone, refusal without --force).
+//
 // The package has no production code; this file exists for the package
 // comment.
 package e2e
