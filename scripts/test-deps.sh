@@ -61,3 +61,14 @@ done
 
 # Chromium for the real-browser CORS test (test/e2e/cors_test.go).
 command -v chromium >/dev/null 2>&1 || apt_install chromium
+
+# test/deploy: ansible-core deploys a real cluster with deploy/ansible, ansible-lint
+# checks the role and playbooks, xfsprogs for the XFS drive test (loop devices).
+# Terraform comes with the machine image; test/deploy skips its CLI part without it.
+missing=()
+for pair in ansible-playbook:ansible-core ansible-lint:ansible-lint mkfs.xfs:xfsprogs; do
+	command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	apt_install "${missing[@]}"
+fi
