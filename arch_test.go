@@ -46,8 +46,9 @@ func rel(path string) string { return strings.TrimPrefix(strings.TrimPrefix(path
 var allowed = map[string][]string{
 	"cmd/node":                  {"node"},
 	"cmd/ctl":                   {"adminapi"},
-	"node":                      {"cluster", "dataplane", "dataplane/drive", "iam", "meta", "raftfsm", "rpc", "s3api", "console", "adminapi", "audit", "metrics"},
-	"s3api":                     {"s3api/sigv", "dataplane", "meta", "iam", "adminapi", "audit"},
+	"node":                      {"cluster", "dataplane", "dataplane/drive", "iam", "meta", "raftfsm", "rpc", "s3api", "console", "adminapi", "audit", "metrics", "quota"},
+	"s3api":                     {"s3api/sigv", "dataplane", "meta", "iam", "adminapi", "audit", "quota"},
+	"quota":                     {"meta", "dataplane"},
 	"console":                   {"adminapi"},
 	"raftfsm":                   {"rpc", "meta", "iam"},
 	"dataplane":                 {"dataplane/drive", "rpc", "meta"},
@@ -55,7 +56,7 @@ var allowed = map[string][]string{
 	"meta/metatest":             {"meta"},
 	"internal/testcluster":      {"node", "meta", "raftfsm", "internal/tlstest"},
 	"test/e2e":                  {"internal/testcluster", "adminapi"},
-	"test/chaos":                {"internal/testcluster"},
+	"test/chaos":                {"internal/testcluster", "adminapi"},
 }
 
 func TestImportGraph(t *testing.T) {

@@ -5,7 +5,9 @@
 //
 // Routes: cluster status (adminapi.go); users, accounts, groups, managed
 // policies and service accounts (iam.go, which lists every route); node
-// decommission (nodes.go); audit webhooks (audit.go). All are
+// decommission (nodes.go); audit webhooks (audit.go); buckets with their
+// usage, and bucket and user quotas (buckets.go, with ParseSize for sizes
+// like 2TB or 500GiB). All are
 // for the root user, except the service-account routes, which a user calls
 // with its own keys to manage its own service accounts. Secret keys appear
 // only in the answers of the calls that create them; audit webhook tokens

@@ -77,6 +77,13 @@ type User struct {
 	Groups          []string  `json:"groups"`           // groups it is a member of
 	ServiceAccounts int       `json:"service_accounts"` // how many it has
 	Created         time.Time `json:"created"`
+	// Buckets, UsageBytes and Objects are the buckets the user owns
+	// (made with its keys, its service accounts' or its sessions') and
+	// what they hold; QuotaBytes caps UsageBytes (0: no quota).
+	Buckets    int   `json:"buckets"`
+	UsageBytes int64 `json:"usage_bytes"`
+	Objects    int64 `json:"objects"`
+	QuotaBytes int64 `json:"quota_bytes,omitempty"`
 }
 
 // CreateUserRequest creates a user. SecretKey is generated (SecretKeyLen

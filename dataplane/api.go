@@ -23,12 +23,28 @@ import (
 //	UploadPart(ctx, bucket, key, uploadID, number, r, size, PartOptions) (PartInfo, error)
 //	ListParts(ctx, bucket, key, uploadID, ListPartsOptions) (ListPartsResult, error)
 //	CompleteMultipartUpload(ctx, bucket, key, uploadID, []CompletePart, CompleteOptions) (ObjectInfo, error)
-//	AbortMultipartUpload(ctx, bucket, key, uploadID) error
+//	AbortMultipartUpload(ctx, bucket, key, uploadID) (Freed, error)
 //	ListMultipartUploads(ctx, bucket, ListUploadsOptions) (ListUploadsResult, error)
 //	DropBucket(ctx, bucket) error
 //
 // CopyObject and UploadPartCopy are built by the frontend from GetObject +
 // Object.NewReader and PutObject / UploadPart: data is always streamed.
+//
+// Writes and deletes report the stored data they removed (Freed in their
+// results), for usage accounting (package quota): a write or delete that
+// replaces the null version, a version deleted by id, a part uploaded
+// again, the parts a completion leaves out, an aborted upload's parts.
+// The figure comes from the records the drives held under the key's lock
+// (for parts: when the part's upload started); two uploads of the same
+// part number at once may both report the part they replace.
+
+// Freed is the stored data an operation removed: logical bytes (object
+// and part sizes, not shard bytes) and object versions (not delete
+// markers; parts are not versions).
+type Freed struct {
+	Bytes    int64
+	Versions int64
+}
 
 // Errors of the versioning, multipart, checksum and conditional-write
 // operations. Match with errors.Is / errors.As.
@@ -190,6 +206,7 @@ type DeleteOptions struct {
 type DeleteResult struct {
 	VersionID    string // the version removed, or the delete marker created; "" when unversioned
 	DeleteMarker bool   // a delete marker was created, or the version removed was one
+	Freed        Freed  // the version removed, or the null version a marker or tombstone replaced
 }
 
 // ObjectInfo describes one object version, or a delete marker.
@@ -209,6 +226,10 @@ type ObjectInfo struct {
 	Parts        []PartInfo
 	IsLatest     bool // the current version of the key (ListObjectVersions, GET by version id)
 	DeleteMarker bool // a delete marker: no data, Size 0
+	// Freed: PutObject and CompleteMultipartUpload only, what the write
+	// removed (the null version it replaced; for a completion also the
+	// upload's parts it left out).
+	Freed Freed
 }
 
 // ListVersionsOptions selects a page of ListObjectVersions. KeyMarker and
@@ -285,6 +306,7 @@ type PartInfo struct {
 	ETag     string // hex MD5 of the part, no quotes
 	ModTime  time.Time
 	Checksum Checksum // the part's checksum (Type empty)
+	Freed    Freed    // UploadPart only: the earlier upload of this part number it replaced
 }
 
 // ListPartsOptions selects a page of ListParts: parts numbered above

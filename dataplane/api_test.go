@@ -23,7 +23,7 @@ type objects interface {
 	UploadPart(ctx context.Context, bucket, key, uploadID string, number int, r io.Reader, size int64, opts PartOptions) (PartInfo, error)
 	ListParts(ctx context.Context, bucket, key, uploadID string, opts ListPartsOptions) (ListPartsResult, error)
 	CompleteMultipartUpload(ctx context.Context, bucket, key, uploadID string, parts []CompletePart, opts CompleteOptions) (ObjectInfo, error)
-	AbortMultipartUpload(ctx context.Context, bucket, key, uploadID string) error
+	AbortMultipartUpload(ctx context.Context, bucket, key, uploadID string) (Freed, error)
 	ListMultipartUploads(ctx context.Context, bucket string, opts ListUploadsOptions) (ListUploadsResult, error)
 	DropBucket(ctx context.Context, bucket string) error
 }

@@ -60,6 +60,9 @@ func (s *Store) DeleteObject(ctx context.Context, bucket, key string, opts Delet
 	if ok < need {
 		return DeleteResult{}, &QuorumError{Op: "delete", Have: ok, Need: need}
 	}
+	if fi.Null {
+		res.Freed = v.nullFreed()
+	}
 	return res, nil
 }
 
@@ -126,6 +129,9 @@ func (s *Store) deleteVersion(ctx context.Context, rt route, ref drive.Ref, vers
 	}
 	if ok < need {
 		return DeleteResult{}, &QuorumError{Op: "delete", Have: ok, Need: need}
+	}
+	if v.present(main) && !main.fi.Deleted {
+		res.Freed = Freed{Bytes: main.fi.Size, Versions: 1}
 	}
 	return res, nil
 }

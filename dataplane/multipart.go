@@ -276,10 +276,33 @@ func (s *Store) findUpload(ctx context.Context, rt route, uploadID string) (driv
 	return st.upload, nil
 }
 
+// findUploadPart is findUpload that also reads what part number holds
+// now (Freed when it is replaced), in the same round trip.
+func (s *Store) findUploadPart(ctx context.Context, rt route, uploadID string, number int) (drive.Upload, Freed, error) {
+	if !ValidUploadID(uploadID) {
+		return drive.Upload{}, Freed{}, ErrNoSuchUpload
+	}
+	st := s.readUpload(ctx, rt, uploadID, number-1, 1)
+	if err := ctx.Err(); err != nil {
+		return drive.Upload{}, Freed{}, err
+	}
+	if err := st.check(); err != nil {
+		return drive.Upload{}, Freed{}, err
+	}
+	var old Freed
+	for _, c := range st.parts(st.upload.K, number) {
+		if c.p.Number == number {
+			old.Bytes = c.p.Size
+		}
+	}
+	return st.upload, old, nil
+}
+
 // UploadPart erasure-codes one part (size bytes, or to EOF when size is -1;
 // at most MaxPartSize) to its own shard files and records it on a write
 // quorum of the drives before returning. Re-uploading a part number
-// replaces the part. The part's checksum is computed with the upload's
+// replaces the part (PartInfo.Freed: the part it replaced, as read when
+// the upload started). The part's checksum is computed with the upload's
 // algorithm and verified against opts.
 func (s *Store) UploadPart(ctx context.Context, bucket, key, uploadID string, number int, r io.Reader, size int64, opts PartOptions) (PartInfo, error) {
 	if number < 1 || number > MaxParts {
@@ -295,7 +318,7 @@ func (s *Store) UploadPart(ctx context.Context, bucket, key, uploadID string, nu
 	if err != nil {
 		return PartInfo{}, err
 	}
-	u, err := s.findUpload(ctx, rt, uploadID)
+	u, replaced, err := s.findUploadPart(ctx, rt, uploadID, number)
 	if err != nil {
 		return PartInfo{}, err
 	}
@@ -339,7 +362,7 @@ func (s *Store) UploadPart(ctx context.Context, bucket, key, uploadID string, nu
 	if n, need := count(committed), writeQuorum(rt.k, rt.m); n < need {
 		return PartInfo{}, &QuorumError{Op: "upload_part", Have: n, Need: need}
 	}
-	return PartInfo{Number: number, Size: p.Size, ETag: p.ETag, ModTime: now, Checksum: Checksum{Algorithm: u.ChecksumAlgo, Value: p.Checksum}}, nil
+	return PartInfo{Number: number, Size: p.Size, ETag: p.ETag, ModTime: now, Checksum: Checksum{Algorithm: u.ChecksumAlgo, Value: p.Checksum}, Freed: replaced}, nil
 }
 
 // partInfoOf converts a part record.
@@ -394,14 +417,26 @@ func (s *Store) ListParts(ctx context.Context, bucket, key, uploadID string, opt
 }
 
 // AbortMultipartUpload removes an upload and frees its parts' shards on
-// every drive that answers; a write quorum of them must confirm.
-func (s *Store) AbortMultipartUpload(ctx context.Context, bucket, key, uploadID string) error {
+// every drive that answers; a write quorum of them must confirm. It
+// returns the parts' bytes.
+func (s *Store) AbortMultipartUpload(ctx context.Context, bucket, key, uploadID string) (Freed, error) {
 	rt, err := s.route(bucket, key)
 	if err != nil {
-		return err
+		return Freed{}, err
 	}
-	if _, err := s.findUpload(ctx, rt, uploadID); err != nil {
-		return err
+	if !ValidUploadID(uploadID) {
+		return Freed{}, ErrNoSuchUpload
+	}
+	st := s.readUpload(ctx, rt, uploadID, 0, 0)
+	if err := ctx.Err(); err != nil {
+		return Freed{}, err
+	}
+	if err := st.check(); err != nil {
+		return Freed{}, err
+	}
+	var freed Freed
+	for _, c := range st.parts(st.upload.K, MaxParts) {
+		freed.Bytes += c.p.Size
 	}
 	done := s.fanOut(ctx, rt, nil, func(ctx context.Context, _ int, d shardStore) error {
 		err := d.AbortUpload(ctx, bucket, key, uploadID)
@@ -411,9 +446,9 @@ func (s *Store) AbortMultipartUpload(ctx context.Context, bucket, key, uploadID 
 		return err
 	})
 	if n, need := count(done), writeQuorum(rt.k, rt.m); n < need {
-		return &QuorumError{Op: "abort_upload", Have: n, Need: need}
+		return Freed{}, &QuorumError{Op: "abort_upload", Have: n, Need: need}
 	}
-	return nil
+	return freed, nil
 }
 
 // multipartETag is S3's ETag of a multipart object: the MD5 of the
@@ -441,7 +476,8 @@ func multipartETag(etags []string) (string, error) {
 // opts.ChecksumValue), and commits under the key's write lock with the
 // conditions and versioning of opts, like PutObject. Completing an upload
 // again returns the object it made while that is the key's current
-// version, else ErrNoSuchUpload.
+// version, else ErrNoSuchUpload. ObjectInfo.Freed is the parts left out
+// and the null version replaced.
 func (s *Store) CompleteMultipartUpload(ctx context.Context, bucket, key, uploadID string, parts []CompletePart, opts CompleteOptions) (ObjectInfo, error) {
 	if len(parts) == 0 {
 		return ObjectInfo{}, fmt.Errorf("%w: no parts", ErrInvalidPart)
@@ -571,5 +607,14 @@ func (s *Store) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 	}
 	info := infoOf(fi)
 	info.IsLatest = true
+	if fi.Null {
+		info.Freed = v.nullFreed()
+	}
+	for _, cp := range parts {
+		delete(have, cp.Number)
+	}
+	for _, c := range have { // the parts left out
+		info.Freed.Bytes += c.p.Size
+	}
 	return info, nil
 }

@@ -229,13 +229,13 @@ func TestMultipartValidation(t *testing.T) {
 	// Abort.
 	u2 := e.create("b", "k2", UploadOptions{})
 	e.part(u2, 1, randBytes(5, 1000))
-	if err := e.store.AbortMultipartUpload(ctxb, "b", "k2", u2.UploadID); err != nil {
-		t.Fatal(err)
+	if freed, err := e.store.AbortMultipartUpload(ctxb, "b", "k2", u2.UploadID); err != nil || freed.Bytes != 1000 {
+		t.Fatalf("abort freed %+v: %v", freed, err)
 	}
 	if e.shardFiles() != 12 {
 		t.Fatalf("abort left shards: %d files", e.shardFiles())
 	}
-	if err := e.store.AbortMultipartUpload(ctxb, "b", "k2", u2.UploadID); !errors.Is(err, ErrNoSuchUpload) {
+	if _, err := e.store.AbortMultipartUpload(ctxb, "b", "k2", u2.UploadID); !errors.Is(err, ErrNoSuchUpload) {
 		t.Fatalf("second abort: %v", err)
 	}
 	if _, err := e.store.CompleteMultipartUpload(ctxb, "b", "k2", u2.UploadID, []CompletePart{{Number: 1, ETag: "x"}}, CompleteOptions{}); !errors.Is(err, ErrNoSuchUpload) {

@@ -191,7 +191,26 @@ func (s *Store) commitWrite(ctx context.Context, rt route, fi drive.FileInfo, dw
 	}
 	info := infoOf(fi)
 	info.IsLatest = true
+	if fi.Null {
+		info.Freed = v.nullFreed()
+	}
 	return info, nil
+}
+
+// nullFreed is what replacing the key's null version frees: its data,
+// when the newest null version that exists is not a delete marker. (A
+// null version older than the readLimit newest versions is not seen:
+// its bytes stay counted until a recount.)
+func (v *keyView) nullFreed() Freed {
+	for _, g := range v.groups {
+		if g.fi.Null && v.present(g) {
+			if g.fi.Deleted {
+				return Freed{}
+			}
+			return Freed{Bytes: g.fi.Size, Versions: 1}
+		}
+	}
+	return Freed{}
 }
 
 // dataWrite is a body written to the PG's drives, not committed yet.

@@ -138,7 +138,7 @@ func TestUnversioned(t *testing.T) {
 		t.Fatalf("overwrite left the old shards: %d files, want %d", e.shardFiles(), files)
 	}
 	e.mustReadVersion("b", "k", NullVersionID, v2)
-	if res := e.del("b", "k", DeleteOptions{}); res != (DeleteResult{}) {
+	if res := e.del("b", "k", DeleteOptions{}); res != (DeleteResult{Freed: Freed{Bytes: int64(len(v2)), Versions: 1}}) {
 		t.Fatalf("unversioned delete result %+v", res)
 	}
 	if _, err := e.store.GetObject(ctxb, "b", "k", GetOptions{}); !errors.Is(err, ErrObjectNotFound) {
@@ -273,7 +273,7 @@ func TestSuspended(t *testing.T) {
 		t.Fatalf("versions %v, want %v", vs, want)
 	}
 	res := e.del("b", "k", DeleteOptions{Versioning: sus})
-	if res != (DeleteResult{VersionID: NullVersionID, DeleteMarker: true}) {
+	if res != (DeleteResult{VersionID: NullVersionID, DeleteMarker: true, Freed: Freed{Bytes: int64(len(d3)), Versions: 1}}) {
 		t.Fatalf("suspended delete %+v", res)
 	}
 	var dm *DeleteMarkerError

@@ -56,6 +56,16 @@ func (s *State) Apply(cmd Command) error {
 		return s.applySetAuditWebhook(c)
 	case DeleteAuditWebhook:
 		return s.applyDeleteAuditWebhook(c)
+	case SetBucketQuota:
+		return s.applySetBucketQuota(c)
+	case SetUserQuota:
+		return s.applySetUserQuota(c)
+	case AddUsage:
+		return s.applyAddUsage(c)
+	case BeginRecount:
+		return s.applyBeginRecount(c)
+	case EndRecount:
+		return s.applyEndRecount(c)
 	case Skipped:
 		// A newer command this version does not know, marked safe to skip.
 		return nil
@@ -99,6 +109,9 @@ func (s *State) ensureMaps() {
 	}
 	if s.AuditWebhooks == nil {
 		s.AuditWebhooks = map[string]*AuditWebhook{}
+	}
+	if s.UsageSeqs == nil {
+		s.UsageSeqs = map[string]uint64{}
 	}
 }
 

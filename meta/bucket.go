@@ -100,7 +100,11 @@ func (s *State) applyCreateBucket(c CreateBucket) error {
 			return fmt.Errorf("bucket %s: %w", c.Bucket.Name, err)
 		}
 	}
+	if c.Bucket.Quota < 0 {
+		return invalid("bucket %s: quota of %d bytes", c.Bucket.Name, c.Bucket.Quota)
+	}
 	nb := c.Bucket.clone()
+	nb.Usage = Usage{} // a new bucket holds nothing, whatever the proposer says
 	if nb.ACL == "private" {
 		nb.ACL = ""
 	}

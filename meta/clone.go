@@ -2,6 +2,7 @@ package meta
 
 import (
 	"bytes"
+	"maps"
 	"slices"
 )
 
@@ -20,6 +21,10 @@ func (s *State) Clone() *State {
 		Policies:  make(map[string]*Policy, len(s.Policies)),
 
 		AuditWebhooks: make(map[string]*AuditWebhook, len(s.AuditWebhooks)),
+		UsageSeqs:     maps.Clone(s.UsageSeqs),
+	}
+	if c.UsageSeqs == nil {
+		c.UsageSeqs = map[string]uint64{}
 	}
 	for k, n := range s.Nodes {
 		c.Nodes[k] = n.clone()

@@ -49,6 +49,12 @@ const (
 	// Audit targets (audit.go).
 	KindSetAuditWebhook    Kind = 22
 	KindDeleteAuditWebhook Kind = 23
+	// Quotas and usage (quota.go).
+	KindSetBucketQuota Kind = 24
+	KindSetUserQuota   Kind = 25
+	KindAddUsage       Kind = 26
+	KindBeginRecount   Kind = 27
+	KindEndRecount     Kind = 28
 
 	// KindIgnoreIfUnknown is a flag bit a future command kind may carry so
 	// that nodes which do not know it apply it as a no-op (Skipped) instead
@@ -109,6 +115,16 @@ func (k Kind) String() string {
 		return "set_audit_webhook"
 	case KindDeleteAuditWebhook:
 		return "delete_audit_webhook"
+	case KindSetBucketQuota:
+		return "set_bucket_quota"
+	case KindSetUserQuota:
+		return "set_user_quota"
+	case KindAddUsage:
+		return "add_usage"
+	case KindBeginRecount:
+		return "begin_recount"
+	case KindEndRecount:
+		return "end_recount"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
@@ -139,6 +155,9 @@ type SetPlacement struct {
 }
 
 // CreateBucket creates a bucket; the proposer fills Created and Owner.
+// Created must differ from that of any earlier bucket of the name (usage
+// changes tell buckets apart by it); Usage is ignored (a new bucket holds
+// nothing); Quota may be set.
 type CreateBucket struct {
 	Bucket Bucket `json:"bucket"`
 }
@@ -236,7 +255,7 @@ func Encode(cmd Command) ([]byte, error) {
 	case Bootstrap, NodeUp, SetPlacement, CreateBucket, DeleteBucket, PutUser, SetBucketVersioning,
 		DeleteUser, PutAccount, DeleteAccount, PutGroup, DeleteGroup, PutPolicy, DeletePolicy,
 		AttachPolicy, DetachPolicy, SetBucketPolicy, SetBucketACL, SetBucketCORS, PGMoved, SetNodeState,
-		SetAuditWebhook, DeleteAuditWebhook:
+		SetAuditWebhook, DeleteAuditWebhook, SetBucketQuota, SetUserQuota, AddUsage, BeginRecount, EndRecount:
 	case Skipped:
 		if c.RawKind&KindIgnoreIfUnknown == 0 {
 			return nil, fmt.Errorf("%w: skipped command of kind %d without the ignore flag", ErrInvalid, c.RawKind)
@@ -309,6 +328,16 @@ func Decode(b []byte) (Command, error) {
 		return decodePayload[SetAuditWebhook](k, v, payload)
 	case KindDeleteAuditWebhook:
 		return decodePayload[DeleteAuditWebhook](k, v, payload)
+	case KindSetBucketQuota:
+		return decodePayload[SetBucketQuota](k, v, payload)
+	case KindSetUserQuota:
+		return decodePayload[SetUserQuota](k, v, payload)
+	case KindAddUsage:
+		return decodePayload[AddUsage](k, v, payload)
+	case KindBeginRecount:
+		return decodePayload[BeginRecount](k, v, payload)
+	case KindEndRecount:
+		return decodePayload[EndRecount](k, v, payload)
 	}
 	if k&KindIgnoreIfUnknown != 0 {
 		return Skipped{RawKind: k, Version: v, Payload: bytes.Clone(payload)}, nil

@@ -58,6 +58,14 @@ func sampleCommands() map[string]meta.Command {
 		"set_audit_webhook": meta.SetAuditWebhook{Webhook: meta.AuditWebhook{URL: "https://siem.example.org/strata?src=a",
 			TokenSealed: []byte{7, 7, 7}, Created: 1700000000000000010}},
 		"delete_audit_webhook": meta.DeleteAuditWebhook{URL: "https://siem.example.org/strata?src=a"},
+		"set_bucket_quota":     meta.SetBucketQuota{Bucket: "photos", Bytes: 2_000_000_000_000},
+		"set_user_quota":       meta.SetUserQuota{AccessKey: "alice", Bytes: 500 << 30},
+		"add_usage": meta.AddUsage{Node: "n2", Seq: 1700000000000000011, Changes: []meta.UsageChange{
+			{Bucket: "photos", Created: 1700000000000000002, Epoch: 3, Bytes: 1 << 20, Objects: 2},
+			{Bucket: "public", Created: 1700000000000000009, Bytes: -4096, Objects: -1},
+		}},
+		"begin_recount": meta.BeginRecount{Bucket: "photos", Created: 1700000000000000002, Epoch: 4, At: 1700000000000000012},
+		"end_recount":   meta.EndRecount{Bucket: "photos", Created: 1700000000000000002, Epoch: 4, Bytes: 123456789, Objects: 42, At: 1700000000000000013},
 		"create_bucket_iam": meta.CreateBucket{Bucket: meta.Bucket{Name: "public", Owner: "alice", Created: 1700000000000000009, Versioning: meta.VersioningEnabled,
 			ACL: "public-read", Policy: []byte(`{"Version":"2012-10-17","Statement":[]}`)}},
 		"put_user_iam": meta.PutUser{User: meta.User{AccessKey: "AKSERVICE", SecretSealed: []byte{5, 6}, Name: "rclone", Created: 1700000000000000008,
@@ -100,7 +108,7 @@ func TestCommandGolden(t *testing.T) {
 			}
 		})
 	}
-	if len(cmds) != 25 { // 23 kinds; put_user and create_bucket also with their IAM fields
+	if len(cmds) != 30 { // 28 kinds; put_user and create_bucket also with their IAM fields
 		t.Fatalf("a kind was added without a golden sample")
 	}
 }

@@ -2,7 +2,7 @@
 // that change it: the typed Raft commands and their wire format (command.go),
 // State.Apply with one function per command kind (cluster.go, node.go,
 // placement.go, bucket.go, cors.go, user.go, account.go, group.go,
-// policy.go, audit.go), deterministic PG placement (ComputePlacement for a
+// policy.go, audit.go, quota.go), deterministic PG placement (ComputePlacement for a
 // first epoch by rendezvous hashing, NextPlacement for balanced epochs that
 // move the least, ComparePlacements for what an epoch moves), and the
 // versioned snapshot format (snapshot.go).
@@ -11,10 +11,14 @@
 // DeleteBucket, SetBucketVersioning, PutUser, DeleteUser, PutAccount,
 // DeleteAccount, PutGroup, DeleteGroup, PutPolicy, DeletePolicy,
 // AttachPolicy, DetachPolicy, SetBucketPolicy, SetBucketACL, SetBucketCORS,
-// SetAuditWebhook, DeleteAuditWebhook, Skipped), Placement, a bucket's CORS
+// SetAuditWebhook, DeleteAuditWebhook, SetBucketQuota, SetUserQuota,
+// AddUsage, BeginRecount, EndRecount, Skipped), Placement, a bucket's CORS
 // rules (CORSRule, checked by ValidateCORS), the IAM records of iam.go (User
 // with its service accounts, Account, Group, Policy), and the audit targets
-// (AuditWebhook, its bearer token sealed by the proposer).
+// (AuditWebhook, its bearer token sealed by the proposer), and quotas with
+// the usage they are checked against (Bucket.Quota, User.Quota, Usage:
+// the numbers and the rule Usage.Counts; package quota runs the
+// accounting).
 //
 // IAM state holds names and documents only: package iam parses and
 // evaluates policy documents, and the admin API validates them before it

@@ -11,32 +11,38 @@ import (
 	"slices"
 )
 
-// Snapshot format, version 4:
+// Snapshot format, version 5:
 //
-//	header:  "STRATA-SNAP" [format version u8 = 4]
+//	header:  "STRATA-SNAP" [format version u8 = 5]
 //	records: [record kind u8][payload length u32 big-endian][payload JSON]
 //	         in this fixed order: one cluster, nodes sorted by id, one
 //	         placement, buckets sorted by name, users sorted by access key,
 //	         accounts, groups and managed policies, each sorted by name,
-//	         audit webhooks sorted by URL
+//	         audit webhooks sorted by URL, usage batch sequences sorted by
+//	         node id
 //	end:     [0][0 0 0 0]
 //
-// Version 3 is version 4 without the audit webhook records. Version 2 is
+// Version 4 is version 5 without the usage batch sequence records and
+// without the quota and usage of buckets and the quota of users (optional
+// fields of their records). Version 3 is version 4 without the audit
+// webhook records. Version 2 is
 // version 3 without the bucket's CORS rules (an optional field of the
 // bucket record). Version 1 is version 2 without the account, group and
 // policy records (and without the IAM fields of users and buckets, which
 // are optional). A new record kind or a changed payload needs a new format
 // version; readers keep restoring every older version
-// (testdata/snapshot/v1.snap pins v1, v2.snap v2, v3.snap v3, v4.snap v4).
+// (testdata/snapshot/v1.snap pins v1, v2.snap v2, v3.snap v3, v4.snap v4,
+// v5.snap v5).
 
 // SnapshotMagic starts every snapshot.
 const SnapshotMagic = "STRATA-SNAP"
 
 // SnapshotVersion is the format version WriteSnapshot writes.
-const SnapshotVersion uint8 = 4
+const SnapshotVersion uint8 = 5
 
 // Record kinds, in the order they appear. All versions share kinds 1..5;
-// 6..8 are those of versions 2 to 4, 9 that of version 4.
+// 6..8 are those of versions 2 and later, 9 that of versions 4 and 5, 10
+// that of version 5.
 const (
 	recordEnd       uint8 = 0
 	recordCluster   uint8 = 1
@@ -48,10 +54,17 @@ const (
 	recordGroup     uint8 = 7
 	recordPolicy    uint8 = 8
 	recordWebhook   uint8 = 9
+	recordUsageSeq  uint8 = 10
 )
 
+// usageSeqRecord is one entry of State.UsageSeqs.
+type usageSeqRecord struct {
+	Node string `json:"node"`
+	Seq  uint64 `json:"seq"`
+}
+
 // lastRecord is the highest record kind of each format version.
-var lastRecord = map[uint8]uint8{1: recordUser, 2: recordPolicy, 3: recordPolicy, 4: recordWebhook}
+var lastRecord = map[uint8]uint8{1: recordUser, 2: recordPolicy, 3: recordPolicy, 4: recordWebhook, 5: recordUsageSeq}
 
 // maxRecordLen bounds one record's payload; the reader never allocates more
 // than the bytes actually present.
@@ -128,6 +141,11 @@ func WriteSnapshot(w io.Writer, s *State) error {
 			return fmt.Errorf("meta: snapshot: audit webhook entry %q is nil or has another URL", u)
 		}
 		if err := writeRecord(bw, recordWebhook, w); err != nil {
+			return err
+		}
+	}
+	for _, node := range sortedKeys(s.UsageSeqs) {
+		if err := writeRecord(bw, recordUsageSeq, usageSeqRecord{Node: node, Seq: s.UsageSeqs[node]}); err != nil {
 			return err
 		}
 	}
@@ -223,8 +241,9 @@ func readRecords(br *bufio.Reader, maxKind uint8) (*State, error) {
 }
 
 // checkRecordOrder enforces the order: cluster once, nodes, placement once,
-// buckets, users, then (versions 2 to 4) accounts, groups, policies, then
-// (version 4) audit webhooks.
+// buckets, users, then (versions 2 and later) accounts, groups, policies,
+// then (versions 4 and 5) audit webhooks, then (version 5) usage batch
+// sequences.
 func checkRecordOrder(last, kind, maxKind uint8) error {
 	switch {
 	case kind > maxKind:
@@ -318,6 +337,15 @@ func (s *State) restoreRecord(kind uint8, payload []byte) error {
 			return fmt.Errorf("audit webhook URL %q empty or repeated", w.URL)
 		}
 		s.AuditWebhooks[w.URL] = w.clone()
+	case recordUsageSeq:
+		var r usageSeqRecord
+		if err := strictJSON(payload, &r); err != nil {
+			return err
+		}
+		if _, dup := s.UsageSeqs[r.Node]; r.Node == "" || dup {
+			return fmt.Errorf("usage sequence of node %q empty or repeated", r.Node)
+		}
+		s.UsageSeqs[r.Node] = r.Seq
 	}
 	return nil
 }

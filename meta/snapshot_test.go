@@ -14,6 +14,27 @@ import (
 
 // fullState has records of every kind, with every field set.
 func fullState(t testing.TB) *meta.State {
+	s := fullStateV4(t)
+	for _, c := range []meta.Command{
+		meta.SetBucketQuota{Bucket: "alpha", Bytes: 2 << 40},
+		meta.SetUserQuota{AccessKey: "bob", Bytes: 500 << 30},
+		meta.AddUsage{Node: "n1", Seq: 16, Changes: []meta.UsageChange{{Bucket: "alpha", Created: 4, Bytes: 5 << 20, Objects: 3}}},
+		meta.AddUsage{Node: "n2", Seq: 17, Changes: []meta.UsageChange{{Bucket: "zeta", Created: 3, Bytes: 1 << 10, Objects: 1}}},
+		meta.BeginRecount{Bucket: "alpha", Created: 4, Epoch: 1, At: 18},
+		meta.AddUsage{Node: "n1", Seq: 19, Changes: []meta.UsageChange{{Bucket: "alpha", Created: 4, Epoch: 1, Bytes: 100, Objects: 1}}},
+		meta.BeginRecount{Bucket: "zeta", Created: 3, Epoch: 1, At: 20},
+		meta.EndRecount{Bucket: "zeta", Created: 3, Epoch: 1, Bytes: 2 << 10, Objects: 2, At: 21},
+	} {
+		if err := s.Apply(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s
+}
+
+// fullStateV4 has records of every kind of snapshot format version 4,
+// with every field version 4 knows set.
+func fullStateV4(t testing.TB) *meta.State {
 	s := fullStateV3(t)
 	for _, c := range []meta.Command{
 		meta.SetAuditWebhook{Webhook: meta.AuditWebhook{URL: "https://siem.example.org/in", TokenSealed: []byte{4, 2}, Created: 14}},
@@ -191,9 +212,42 @@ func TestSnapshotGoldenV3(t *testing.T) {
 	}
 }
 
-// TestSnapshotGoldenV4 pins format version 4 (audit webhooks).
+// TestSnapshotGoldenV4 pins format version 4 (audit webhooks). The
+// current writer writes the same records; only the version byte differs.
 func TestSnapshotGoldenV4(t *testing.T) {
-	path := filepath.Join("testdata", "snapshot", "v4.snap")
+	b, err := os.ReadFile(filepath.Join("testdata", "snapshot", "v4.snap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b[len(meta.SnapshotMagic)] != 4 {
+		t.Fatalf("v4.snap has format version %d", b[len(meta.SnapshotMagic)])
+	}
+	got, err := meta.ReadSnapshot(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fullStateV4(t)
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("golden v4 restores to\n%+v\nwant\n%+v", got, want)
+	}
+	if w := got.AuditWebhooks["https://siem.example.org/in"]; len(got.AuditWebhooks) != 2 || w == nil || string(w.TokenSealed) != "\x04\x02" {
+		t.Fatalf("golden v4 lacks the audit webhooks: %+v", got.AuditWebhooks)
+	}
+	var buf bytes.Buffer
+	if err := meta.WriteSnapshot(&buf, want); err != nil {
+		t.Fatal(err)
+	}
+	again := buf.Bytes()
+	again[len(meta.SnapshotMagic)] = 4
+	if !bytes.Equal(again, b) {
+		t.Fatal("the current writer no longer writes the records of v4.snap byte for byte")
+	}
+}
+
+// TestSnapshotGoldenV5 pins format version 5 (quotas, usage and the usage
+// batch sequences).
+func TestSnapshotGoldenV5(t *testing.T) {
+	path := filepath.Join("testdata", "snapshot", "v5.snap")
 	if *update {
 		var buf bytes.Buffer
 		if err := meta.WriteSnapshot(&buf, fullState(t)); err != nil {
@@ -207,8 +261,8 @@ func TestSnapshotGoldenV4(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v (run with -update to create)", err)
 	}
-	if b[len(meta.SnapshotMagic)] != 4 {
-		t.Fatalf("v4.snap has format version %d", b[len(meta.SnapshotMagic)])
+	if b[len(meta.SnapshotMagic)] != 5 {
+		t.Fatalf("v5.snap has format version %d", b[len(meta.SnapshotMagic)])
 	}
 	got, err := meta.ReadSnapshot(bytes.NewReader(b))
 	if err != nil {
@@ -216,17 +270,33 @@ func TestSnapshotGoldenV4(t *testing.T) {
 	}
 	want := fullState(t)
 	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("golden v4 restores to\n%+v\nwant\n%+v", got, want)
+		t.Fatalf("golden v5 restores to\n%+v\nwant\n%+v", got, want)
 	}
-	if w := got.AuditWebhooks["https://siem.example.org/in"]; len(got.AuditWebhooks) != 2 || w == nil || string(w.TokenSealed) != "\x04\x02" {
-		t.Fatalf("golden v4 lacks the audit webhooks: %+v", got.AuditWebhooks)
+	alpha := got.Buckets["alpha"]
+	if alpha.Quota != 2<<40 || alpha.Usage.Bytes != 5<<20+100 || !alpha.Usage.Recounting || alpha.Usage.SinceBytes != 100 ||
+		got.Users["bob"].Quota != 500<<30 || got.UsageSeqs["n1"] != 19 || got.Buckets["zeta"].Usage.Recounted != 21 {
+		t.Fatalf("golden v5 lacks the quotas or usage: %+v %+v %+v", alpha, got.Users["bob"], got.UsageSeqs)
 	}
 	var buf bytes.Buffer
 	if err := meta.WriteSnapshot(&buf, want); err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(buf.Bytes(), b) {
-		t.Fatal("the current writer no longer writes v4.snap byte for byte")
+		t.Fatal("the current writer no longer writes v5.snap byte for byte")
+	}
+}
+
+// TestSnapshotV4RejectsV5Records: a version 4 header with usage batch
+// sequence records is malformed.
+func TestSnapshotV4RejectsV5Records(t *testing.T) {
+	var buf bytes.Buffer
+	if err := meta.WriteSnapshot(&buf, fullState(t)); err != nil {
+		t.Fatal(err)
+	}
+	b := buf.Bytes()
+	b[len(meta.SnapshotMagic)] = 4
+	if _, err := meta.ReadSnapshot(bytes.NewReader(b)); !errors.Is(err, meta.ErrMalformed) {
+		t.Fatalf("v4 header with usage sequence records: %v", err)
 	}
 }
 

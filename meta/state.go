@@ -13,6 +13,9 @@ type State struct {
 	Policies  map[string]*Policy  `json:"policies,omitempty"` // managed policies by name
 	// AuditWebhooks are the audit targets (audit.go), by URL.
 	AuditWebhooks map[string]*AuditWebhook `json:"audit_webhooks,omitempty"`
+	// UsageSeqs is, by node id, the Seq of the last usage batch applied
+	// (quota.go): a batch proposed again is applied once.
+	UsageSeqs map[string]uint64 `json:"usage_seqs,omitempty"`
 }
 
 // Cluster is the identity and the fixed settings chosen at bootstrap.
@@ -94,6 +97,11 @@ type Bucket struct {
 	ACL string `json:"acl,omitempty"`
 	// CORS is the bucket's CORS configuration (cors.go), nil when none.
 	CORS []CORSRule `json:"cors,omitempty"`
+	// Quota is the bucket's hard quota in bytes, 0 when none; Usage what
+	// it holds (quota.go). Only SetBucketQuota changes Quota after
+	// creation, and only the usage commands change Usage.
+	Quota int64 `json:"quota,omitempty"`
+	Usage Usage `json:"usage,omitzero"`
 }
 
 // Versioning is a bucket's S3 versioning state.
@@ -138,6 +146,10 @@ type User struct {
 	// its parent, narrowed by SessionPolicy when set.
 	Parent        string `json:"parent,omitempty"`
 	SessionPolicy []byte `json:"session_policy,omitempty"`
+	// Quota is the user's hard quota in bytes over the buckets it owns,
+	// 0 when none (quota.go). A service account has none. PutUser keeps
+	// an existing user's quota: only SetUserQuota changes it.
+	Quota int64 `json:"quota,omitempty"`
 }
 
 // NewState returns an empty state with its maps allocated.
@@ -151,5 +163,6 @@ func NewState() *State {
 		Policies: map[string]*Policy{},
 
 		AuditWebhooks: map[string]*AuditWebhook{},
+		UsageSeqs:     map[string]uint64{},
 	}
 }

@@ -38,6 +38,10 @@ func validateUser(u *User) error {
 		return invalid("service account %s has its parent's policies; restrict it with a session policy instead", u.AccessKey)
 	case u.Parent == "" && len(u.SessionPolicy) > 0:
 		return invalid("user %s: only a service account carries a session policy", u.AccessKey)
+	case u.Quota < 0:
+		return invalid("user %s: quota of %d bytes", u.AccessKey, u.Quota)
+	case u.Parent != "" && u.Quota != 0:
+		return invalid("service account %s has no quota of its own: its buckets count toward user %s", u.AccessKey, u.Parent)
 	case len(u.SessionPolicy) > MaxPolicyDocumentSize:
 		return invalid("service account %s: session policy of %d bytes exceeds %d", u.AccessKey, len(u.SessionPolicy), MaxPolicyDocumentSize)
 	}
@@ -79,7 +83,9 @@ func (s *State) ServiceAccountsOf(accessKey string) []string {
 //     Account is always its parent's (the command's value is ignored);
 //   - every name in Policies must be a managed or predefined policy; the
 //     stored list is sorted without repeats;
-//   - when a user's account changes, its service accounts follow.
+//   - when a user's account changes, its service accounts follow;
+//   - an existing user keeps its Quota (SetUserQuota changes it), a new
+//     one takes the command's.
 func (s *State) applyPutUser(c PutUser) error {
 	if !s.Bootstrapped() {
 		return ErrNotBootstrapped
@@ -140,6 +146,7 @@ func (s *State) applyPutUser(c PutUser) error {
 	nu.SessionPolicy = nilIfEmpty(nu.SessionPolicy)
 	if exists {
 		nu.Created = old.Created
+		nu.Quota = old.Quota
 	}
 	s.Users[nu.AccessKey] = nu
 	if exists && nu.Parent == "" && old.Account != nu.Account {

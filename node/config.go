@@ -44,6 +44,13 @@ type Config struct {
 	// (zero: the data plane's default).
 	RebalanceRate int64
 	ScanInterval  time.Duration
+	// QuotaFlushInterval is how often the node proposes the usage changes
+	// its requests made (zero: package quota's default, 2 s); it bounds
+	// how far other nodes' quota checks lag behind this node's writes.
+	// QuotaRecountInterval is the least time between two recounts of a
+	// bucket's usage from a listing (zero: the default, 10 minutes;
+	// negative: never).
+	QuotaFlushInterval, QuotaRecountInterval time.Duration
 	// Now is the S3 frontend's clock (signature times, STS session expiry,
 	// policy conditions); nil is time.Now. Tests move it to expire sessions
 	// without sleeping.

@@ -22,6 +22,7 @@ import (
 	"github.com/strata-io/strata/iam"
 	"github.com/strata-io/strata/meta"
 	"github.com/strata-io/strata/metrics"
+	"github.com/strata-io/strata/quota"
 	"github.com/strata-io/strata/raftfsm"
 	"github.com/strata-io/strata/rpc"
 	"github.com/strata-io/strata/s3api"
@@ -39,6 +40,7 @@ type Node struct {
 	s3     *s3api.Server
 	gossip *cluster.Cluster
 
+	quota   *quota.Accountant // usage accounting and quota checks
 	audit   *audit.Logger     // audit events to webhooks and --audit-file (observe.go)
 	metrics *metrics.Registry // served at /strata/metrics
 
@@ -146,6 +148,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Node, err error)
 		_ = n.data.Refill(id) // a local drive: cannot fail; runs in Run
 	}
 
+	if n.quota, err = quota.New(quota.Config{NodeID: cfg.ID, FlushInterval: cfg.QuotaFlushInterval,
+		RecountInterval: cfg.QuotaRecountInterval, Alive: n.alive}, n.raft, n.data, log); err != nil {
+		return nil, err
+	}
+
 	sealKey := derivedKey(cfg.ClusterKey, "seal")
 	if n.audit, err = n.newAudit(sealKey); err != nil {
 		return nil, fmt.Errorf("--audit-file: %w", err)
@@ -160,6 +167,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Node, err error)
 		Seal:        func(secret string) ([]byte, error) { return iam.Seal(sealKey, secret) },
 		Unavailable: unavailable,
 		Admin:       n,
+		Quota:       n.quota,
 		STSKey:      derivedKey(cfg.ClusterKey, "sts"),
 		Observe:     n.observe,
 		Metrics:     n.writeMetrics,
@@ -260,6 +268,8 @@ func (n *Node) Run(ctx context.Context) error {
 	go func() { defer n.wg.Done(); n.raft.Run(ctx, n.members, events) }()
 	n.wg.Add(1)
 	go func() { defer n.wg.Done(); n.data.Run(ctx) }()
+	n.wg.Add(1)
+	go func() { defer n.wg.Done(); n.quota.Run(ctx) }()
 	n.log.Info("node started", "s3", n.s3Addr, "s3_tls", n.s3.TLS(), "rpc", n.rpcAddr, "rpc_tls", n.cfg.rpcTLS().Enabled(), "gossip", n.gossip.LocalAddr(), "drives", len(n.drives))
 	select {
 	case <-ctx.Done():
@@ -389,6 +399,17 @@ func (n *Node) closeAll() {
 	if n.audit != nil {
 		n.audit.Close() // after s3: the last requests' events are delivered
 	}
+	if n.quota != nil && n.raft != nil && n.raft.Ready() {
+		// After s3, before Raft: the last requests' usage is proposed.
+		// Briefly: in a healthy cluster this takes milliseconds, and when
+		// the whole cluster stops there may be no leader left (the
+		// recount corrects what is lost).
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		if err := n.quota.Close(ctx); err != nil {
+			n.log.Warn("last usage flush failed; a recount will correct the usage", "err", err)
+		}
+		cancel()
+	}
 	if n.raft != nil {
 		n.raft.Close()
 	}
@@ -418,6 +439,9 @@ func (n *Node) Ready() bool { return n.raft.Ready() }
 
 // Raft exposes the control-plane store (cluster status, tests).
 func (n *Node) Raft() *raftfsm.Store { return n.raft }
+
+// Quota exposes the usage accountant (tests: Flush, Recount).
+func (n *Node) Quota() *quota.Accountant { return n.quota }
 
 // unavailable tells s3api which errors mean "try again later" (503).
 func unavailable(err error) bool {

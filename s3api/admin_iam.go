@@ -45,6 +45,15 @@ var adminRoutes = []adminRoute{
 	{fasthttp.MethodDelete, "users/*", "RemoveUser", (*Server).adminRemoveUser},
 	{fasthttp.MethodPost, "users/*/disable", "DisableUser", (*Server).adminDisableUser},
 	{fasthttp.MethodPost, "users/*/enable", "EnableUser", (*Server).adminEnableUser},
+	{fasthttp.MethodPut, "users/*/quota", "SetUserQuota", (*Server).adminSetUserQuota},
+	{fasthttp.MethodDelete, "users/*/quota", "ClearUserQuota", (*Server).adminClearUserQuota},
+
+	{fasthttp.MethodPost, "buckets", "CreateBucket", (*Server).adminCreateBucket},
+	{fasthttp.MethodGet, "buckets", "ListBuckets", (*Server).adminListBuckets},
+	{fasthttp.MethodGet, "buckets/*", "GetBucket", (*Server).adminShowBucket},
+	{fasthttp.MethodDelete, "buckets/*", "RemoveBucket", (*Server).adminRemoveBucket},
+	{fasthttp.MethodPut, "buckets/*/quota", "SetBucketQuota", (*Server).adminSetBucketQuota},
+	{fasthttp.MethodDelete, "buckets/*/quota", "ClearBucketQuota", (*Server).adminClearBucketQuota},
 
 	{fasthttp.MethodPost, "accounts", "CreateAccount", (*Server).adminCreateAccount},
 	{fasthttp.MethodGet, "accounts", "ListAccounts", (*Server).adminListAccounts},
@@ -166,6 +175,9 @@ func (s *Server) adminError(err error) *APIError {
 		{meta.ErrPolicyInUse, adminapi.CodePolicyInUse, fasthttp.StatusConflict},
 		{meta.ErrTooManyServiceAccounts, adminapi.CodeTooManyServiceAccounts, fasthttp.StatusConflict},
 		{meta.ErrNoSuchAuditWebhook, adminapi.CodeNoSuchAuditWebhook, fasthttp.StatusNotFound},
+		{meta.ErrNoSuchBucket, adminapi.CodeNoSuchBucket, fasthttp.StatusNotFound},
+		{meta.ErrBucketExists, adminapi.CodeBucketAlreadyExists, fasthttp.StatusConflict},
+		{meta.ErrInvalidBucketName, adminapi.CodeInvalidBucketName, fasthttp.StatusBadRequest},
 		{iam.ErrMalformedPolicy, adminapi.CodeInvalidPolicy, fasthttp.StatusBadRequest},
 		{meta.ErrInvalid, adminapi.CodeInvalidArgument, fasthttp.StatusBadRequest},
 	} {
@@ -296,6 +308,12 @@ func copyUser(u *meta.User) meta.User {
 
 // ---- users ----
 
+// withTotal completes a user's description with what its buckets hold.
+func withTotal(u *adminapi.User, tot ownerTotal) {
+	u.Buckets, u.UsageBytes, u.Objects = tot.buckets, tot.bytes, tot.objects
+}
+
+// userInfo describes u, without its buckets' usage (withTotal).
 func userInfo(st *meta.State, u *meta.User) adminapi.User {
 	return adminapi.User{
 		AccessKey:       u.AccessKey,
@@ -306,6 +324,7 @@ func userInfo(st *meta.State, u *meta.User) adminapi.User {
 		Groups:          nonNil(st.GroupsOf(u.AccessKey)),
 		ServiceAccounts: len(st.ServiceAccountsOf(u.AccessKey)),
 		Created:         unixTime(u.Created),
+		QuotaBytes:      u.Quota,
 	}
 }
 
@@ -327,15 +346,18 @@ func (s *Server) lookupUser(c *adminCall, name string) (meta.User, error) {
 // showUser answers the current record of user name on this node.
 func (s *Server) showUser(name string) (adminapi.User, error) {
 	var out adminapi.User
+	var buckets []meta.Bucket
 	found := false
 	s.deps.Control.View(func(st *meta.State) {
 		if u := st.Users[name]; u != nil && u.Parent == "" {
 			out, found = userInfo(st, u), true
+			buckets = bucketsOf(st, name)
 		}
 	})
 	if !found {
 		return out, adminErr(adminapi.CodeNoSuchUser, fasthttp.StatusNotFound, "No user %q.", name)
 	}
+	withTotal(&out, s.ownerTotals(buckets)[name])
 	return out, nil
 }
 
@@ -390,13 +412,19 @@ func (s *Server) adminCreateUser(c *adminCall) (any, error) {
 
 func (s *Server) adminListUsers(c *adminCall) (any, error) {
 	out := adminapi.UserList{Users: []adminapi.User{}}
+	var buckets []meta.Bucket
 	err := s.adminView(c, func(st *meta.State) {
+		buckets = bucketsOf(st, "")
 		for _, u := range st.Users {
 			if u.Parent == "" {
 				out.Users = append(out.Users, userInfo(st, u))
 			}
 		}
 	})
+	totals := s.ownerTotals(buckets)
+	for i := range out.Users {
+		withTotal(&out.Users[i], totals[out.Users[i].AccessKey])
+	}
 	slices.SortFunc(out.Users, func(a, b adminapi.User) int { return strings.Compare(a.AccessKey, b.AccessKey) })
 	return out, err
 }

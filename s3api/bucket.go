@@ -259,23 +259,33 @@ func (s *Server) deleteBucket(r *request) error {
 	if _, err := s.bucket(r.ctx, r.bucket); err != nil {
 		return err
 	}
+	if err := s.removeBucket(r.ctx, r.bucket, r.id); err != nil {
+		return err
+	}
+	r.fctx.SetStatusCode(fasthttp.StatusNoContent)
+	return nil
+}
+
+// removeBucket removes an existing bucket when it holds no version or
+// delete marker (BucketNotEmpty otherwise), then drops whatever a racing
+// write left in the data plane. DeleteBucket and the admin API share it.
+func (s *Server) removeBucket(ctx context.Context, name, requestID string) error {
 	// Any version or delete marker left keeps the bucket, as in S3.
-	page, err := s.deps.Objects.ListObjectVersions(r.ctx, r.bucket, dataplane.ListVersionsOptions{Max: 1})
+	page, err := s.deps.Objects.ListObjectVersions(ctx, name, dataplane.ListVersionsOptions{Max: 1})
 	if err != nil {
 		return err
 	}
 	if len(page.Versions) > 0 || len(page.Prefixes) > 0 {
 		return apiError(codeBucketNotEmpty)
 	}
-	if err := s.deps.Control.Propose(r.ctx, meta.DeleteBucket{Name: r.bucket}); err != nil {
+	if err := s.deps.Control.Propose(ctx, meta.DeleteBucket{Name: name}); err != nil {
 		return err
 	}
-	if err := s.deps.Objects.DropBucket(r.ctx, r.bucket); err != nil {
+	if err := s.deps.Objects.DropBucket(ctx, name); err != nil {
 		// The bucket is gone from Raft: answering an error would only make
 		// the client retry into NoSuchBucket. Leftovers are logged for the
 		// operator.
-		s.log.Error("drop data of deleted bucket", "bucket", r.bucket, "request_id", r.id, "err", err)
+		s.log.Error("drop data of deleted bucket", "bucket", name, "request_id", requestID, "err", err)
 	}
-	r.fctx.SetStatusCode(fasthttp.StatusNoContent)
 	return nil
 }

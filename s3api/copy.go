@@ -184,6 +184,11 @@ func (s *Server) copyObject(r *request) error {
 		// multipart checksum becomes a full-object one of the copy.
 		opts.ChecksumAlgorithm = info.Checksum.Algorithm
 	}
+	ticket, err := s.admit(r, b, info.Size)
+	if err != nil {
+		return err
+	}
+	defer ticket.Cancel()
 	var body io.Reader = bytes.NewReader(nil)
 	if info.Size > 0 {
 		rc, err := s.openReader(r.ctx, src.obj, 0, info.Size)
@@ -197,6 +202,7 @@ func (s *Server) copyObject(r *request) error {
 	if err != nil {
 		return err
 	}
+	written(ticket, out.Size, out.Freed)
 	setVersionHeader(r, b, out.VersionID)
 	src.setVersionHeader(r)
 	return s.writeXML(r, copyObjectResult{

@@ -137,6 +137,7 @@ func (s *Server) deleteOne(r *request, b meta.Bucket, o deleteObjectEntry) any {
 	if err != nil && !errors.Is(err, dataplane.ErrObjectNotFound) {
 		return fail(err)
 	}
+	s.recordUsage(b, -res.Freed.Bytes, -res.Freed.Versions)
 	d := deletedEntry{Key: key, VersionID: versionID}
 	if res.DeleteMarker {
 		d.DeleteMarker = true

@@ -35,16 +35,23 @@
 // right to manage its bucket's configuration. Bucket policies
 // (bucketpolicy.go), canned ACLs on buckets and objects (acl.go) and the
 // STS query API, AssumeRole, served on the same port (sts.go). The admin
-// API (admin.go, admin_iam.go, admin_audit.go for the audit webhooks) is
-// JSON under /strata/admin/v1/.
+// API (admin.go, admin_iam.go, admin_audit.go for the audit webhooks,
+// admin_bucket.go for buckets with their usage and quotas) is JSON under
+// /strata/admin/v1/.
+//
+// Quotas (quota.go): every write that adds data is admitted by Deps.Quota
+// (package quota) before its body is read, and refused with QuotaExceeded
+// when it would pass the bucket's or its owner's quota; a body of unknown
+// length is counted as it streams. What writes and deletes add and free
+// is recorded for the cluster's usage.
 //
 // The listener serves HTTPS only when Config.TLSCertFile/TLSKeyFile are
 // set (tls.go); Server.ReloadTLS swaps the pair for new connections.
 //
-// Main types: Server (New, Serve, ReloadTLS, Close), Config, Deps, and the two narrow
-// interfaces it consumes: Control (Raft: Propose, View, Barrier, Ready) and
-// Objects (the data plane's object operations, whose semantics
-// dataplane/api.go documents). The node hands it the implementations;
+// Main types: Server (New, Serve, ReloadTLS, Close), Config, Deps, and the
+// narrow interfaces it consumes: Control (Raft: Propose, View, Barrier,
+// Ready), Objects (the data plane's object operations, whose semantics
+// dataplane/api.go documents) and Quota (the usage accountant). The node hands it the implementations;
 // s3api never touches drives or Raft directly.
 //
 // Request bodies are streamed (a 5 GiB PUT never sits in memory) and GET

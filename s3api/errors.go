@@ -9,6 +9,7 @@ import (
 
 	"github.com/strata-io/strata/dataplane"
 	"github.com/strata-io/strata/meta"
+	"github.com/strata-io/strata/quota"
 	"github.com/strata-io/strata/s3api/sigv"
 )
 
@@ -67,6 +68,7 @@ const (
 	codeNoSuchVersion
 	codeNotImplemented
 	codePreconditionFailed
+	codeQuotaExceeded
 	codeRequestHeaderSectionTooLarge
 	codeRequestTimeout
 	codeRequestTimeTooSkewed
@@ -176,6 +178,10 @@ func (c errCode) info() (code string, status int, message string) {
 		return "NotImplemented", http.StatusNotImplemented, "A header or query you provided implies functionality that is not implemented."
 	case codePreconditionFailed:
 		return "PreconditionFailed", http.StatusPreconditionFailed, "At least one of the pre-conditions you specified did not hold"
+	case codeQuotaExceeded:
+		// Not an Amazon S3 code (S3 has no quotas): Ceph RGW's, with its
+		// status (docs/s3-compatibility.md says why).
+		return "QuotaExceeded", http.StatusForbidden, "Quota exceeded."
 	case codeRequestHeaderSectionTooLarge:
 		return "RequestHeaderSectionTooLarge", http.StatusBadRequest, "Your request header section exceeds the maximum allowed size."
 	case codeRequestTimeout:
@@ -239,6 +245,7 @@ func classify(err error, unavailable func(error) bool) (e *APIError, known bool)
 	var quorum *dataplane.QuorumError
 	var marker *dataplane.DeleteMarkerError
 	var corsErr *meta.CORSError
+	var quotaErr *quota.ExceededError
 	switch {
 	case err == nil:
 		return nil, true
@@ -282,6 +289,11 @@ func classify(err error, unavailable func(error) bool) (e *APIError, known bool)
 		return apiError(codeMissingContentLength), true
 	case errors.Is(err, sigv.ErrUnsupportedChecksum):
 		return apiError(codeInvalidRequest, "The checksum algorithm is not supported."), true
+
+	// Quotas (before the data plane: an unknown-length body refused while
+	// it is read comes back wrapped by the data plane).
+	case errors.As(err, &quotaErr):
+		return apiError(codeQuotaExceeded, quotaMessage(quotaErr)), true
 
 	// Data plane. A delete marker asked for by version id is 405 (a
 	// current one is ErrObjectNotFound: NoSuchKey); writeError adds the

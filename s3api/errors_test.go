@@ -13,6 +13,7 @@ import (
 
 	"github.com/strata-io/strata/dataplane"
 	"github.com/strata-io/strata/meta"
+	"github.com/strata-io/strata/quota"
 	"github.com/strata-io/strata/s3api/sigv"
 )
 
@@ -109,6 +110,8 @@ func TestToS3Error(t *testing.T) {
 		{wrap(&meta.CORSError{Problem: meta.CORSExposeWildcard, Value: "x-*"}), "InvalidRequest", 400},
 		{wrap(&meta.CORSError{Problem: meta.CORSIDTooLong}), "InvalidRequest", 400},
 		{wrap(&meta.CORSError{Problem: meta.CORSInvalidCharacter}), "InvalidRequest", 400},
+		{wrap(&quota.ExceededError{Bucket: "b", Quota: 10, Used: 5, Size: 6}), "QuotaExceeded", 403},
+		{fmt.Errorf("dataplane: reading body: %w", &quota.ExceededError{User: true, Bucket: "b", Owner: "alice"}), "QuotaExceeded", 403},
 		{errors.New("something unexpected"), "InternalError", 500},
 		{wrap(dataplane.ErrCorrupt), "InternalError", 500},
 	}
@@ -161,5 +164,18 @@ func TestChecksumMessages(t *testing.T) {
 	}
 	if withAlg(nil, "CRC32") != nil || withAlg(io.EOF, "") != io.EOF {
 		t.Error("withAlg wraps what it should not")
+	}
+}
+
+// TestQuotaMessages: the message of QuotaExceeded says which quota and
+// the numbers.
+func TestQuotaMessages(t *testing.T) {
+	e, _ := classify(&quota.ExceededError{Bucket: "photos", Quota: 100, Used: 90, Size: 11}, nil)
+	if e.Message != "Bucket quota exceeded: bucket photos uses 90 of its 100 bytes; an upload of 11 bytes does not fit." {
+		t.Errorf("bucket: %q", e.Message)
+	}
+	e, _ = classify(&quota.ExceededError{User: true, Bucket: "photos", Owner: "alice", Quota: 100, Used: 90, Size: 11}, nil)
+	if !strings.HasPrefix(e.Message, "User quota exceeded: the owner of bucket photos uses 90 of its 100 bytes") {
+		t.Errorf("user: %q", e.Message)
 	}
 }

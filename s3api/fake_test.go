@@ -240,19 +240,34 @@ func (f *fakeObjects) checkWrite(bucket, key, ifMatch, ifNoneMatch string) error
 }
 
 // insert makes info the current version of its key: a null version
-// replaces the key's previous null version. Callers hold mu.
-func (f *fakeObjects) insert(info dataplane.ObjectInfo, data []byte) {
+// replaces the key's previous null version, whose data it returns as
+// freed. Callers hold mu.
+func (f *fakeObjects) insert(info dataplane.ObjectInfo, data []byte) (freed dataplane.Freed) {
 	if f.keys[info.Bucket] == nil {
 		f.keys[info.Bucket] = map[string][]*fakeVersion{}
 	}
 	vs := f.keys[info.Bucket][info.Key]
 	if info.VersionID == dataplane.NullVersionID {
+		freed = versionsFreed(vs, func(v *fakeVersion) bool { return v.info.VersionID == dataplane.NullVersionID })
 		vs = slices.DeleteFunc(slices.Clone(vs), func(v *fakeVersion) bool { return v.info.VersionID == dataplane.NullVersionID })
 	}
 	f.keys[info.Bucket][info.Key] = append([]*fakeVersion{{info: info}}, vs...)
 	if !info.DeleteMarker {
 		f.blobs[blobKey(info)] = data
 	}
+	return freed
+}
+
+// versionsFreed is what removing the versions of vs that match frees.
+func versionsFreed(vs []*fakeVersion, match func(*fakeVersion) bool) dataplane.Freed {
+	var freed dataplane.Freed
+	for _, v := range vs {
+		if match(v) && !v.info.DeleteMarker {
+			freed.Bytes += v.info.Size
+			freed.Versions++
+		}
+	}
+	return freed
 }
 
 // newVersionID returns the id a write gets under v: "null" unless
@@ -301,7 +316,7 @@ func (f *fakeObjects) PutObject(ctx context.Context, bucket, key string, r io.Re
 		ACL:      opts.ACL,
 		Checksum: dataplane.Checksum{Algorithm: alg, Value: value, Type: dataplane.ChecksumFullObject},
 	}
-	f.insert(info, data)
+	info.Freed = f.insert(info, data)
 	f.puts++
 	info.IsLatest = true
 	return info, nil
@@ -382,17 +397,19 @@ func (f *fakeObjects) DeleteObject(ctx context.Context, bucket, key string, opts
 			return dataplane.DeleteResult{VersionID: opts.VersionID}, nil
 		}
 		marker := vs[i].info.DeleteMarker
+		freed := versionsFreed(vs[i:i+1], func(*fakeVersion) bool { return true })
 		f.setVersions(bucket, key, slices.Delete(slices.Clone(vs), i, i+1))
-		return dataplane.DeleteResult{VersionID: opts.VersionID, DeleteMarker: marker}, nil
+		return dataplane.DeleteResult{VersionID: opts.VersionID, DeleteMarker: marker, Freed: freed}, nil
 	}
 	switch opts.Versioning {
 	case meta.VersioningOff:
+		freed := versionsFreed(vs, func(v *fakeVersion) bool { return v.info.VersionID == dataplane.NullVersionID })
 		f.setVersions(bucket, key, nil)
-		return dataplane.DeleteResult{}, nil
+		return dataplane.DeleteResult{Freed: freed}, nil
 	}
 	m := dataplane.ObjectInfo{Bucket: bucket, Key: key, VersionID: newVersionID(opts.Versioning), ModTime: f.modTime(), DeleteMarker: true}
-	f.insert(m, nil)
-	return dataplane.DeleteResult{VersionID: m.VersionID, DeleteMarker: true}, nil
+	freed := f.insert(m, nil)
+	return dataplane.DeleteResult{VersionID: m.VersionID, DeleteMarker: true, Freed: freed}, nil
 }
 
 // setVersions replaces a key's versions; none removes the key. Callers
@@ -666,8 +683,12 @@ func (f *fakeObjects) UploadPart(ctx context.Context, bucket, key, uploadID stri
 			Checksum: dataplane.Checksum{Algorithm: up.info.ChecksumAlgorithm, Value: value}},
 		data: data,
 	}
+	out := p.info
+	if old := up.parts[number]; old != nil {
+		out.Freed.Bytes = old.info.Size
+	}
 	up.parts[number] = p
-	return p.info, nil
+	return out, nil
 }
 
 func (f *fakeObjects) ListParts(ctx context.Context, bucket, key, uploadID string, opts dataplane.ListPartsOptions) (dataplane.ListPartsResult, error) {
@@ -761,23 +782,33 @@ func (f *fakeObjects) CompleteMultipartUpload(ctx context.Context, bucket, key, 
 		Checksum: dataplane.Checksum{Algorithm: alg, Value: value, Type: typ},
 		Parts:    infos,
 	}
-	f.insert(info, data)
+	info.Freed = f.insert(info, data)
+	for n, p := range up.parts {
+		if !slices.ContainsFunc(parts, func(cp dataplane.CompletePart) bool { return cp.Number == n }) {
+			info.Freed.Bytes += p.info.Size // a part left out
+		}
+	}
 	delete(f.uploads, uploadID)
 	info.IsLatest = true
 	return info, nil
 }
 
-func (f *fakeObjects) AbortMultipartUpload(ctx context.Context, bucket, key, uploadID string) error {
+func (f *fakeObjects) AbortMultipartUpload(ctx context.Context, bucket, key, uploadID string) (dataplane.Freed, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.takeFail(); err != nil {
-		return err
+		return dataplane.Freed{}, err
 	}
-	if _, err := f.upload(bucket, key, uploadID); err != nil {
-		return err
+	u, err := f.upload(bucket, key, uploadID)
+	if err != nil {
+		return dataplane.Freed{}, err
+	}
+	var freed dataplane.Freed
+	for _, p := range u.parts {
+		freed.Bytes += p.info.Size
 	}
 	delete(f.uploads, uploadID)
-	return nil
+	return freed, nil
 }
 
 // ListMultipartUploads follows the contract: uploads by key, then

@@ -259,6 +259,9 @@ func (s *Server) dispatch(r *request) error {
 func (s *Server) writeError(r *request, err error) {
 	e := s.toS3Error(err)
 	r.errCode = e.Code
+	if e.code == codeQuotaExceeded {
+		s.drainRefused(r)
+	}
 	if e.Status >= 500 && e.code != codeNotImplemented {
 		s.log.Warn("request failed", "request_id", r.id, "op", r.op.String(), "bucket", r.bucket, "key", r.key, "code", e.Code, "err", err)
 	}

@@ -109,7 +109,8 @@ func (s *Server) uploadPart(r *request) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.bucket(r.ctx, r.bucket); err != nil {
+	b, err := s.bucket(r.ctx, r.bucket)
+	if err != nil {
 		return err
 	}
 	md5sum, err := contentMD5(r)
@@ -130,6 +131,11 @@ func (s *Server) uploadPart(r *request) error {
 	if size > s.partSizeLimit() {
 		return apiError(codeEntityTooLarge)
 	}
+	ticket, err := s.admit(r, b, size)
+	if err != nil {
+		return err
+	}
+	defer ticket.Cancel()
 	if body, err = objectBody(body, size, size); err != nil {
 		return withAlg(err, cs.alg)
 	}
@@ -137,6 +143,7 @@ func (s *Server) uploadPart(r *request) error {
 	if err != nil {
 		return withAlg(err, cs.alg)
 	}
+	ticket.Done(part.Size-part.Freed.Bytes, 0)
 	h := &r.fctx.Response.Header
 	h.Set("ETag", `"`+part.ETag+`"`)
 	if v := r.auth.Checksums()[cs.alg]; cs.alg != "" && v != "" && opts.ChecksumAlgorithm == "" {
@@ -160,7 +167,8 @@ func (s *Server) uploadPartCopy(r *request) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.bucket(r.ctx, r.bucket); err != nil {
+	b, err := s.bucket(r.ctx, r.bucket)
+	if err != nil {
 		return err
 	}
 	src, err := s.openCopySource(r)
@@ -177,6 +185,11 @@ func (s *Server) uploadPartCopy(r *request) error {
 	if length > s.partSizeLimit() {
 		return apiError(codeInvalidRequest, "The specified copy source is larger than the maximum allowable size for a copy source: "+strconv.FormatInt(s.partSizeLimit(), 10))
 	}
+	ticket, err := s.admit(r, b, length)
+	if err != nil {
+		return err
+	}
+	defer ticket.Cancel()
 	var body io.Reader = bytes.NewReader(nil)
 	if length > 0 {
 		rc, err := s.openReader(r.ctx, src.obj, start, length)
@@ -190,6 +203,7 @@ func (s *Server) uploadPartCopy(r *request) error {
 	if err != nil {
 		return err
 	}
+	ticket.Done(part.Size-part.Freed.Bytes, 0)
 	src.setVersionHeader(r)
 	return s.writeXML(r, copyPartResult{
 		Xmlns: s3Namespace, ETag: `"` + part.ETag + `"`, LastModified: s3Time(part.ModTime),
@@ -304,6 +318,11 @@ func (s *Server) completeMultipartUpload(r *request) error {
 	if err != nil {
 		return withAlg(err, objectSum.alg)
 	}
+	// The parts were counted as they were uploaded: the new version is
+	// one object more, less what the completion freed. (A completion
+	// repeated after a lost answer counts the object again, until a
+	// recount.)
+	s.recordUsage(b, -info.Freed.Bytes, 1-info.Freed.Versions)
 	setVersionHeader(r, b, info.VersionID)
 	return s.writeXML(r, completeMultipartUploadResult{
 		Xmlns:        s3Namespace,
@@ -365,12 +384,15 @@ func (s *Server) abortMultipartUpload(r *request) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.bucket(r.ctx, r.bucket); err != nil {
+	b, err := s.bucket(r.ctx, r.bucket)
+	if err != nil {
 		return err
 	}
-	if err := s.deps.Objects.AbortMultipartUpload(r.ctx, r.bucket, r.key, uploadID); err != nil {
+	freed, err := s.deps.Objects.AbortMultipartUpload(r.ctx, r.bucket, r.key, uploadID)
+	if err != nil {
 		return err
 	}
+	s.recordUsage(b, -freed.Bytes, -freed.Versions)
 	r.fctx.SetStatusCode(fasthttp.StatusNoContent)
 	return nil
 }

@@ -379,13 +379,22 @@ func (s *Server) putObject(r *request) error {
 	if size > s.cfg.MaxObjectSize {
 		return apiError(codeEntityTooLarge)
 	}
+	ticket, err := s.admit(r, b, size)
+	if err != nil {
+		return err
+	}
+	defer ticket.Cancel()
 	if body, err = objectBody(body, size, s.cfg.MaxObjectSize); err != nil {
 		return withAlg(err, cs.alg)
+	}
+	if size < 0 {
+		body = ticket.Reader(body)
 	}
 	info, err := s.deps.Objects.PutObject(r.ctx, r.bucket, r.key, body, size, opts)
 	if err != nil {
 		return withAlg(err, cs.alg)
 	}
+	written(ticket, info.Size, info.Freed)
 	h := &r.fctx.Response.Header
 	h.Set("ETag", `"`+info.ETag+`"`)
 	setVersionHeader(r, b, info.VersionID)
@@ -638,6 +647,7 @@ func (s *Server) deleteObject(r *request) error {
 	if err != nil && !errors.Is(err, dataplane.ErrObjectNotFound) {
 		return err
 	}
+	s.recordUsage(b, -res.Freed.Bytes, -res.Freed.Versions)
 	h := &r.fctx.Response.Header
 	if res.VersionID != "" && (b.Versioning != meta.VersioningOff || versionID != "") {
 		h.Set("x-amz-version-id", res.VersionID)

@@ -350,10 +350,17 @@ func (s *Server) postObject(r *request) error {
 	}
 	opts.Versioning = b.Versioning
 
-	info, err := s.deps.Objects.PutObject(r.ctx, r.bucket, key, &postFile{r: file, policy: auth.Policy, max: s.cfg.MaxObjectSize}, -1, opts)
+	ticket, err := s.admit(r, b, -1)
+	if err != nil {
+		return err
+	}
+	defer ticket.Cancel()
+	upload := ticket.Reader(&postFile{r: file, policy: auth.Policy, max: s.cfg.MaxObjectSize})
+	info, err := s.deps.Objects.PutObject(r.ctx, r.bucket, key, upload, -1, opts)
 	if err != nil {
 		return withAlg(err, opts.ChecksumAlgorithm)
 	}
+	written(ticket, info.Size, info.Freed)
 	setVersionHeader(r, b, info.VersionID)
 	setChecksumHeaders(&r.fctx.Response.Header, info.Checksum)
 	return s.postSuccess(r, fields, key, info)

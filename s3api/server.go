@@ -54,7 +54,7 @@ type Objects interface {
 	UploadPart(ctx context.Context, bucket, key, uploadID string, number int, r io.Reader, size int64, opts dataplane.PartOptions) (dataplane.PartInfo, error)
 	ListParts(ctx context.Context, bucket, key, uploadID string, opts dataplane.ListPartsOptions) (dataplane.ListPartsResult, error)
 	CompleteMultipartUpload(ctx context.Context, bucket, key, uploadID string, parts []dataplane.CompletePart, opts dataplane.CompleteOptions) (dataplane.ObjectInfo, error)
-	AbortMultipartUpload(ctx context.Context, bucket, key, uploadID string) error
+	AbortMultipartUpload(ctx context.Context, bucket, key, uploadID string) (dataplane.Freed, error)
 	ListMultipartUploads(ctx context.Context, bucket string, opts dataplane.ListUploadsOptions) (dataplane.ListUploadsResult, error)
 	DropBucket(ctx context.Context, bucket string) error
 }
@@ -197,6 +197,10 @@ type Deps struct {
 	// Metrics writes the node's metrics for GET /strata/metrics and
 	// returns their content type; nil answers NotImplemented there.
 	Metrics func(w io.Writer) (contentType string, err error)
+	// Quota admits writes against bucket and user quotas and counts the
+	// usage requests add and free (quota.go). nil: no quota is enforced
+	// and no usage counted.
+	Quota Quota
 	// STSKey authenticates and encrypts STS session tokens (iam.MintSession,
 	// iam.VerifySession); the node derives it from the cluster key, so that
 	// every node accepts the sessions any node minted. Empty: STS is off

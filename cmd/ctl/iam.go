@@ -88,9 +88,10 @@ func iamCommand(g globals, words []string, local map[string]string, out io.Write
 			return err
 		}
 		return p.print(users, func(w *tabwriter.Writer) {
-			fmt.Fprintln(w, "ACCESS KEY\tACCOUNT\tSTATUS\tPOLICIES\tGROUPS\tSERVICE ACCOUNTS")
+			fmt.Fprintln(w, "ACCESS KEY\tACCOUNT\tSTATUS\tPOLICIES\tGROUPS\tSERVICE ACCOUNTS\tBUCKETS\tUSAGE\tQUOTA")
 			for _, u := range users {
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%d\n", u.AccessKey, u.Account, userStatus(u), list(u.Policies), list(u.Groups), u.ServiceAccounts)
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", u.AccessKey, u.Account, userStatus(u), list(u.Policies), list(u.Groups), u.ServiceAccounts,
+					u.Buckets, adminapi.FormatSize(u.UsageBytes), quotaText(u.UsageBytes, u.QuotaBytes))
 			}
 		})
 	case "user show", "user disable", "user enable":
@@ -106,15 +107,7 @@ func iamCommand(g globals, words []string, local map[string]string, out io.Write
 		if err != nil {
 			return err
 		}
-		return p.print(u, func(w *tabwriter.Writer) {
-			fmt.Fprintf(w, "Access key:\t%s\n", u.AccessKey)
-			fmt.Fprintf(w, "Account:\t%s\n", u.Account)
-			fmt.Fprintf(w, "Status:\t%s\n", userStatus(u))
-			fmt.Fprintf(w, "Policies:\t%s\n", list(u.Policies))
-			fmt.Fprintf(w, "Groups:\t%s\n", list(u.Groups))
-			fmt.Fprintf(w, "Service accounts:\t%d\n", u.ServiceAccounts)
-			fmt.Fprintf(w, "Created:\t%s\n", when(u.Created))
-		})
+		return printUser(p, u)
 	case "user remove":
 		if err := c.RemoveUser(ctx, args[0]); err != nil {
 			return err
@@ -301,6 +294,24 @@ func iamCommand(g globals, words []string, local map[string]string, out io.Write
 		return p.done("service account", args[0], "removed")
 	}
 	return fmt.Errorf("unknown command %q (see stratactl --help)", name)
+}
+
+// printUser shows one user: identity, permissions, and what the buckets
+// it owns hold against its quota.
+func printUser(p printer, u adminapi.User) error {
+	return p.print(u, func(w *tabwriter.Writer) {
+		fmt.Fprintf(w, "Access key:\t%s\n", u.AccessKey)
+		fmt.Fprintf(w, "Account:\t%s\n", u.Account)
+		fmt.Fprintf(w, "Status:\t%s\n", userStatus(u))
+		fmt.Fprintf(w, "Policies:\t%s\n", list(u.Policies))
+		fmt.Fprintf(w, "Groups:\t%s\n", list(u.Groups))
+		fmt.Fprintf(w, "Service accounts:\t%d\n", u.ServiceAccounts)
+		fmt.Fprintf(w, "Created:\t%s\n", when(u.Created))
+		fmt.Fprintf(w, "Buckets:\t%d\n", u.Buckets)
+		fmt.Fprintf(w, "Objects:\t%d\n", u.Objects)
+		fmt.Fprintf(w, "Usage:\t%s\n", usageText(u.UsageBytes))
+		fmt.Fprintf(w, "Quota:\t%s\n", quotaText(u.UsageBytes, u.QuotaBytes))
+	})
 }
 
 // printer writes a result as indented JSON (--json) or as aligned text.

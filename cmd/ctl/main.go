@@ -52,7 +52,12 @@ const usage = `usage: stratactl [--endpoint URL] [--access-key AK] [--secret-key
                      generated when not given and printed only here
   user list | show NAME | remove NAME | disable NAME | enable NAME
                      removing a user removes its service accounts; a
-                     disabled user's keys and service accounts stop working
+                     disabled user's keys and service accounts stop working;
+                     show and list give the user's buckets, usage and quota
+  user quota set NAME SIZE | user quota clear NAME
+                     a hard quota over the buckets the user owns (made with
+                     its keys, its service accounts' or its sessions');
+                     SIZE: 2TB (10^12 bytes), 500GiB (2^30), 10MB, 1048576
   account create|list|show|remove A
                      accounts (tenants, e.g. one per project)
   group create|list|show|remove NAME
@@ -69,6 +74,16 @@ const usage = `usage: stratactl [--endpoint URL] [--access-key AK] [--secret-key
                      temporary credentials of the --access-key user (the
                      secret key is asked for when not given), printed as
                      export lines; --duration 15m..1w, Policy narrows them
+
+  bucket create NAME [--owner USER] [--quota SIZE]
+                     a bucket owned by USER (default: you)
+  bucket list | show NAME | remove NAME
+                     buckets with owner, objects, usage and quota (usage as
+                     the cluster counted it, at most seconds behind);
+                     remove only removes an empty bucket
+  bucket quota set NAME SIZE | bucket quota clear NAME
+                     a hard quota: a PUT, part upload, copy or POST that
+                     would pass it fails with QuotaExceeded (403)
 
   audit webhook set URL [--token T] | list | remove URL
                      webhooks every node POSTs its audit events to (JSON
@@ -105,6 +120,7 @@ var commandFlags = map[string][]string{
 	"node decommission":      {"force", "no-wait", "cancel"},
 	"rebalance status":       {"wait"},
 	"audit webhook":          {"token"},
+	"bucket create":          {"owner", "quota"},
 }
 
 // boolFlags take no value (--force), or an explicit one (--force=false).
@@ -169,9 +185,14 @@ func run(args []string, getenv func(string) string, out io.Writer) error {
 	if words[0] == "sts" {
 		return stsCommand(g, words, local, os.Stdin, out)
 	}
+	if len(words) >= 2 && words[0] == "user" && words[1] == "quota" {
+		return userQuotaCommand(g, words, out)
+	}
 	switch words[0] {
 	case "user", "account", "group", "policy", "service-account":
 		return iamCommand(g, words, local, out)
+	case "bucket":
+		return bucketCommand(g, words, local, out)
 	}
 	if words[0] == "audit" {
 		return auditCommand(g, words, local, out)

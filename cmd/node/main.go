@@ -115,6 +115,7 @@ type options struct {
 	healRate, scanRate, scanInterval, voterGrace, rebalanceRate         string
 	tlsCert, tlsKey, rpcTLSCert, rpcTLSKey, rpcTLSCA                    string
 	auditFile, metricsToken                                             string
+	quotaFlush, quotaRecount                                            string
 	metricsPublic                                                       bool
 }
 
@@ -156,6 +157,8 @@ func newFlags(o *options, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.auditFile, "audit-file", "", "also append every request's audit event to this file (JSON lines); webhooks: stratactl audit webhook")
 	fs.StringVar(&o.metricsToken, "metrics-token", "", "bearer token of GET /strata/metrics (better: STRATA_METRICS_TOKEN); without one, a SigV4 request of root or of a user allowed admin:Prometheus")
 	fs.BoolVar(&o.metricsPublic, "metrics-public", false, "serve /strata/metrics without authentication")
+	fs.StringVar(&o.quotaFlush, "quota-flush-interval", "2s", "how often the node proposes the usage its requests added and freed; bounds how far quota checks on other nodes lag")
+	fs.StringVar(&o.quotaRecount, "quota-recount-interval", "10m", "least time between two recounts of a bucket's usage from a listing (0: never)")
 	return fs
 }
 
@@ -286,6 +289,15 @@ func (o *options) config(getenv func(string) string) (node.Config, error) {
 	}
 	if c.VoterGrace, err = time.ParseDuration(o.voterGrace); err != nil || c.VoterGrace <= 0 {
 		return c, fmt.Errorf("--voter-grace %q: want a positive duration such as 30s", o.voterGrace)
+	}
+	if c.QuotaFlushInterval, err = time.ParseDuration(o.quotaFlush); err != nil || c.QuotaFlushInterval <= 0 {
+		return c, fmt.Errorf("--quota-flush-interval %q: want a positive duration such as 2s", o.quotaFlush)
+	}
+	if c.QuotaRecountInterval, err = time.ParseDuration(o.quotaRecount); err != nil || c.QuotaRecountInterval < 0 {
+		return c, fmt.Errorf("--quota-recount-interval %q: want a duration such as 10m, or 0 for no recounts", o.quotaRecount)
+	}
+	if c.QuotaRecountInterval == 0 {
+		c.QuotaRecountInterval = -1 // package quota's "no recounts"
 	}
 	keyText := getenv("STRATA_CLUSTER_KEY")
 	if o.keyFile != "" {

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/strata-io/strata/node"
 )
 
 func TestResolvePrecedence(t *testing.T) {
@@ -149,5 +151,33 @@ func TestObservabilityFlags(t *testing.T) {
 	o.metricsPublic = true
 	if _, err := o.config(func(k string) string { return env[k] }); err == nil {
 		t.Fatal("a metrics token with --metrics-public accepted")
+	}
+}
+
+func TestQuotaFlags(t *testing.T) {
+	env := map[string]string{"STRATA_CLUSTER_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", "STRATA_QUOTA_RECOUNT_INTERVAL": "1h"}
+	getenv := func(k string) string { return env[k] }
+	parse := func(args ...string) (node.Config, error) {
+		var o options
+		fs := newFlags(&o, io.Discard)
+		if err := fs.Parse(append(args, "--data", t.TempDir())); err != nil {
+			t.Fatal(err)
+		}
+		if err := resolve(fs, getenv); err != nil {
+			t.Fatal(err)
+		}
+		return o.config(getenv)
+	}
+	c, err := parse("--quota-flush-interval", "500ms")
+	if err != nil || c.QuotaFlushInterval != 500*time.Millisecond || c.QuotaRecountInterval != time.Hour {
+		t.Fatalf("config %+v: %v", c, err)
+	}
+	if c, err := parse("--quota-recount-interval", "0"); err != nil || c.QuotaRecountInterval >= 0 {
+		t.Fatalf("no recounts: %v %v", c.QuotaRecountInterval, err)
+	}
+	for _, bad := range [][]string{{"--quota-flush-interval", "0"}, {"--quota-flush-interval", "soon"}, {"--quota-recount-interval", "-1m"}} {
+		if _, err := parse(bad...); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
 	}
 }

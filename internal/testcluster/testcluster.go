@@ -338,9 +338,15 @@ func (c *Cluster) HTTPClient() *http.Client {
 // configuration (its default checksum behaviour included), path style.
 func (c *Cluster) S3Client(i int) *s3.Client {
 	c.t.Helper()
+	return c.S3ClientAs(i, RootAccessKey, RootSecretKey)
+}
+
+// S3ClientAs is S3Client with another user's keys.
+func (c *Cluster) S3ClientAs(i int, accessKey, secretKey string) *s3.Client {
+	c.t.Helper()
 	cfg, err := config.LoadDefaultConfig(context.Background(),
 		config.WithRegion("us-east-1"),
-		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(RootAccessKey, RootSecretKey, "")),
+		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(accessKey, secretKey, "")),
 		config.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(5*time.Minute).WithTransportOptions(func(tr *http.Transport) {
 			if c.ca != nil {
 				tr.TLSClientConfig = c.ca.ClientConfig()

@@ -26,6 +26,10 @@
 // or deleted on disk, the refill of a wiped drive, and decommission (drain,
 // out of Raft, shard files gone, refusal without --force).
 //
+// TestQuotaEndToEnd sets bucket and user quotas with the stratactl binary,
+// has the aws CLI refused with QuotaExceeded, and reads usage back from
+// `stratactl bucket list` and `user show` (tables and --json).
+//
 // The package has no production code; this file exists for the package
 // comment.
 package e2e
