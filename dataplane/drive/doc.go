@@ -33,7 +33,8 @@
 // and Upload (multipart), Ref (names a version), KeyVersions, ListOptions,
 // ListEntry and UploadEntry, Format, and the FS seam through which all file
 // I/O except bbolt's goes (OSFS is the real one; dataplane/drive/drivetest
-// wraps it to inject faults).
+// wraps it to inject faults). FsyncDelayEnv is a test hook that slows the
+// drive's fsyncs in a running node process (test/chaos uses it).
 //
 // It must not import any other Strata package: dataplane uses it, never the
 // reverse, and it knows nothing of placement, erasure coding, S3 semantics

@@ -199,6 +199,9 @@ func Open(dir string, opts Options) (*Drive, error) {
 	if fsys == nil {
 		fsys = OSFS{}
 	}
+	if path := os.Getenv(FsyncDelayEnv); path != "" {
+		fsys = fsyncDelayFS{FS: fsys, path: path} // test hook, see FsyncDelayEnv
+	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
