@@ -58,6 +58,12 @@ func settled(st adminapi.ClusterStatus) (bool, string) {
 	return true, ""
 }
 
+// track feeds a reading of st to m.
+func (m *meter) track(st adminapi.ClusterStatus, v rebalanceView) {
+	m.started = st.Moving.Started
+	m.update(v.MovedBytes, v.MovingTotal-v.MovingPGs)
+}
+
 func viewOf(st adminapi.ClusterStatus) rebalanceView {
 	v := rebalanceView{Epoch: st.Moving.Epoch, MovingPGs: st.Moving.MovingPGs, MovingTotal: st.Moving.MovingTotal, TotalPGs: st.Moving.TotalPGs, MovedBytes: st.Rebalance.BytesDone}
 	v.Done, v.Pending = settled(st)
@@ -71,28 +77,36 @@ func viewOf(st adminapi.ClusterStatus) rebalanceView {
 	return v
 }
 
-// meter turns successive readings into a rate and an ETA.
+// meter turns successive readings into a rate and an ETA: averages since
+// the first reading (PGs settle in batches and bytes move in bursts, so
+// rates between two readings jump), and for the ETA the PGs settled since
+// the epoch began when its start is known.
 type meter struct {
-	at    time.Time
-	bytes int64
-	pgs   int
-	rate  float64 // bytes/s, smoothed
-	pgsPS float64 // PGs/s, smoothed
+	first   time.Time
+	bytes0  int64
+	pgs0    int
+	rate    float64 // bytes/s since the first reading
+	pgsPS   float64 // PGs/s
+	started time.Time
 }
 
 func (m *meter) update(bytes int64, pgsDone int) {
 	now := time.Now()
-	if !m.at.IsZero() {
-		if el := now.Sub(m.at).Seconds(); el > 0 {
-			r, p := float64(bytes-m.bytes)/el, float64(pgsDone-m.pgs)/el
-			if m.rate == 0 && m.pgsPS == 0 {
-				m.rate, m.pgsPS = r, p
-			} else {
-				m.rate, m.pgsPS = 0.7*m.rate+0.3*r, 0.7*m.pgsPS+0.3*p
-			}
+	if m.first.IsZero() {
+		m.first, m.bytes0, m.pgs0 = now, bytes, pgsDone
+		return
+	}
+	el := now.Sub(m.first).Seconds()
+	if el <= 0 {
+		return
+	}
+	m.rate = float64(bytes-m.bytes0) / el
+	m.pgsPS = float64(pgsDone-m.pgs0) / el
+	if !m.started.IsZero() {
+		if since := now.Sub(m.started).Seconds(); since > 0 {
+			m.pgsPS = float64(pgsDone) / since
 		}
 	}
-	m.at, m.bytes, m.pgs = now, bytes, pgsDone
 }
 
 // line renders the rebalance on one line: a bar, moved bytes, MiB/s, ETA.
@@ -190,7 +204,7 @@ func rebalanceStatus(g globals, local map[string]string, out io.Writer) error {
 	m := &meter{}
 	show := func(st adminapi.ClusterStatus, term bool) error {
 		v := viewOf(st)
-		m.update(v.MovedBytes, v.MovingTotal-v.MovingPGs)
+		m.track(st, v)
 		switch {
 		case g.json && !wait:
 			enc := json.NewEncoder(out)
@@ -266,17 +280,19 @@ func nodeDecommission(g globals, words []string, local map[string]string, out io
 		return true, nil // gone from the status: out
 	}, func(st adminapi.ClusterStatus, term bool) error {
 		v := viewOf(st)
-		m.update(v.MovedBytes, v.MovingTotal-v.MovingPGs)
-		state, pgs := "out", 0
+		m.track(st, v)
+		state := "out"
 		for _, n := range v.Nodes {
 			if n.Node == id {
 				state = n.State
-				pgs = n.PGs
 			}
 		}
-		line := fmt.Sprintf("%s: %s, %d PGs still placed on it; %s", id, state, pgs, m.line(v))
+		line := fmt.Sprintf("%s: %s; %s", id, state, m.line(v))
+		if state == "out" {
+			line = id + ": drained, out of the cluster and of Raft"
+		}
 		if g.json {
-			return json.NewEncoder(out).Encode(map[string]any{"node": id, "state": state, "pgs": pgs, "rebalance": v})
+			return json.NewEncoder(out).Encode(map[string]any{"node": id, "state": state, "rebalance": v})
 		}
 		if term {
 			fmt.Fprint(out, "\r\x1b[2K"+line)
