@@ -46,9 +46,11 @@ func rel(path string) string { return strings.TrimPrefix(strings.TrimPrefix(path
 var allowed = map[string][]string{
 	"cmd/node":                  {"node"},
 	"cmd/ctl":                   {"adminapi"},
-	"node":                      {"cluster", "dataplane", "dataplane/drive", "iam", "meta", "raftfsm", "rpc", "s3api", "console", "adminapi", "audit", "metrics", "quota"},
+	"node":                      {"cluster", "dataplane", "dataplane/drive", "iam", "meta", "raftfsm", "rpc", "s3api", "console", "adminapi", "audit", "metrics", "quota", "ilm"},
 	"s3api":                     {"s3api/sigv", "dataplane", "meta", "iam", "adminapi", "audit", "quota"},
 	"quota":                     {"meta", "dataplane"},
+	"lifecycle":                 {"meta"},
+	"ilm":                       {"meta", "lifecycle", "dataplane"},
 	"console":                   {"adminapi"},
 	"raftfsm":                   {"rpc", "meta", "iam"},
 	"dataplane":                 {"dataplane/drive", "rpc", "meta"},

@@ -63,6 +63,7 @@ type NodeStatus struct {
 	Drives     []DriveStatus  `json:"drives"`                // in --data order
 	Heal       *NodeHeal      `json:"heal,omitempty"`        // live nodes only
 	Rebalance  *NodeRebalance `json:"rebalance,omitempty"`   // live nodes only
+	ILM        *NodeILM       `json:"ilm,omitempty"`         // live nodes only (ilm.go)
 }
 
 // NodeHeal is one node's self-healing: its scanner (which walks the PGs

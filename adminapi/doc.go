@@ -3,7 +3,8 @@
 // its Go client, shared by the server side in s3api, stratactl and the web
 // console. It imports no other package of ours.
 //
-// Routes: cluster status (adminapi.go); users, accounts, groups, managed
+// Routes: cluster status (adminapi.go; each node's lifecycle execution in
+// ilm.go); users, accounts, groups, managed
 // policies and service accounts (iam.go, which lists every route); node
 // decommission (nodes.go); audit webhooks (audit.go); buckets with their
 // usage, and bucket and user quotas (buckets.go, with ParseSize for sizes

@@ -66,6 +66,8 @@ func (s *State) Apply(cmd Command) error {
 		return s.applyBeginRecount(c)
 	case EndRecount:
 		return s.applyEndRecount(c)
+	case SetBucketLifecycle:
+		return s.applySetBucketLifecycle(c)
 	case Skipped:
 		// A newer command this version does not know, marked safe to skip.
 		return nil

@@ -100,6 +100,11 @@ func (s *State) applyCreateBucket(c CreateBucket) error {
 			return fmt.Errorf("bucket %s: %w", c.Bucket.Name, err)
 		}
 	}
+	if len(c.Bucket.Lifecycle) > 0 {
+		if err := ValidateLifecycle(c.Bucket.Lifecycle); err != nil {
+			return fmt.Errorf("bucket %s: %w", c.Bucket.Name, err)
+		}
+	}
 	if c.Bucket.Quota < 0 {
 		return invalid("bucket %s: quota of %d bytes", c.Bucket.Name, c.Bucket.Quota)
 	}

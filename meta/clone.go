@@ -74,6 +74,7 @@ func (b *Bucket) clone() *Bucket {
 	c := *b
 	c.Policy = bytes.Clone(b.Policy)
 	c.CORS = cloneCORS(b.CORS)
+	c.Lifecycle = cloneLifecycle(b.Lifecycle)
 	return &c
 }
 

@@ -55,6 +55,9 @@ const (
 	KindAddUsage       Kind = 26
 	KindBeginRecount   Kind = 27
 	KindEndRecount     Kind = 28
+	// KindSetBucketLifecycle: Put/DeleteBucketLifecycleConfiguration
+	// (lifecycle.go).
+	KindSetBucketLifecycle Kind = 29
 
 	// KindIgnoreIfUnknown is a flag bit a future command kind may carry so
 	// that nodes which do not know it apply it as a no-op (Skipped) instead
@@ -125,6 +128,8 @@ func (k Kind) String() string {
 		return "begin_recount"
 	case KindEndRecount:
 		return "end_recount"
+	case KindSetBucketLifecycle:
+		return "set_bucket_lifecycle"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
@@ -255,7 +260,8 @@ func Encode(cmd Command) ([]byte, error) {
 	case Bootstrap, NodeUp, SetPlacement, CreateBucket, DeleteBucket, PutUser, SetBucketVersioning,
 		DeleteUser, PutAccount, DeleteAccount, PutGroup, DeleteGroup, PutPolicy, DeletePolicy,
 		AttachPolicy, DetachPolicy, SetBucketPolicy, SetBucketACL, SetBucketCORS, PGMoved, SetNodeState,
-		SetAuditWebhook, DeleteAuditWebhook, SetBucketQuota, SetUserQuota, AddUsage, BeginRecount, EndRecount:
+		SetAuditWebhook, DeleteAuditWebhook, SetBucketQuota, SetUserQuota, AddUsage, BeginRecount, EndRecount,
+		SetBucketLifecycle:
 	case Skipped:
 		if c.RawKind&KindIgnoreIfUnknown == 0 {
 			return nil, fmt.Errorf("%w: skipped command of kind %d without the ignore flag", ErrInvalid, c.RawKind)
@@ -338,6 +344,8 @@ func Decode(b []byte) (Command, error) {
 		return decodePayload[BeginRecount](k, v, payload)
 	case KindEndRecount:
 		return decodePayload[EndRecount](k, v, payload)
+	case KindSetBucketLifecycle:
+		return decodePayload[SetBucketLifecycle](k, v, payload)
 	}
 	if k&KindIgnoreIfUnknown != 0 {
 		return Skipped{RawKind: k, Version: v, Payload: bytes.Clone(payload)}, nil

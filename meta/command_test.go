@@ -66,6 +66,14 @@ func sampleCommands() map[string]meta.Command {
 		}},
 		"begin_recount": meta.BeginRecount{Bucket: "photos", Created: 1700000000000000002, Epoch: 4, At: 1700000000000000012},
 		"end_recount":   meta.EndRecount{Bucket: "photos", Created: 1700000000000000002, Epoch: 4, Bytes: 123456789, Objects: 42, At: 1700000000000000013},
+		"set_bucket_lifecycle": meta.SetBucketLifecycle{Bucket: "photos", Rules: []meta.LifecycleRule{
+			{ID: "tmp", Filter: meta.LifecycleFilter{Prefix: "tmp/", Tags: []meta.LifecycleTag{{Key: "class", Value: "scratch"}},
+				SizeGreaterThan: new(int64(0)), SizeLessThan: new(int64(1 << 30))},
+				Expiration: &meta.LifecycleExpiration{Days: new(30)}, NoncurrentExpiration: &meta.NoncurrentExpiration{Days: 7, NewerVersions: 3}},
+			{ID: "legacy", Disabled: true, LegacyPrefix: true, Filter: meta.LifecycleFilter{Prefix: "old/"},
+				Expiration: &meta.LifecycleExpiration{Date: "2030-01-01T00:00:00.000Z"}, AbortAfterDays: new(2)},
+			{Expiration: &meta.LifecycleExpiration{ExpiredObjectDeleteMarker: true}},
+		}},
 		"create_bucket_iam": meta.CreateBucket{Bucket: meta.Bucket{Name: "public", Owner: "alice", Created: 1700000000000000009, Versioning: meta.VersioningEnabled,
 			ACL: "public-read", Policy: []byte(`{"Version":"2012-10-17","Statement":[]}`)}},
 		"put_user_iam": meta.PutUser{User: meta.User{AccessKey: "AKSERVICE", SecretSealed: []byte{5, 6}, Name: "rclone", Created: 1700000000000000008,
@@ -108,7 +116,7 @@ func TestCommandGolden(t *testing.T) {
 			}
 		})
 	}
-	if len(cmds) != 30 { // 28 kinds; put_user and create_bucket also with their IAM fields
+	if len(cmds) != 31 { // 29 kinds; put_user and create_bucket also with their IAM fields
 		t.Fatalf("a kind was added without a golden sample")
 	}
 }

@@ -11,9 +11,9 @@ import (
 	"slices"
 )
 
-// Snapshot format, version 5:
+// Snapshot format, version 6:
 //
-//	header:  "STRATA-SNAP" [format version u8 = 5]
+//	header:  "STRATA-SNAP" [format version u8 = 6]
 //	records: [record kind u8][payload length u32 big-endian][payload JSON]
 //	         in this fixed order: one cluster, nodes sorted by id, one
 //	         placement, buckets sorted by name, users sorted by access key,
@@ -22,27 +22,28 @@ import (
 //	         node id
 //	end:     [0][0 0 0 0]
 //
-// Version 4 is version 5 without the usage batch sequence records and
-// without the quota and usage of buckets and the quota of users (optional
-// fields of their records). Version 3 is version 4 without the audit
-// webhook records. Version 2 is
+// Version 5 is version 6 without the buckets' lifecycle rules (an optional
+// field of the bucket record). Version 4 is version 5 without the usage
+// batch sequence records and without the quota and usage of buckets and
+// the quota of users (optional fields of their records). Version 3 is
+// version 4 without the audit webhook records. Version 2 is
 // version 3 without the bucket's CORS rules (an optional field of the
 // bucket record). Version 1 is version 2 without the account, group and
 // policy records (and without the IAM fields of users and buckets, which
 // are optional). A new record kind or a changed payload needs a new format
 // version; readers keep restoring every older version
 // (testdata/snapshot/v1.snap pins v1, v2.snap v2, v3.snap v3, v4.snap v4,
-// v5.snap v5).
+// v5.snap v5, v6.snap v6).
 
 // SnapshotMagic starts every snapshot.
 const SnapshotMagic = "STRATA-SNAP"
 
 // SnapshotVersion is the format version WriteSnapshot writes.
-const SnapshotVersion uint8 = 5
+const SnapshotVersion uint8 = 6
 
 // Record kinds, in the order they appear. All versions share kinds 1..5;
-// 6..8 are those of versions 2 and later, 9 that of versions 4 and 5, 10
-// that of version 5.
+// 6..8 are those of versions 2 and later, 9 that of versions 4 and later,
+// 10 that of versions 5 and 6.
 const (
 	recordEnd       uint8 = 0
 	recordCluster   uint8 = 1
@@ -64,7 +65,7 @@ type usageSeqRecord struct {
 }
 
 // lastRecord is the highest record kind of each format version.
-var lastRecord = map[uint8]uint8{1: recordUser, 2: recordPolicy, 3: recordPolicy, 4: recordWebhook, 5: recordUsageSeq}
+var lastRecord = map[uint8]uint8{1: recordUser, 2: recordPolicy, 3: recordPolicy, 4: recordWebhook, 5: recordUsageSeq, 6: recordUsageSeq}
 
 // maxRecordLen bounds one record's payload; the reader never allocates more
 // than the bytes actually present.
@@ -242,8 +243,8 @@ func readRecords(br *bufio.Reader, maxKind uint8) (*State, error) {
 
 // checkRecordOrder enforces the order: cluster once, nodes, placement once,
 // buckets, users, then (versions 2 and later) accounts, groups, policies,
-// then (versions 4 and 5) audit webhooks, then (version 5) usage batch
-// sequences.
+// then (versions 4 and later) audit webhooks, then (versions 5 and 6)
+// usage batch sequences.
 func checkRecordOrder(last, kind, maxKind uint8) error {
 	switch {
 	case kind > maxKind:
@@ -288,6 +289,7 @@ func (s *State) restoreRecord(kind uint8, payload []byte) error {
 		}
 		b.Policy = nilIfEmpty(b.Policy)
 		b.CORS = cloneCORS(b.CORS)
+		b.Lifecycle = cloneLifecycle(b.Lifecycle)
 		s.Buckets[b.Name] = &b
 	case recordUser:
 		var u User

@@ -14,6 +14,24 @@ import (
 
 // fullState has records of every kind, with every field set.
 func fullState(t testing.TB) *meta.State {
+	s := fullStateV5(t)
+	days, abort, gt, lt := 30, 7, int64(0), int64(1<<20)
+	if err := s.Apply(meta.SetBucketLifecycle{Bucket: "alpha", Rules: []meta.LifecycleRule{
+		{ID: "logs", Filter: meta.LifecycleFilter{Prefix: "logs/", Tags: []meta.LifecycleTag{{Key: "class", Value: "tmp"}, {Key: "flag"}},
+			SizeGreaterThan: &gt, SizeLessThan: &lt}, Expiration: &meta.LifecycleExpiration{Days: &days},
+			NoncurrentExpiration: &meta.NoncurrentExpiration{Days: 5, NewerVersions: 2}},
+		{ID: "old", Disabled: true, LegacyPrefix: true, Filter: meta.LifecycleFilter{Prefix: "old/"},
+			Expiration: &meta.LifecycleExpiration{Date: "2030-01-01T00:00:00Z"}, AbortAfterDays: &abort},
+		{Expiration: &meta.LifecycleExpiration{ExpiredObjectDeleteMarker: true}},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// fullStateV5 has records of every kind of snapshot format version 5,
+// with every field version 5 knows set.
+func fullStateV5(t testing.TB) *meta.State {
 	s := fullStateV4(t)
 	for _, c := range []meta.Command{
 		meta.SetBucketQuota{Bucket: "alpha", Bytes: 2 << 40},
@@ -245,9 +263,43 @@ func TestSnapshotGoldenV4(t *testing.T) {
 }
 
 // TestSnapshotGoldenV5 pins format version 5 (quotas, usage and the usage
-// batch sequences).
+// batch sequences). The current writer writes the same records; only the
+// version byte differs.
 func TestSnapshotGoldenV5(t *testing.T) {
-	path := filepath.Join("testdata", "snapshot", "v5.snap")
+	b, err := os.ReadFile(filepath.Join("testdata", "snapshot", "v5.snap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b[len(meta.SnapshotMagic)] != 5 {
+		t.Fatalf("v5.snap has format version %d", b[len(meta.SnapshotMagic)])
+	}
+	got, err := meta.ReadSnapshot(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fullStateV5(t)
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("golden v5 restores to\n%+v\nwant\n%+v", got, want)
+	}
+	alpha := got.Buckets["alpha"]
+	if alpha.Quota != 2<<40 || alpha.Usage.Bytes != 5<<20+100 || !alpha.Usage.Recounting || alpha.Usage.SinceBytes != 100 ||
+		got.Users["bob"].Quota != 500<<30 || got.UsageSeqs["n1"] != 19 || got.Buckets["zeta"].Usage.Recounted != 21 {
+		t.Fatalf("golden v5 lacks the quotas or usage: %+v %+v %+v", alpha, got.Users["bob"], got.UsageSeqs)
+	}
+	var buf bytes.Buffer
+	if err := meta.WriteSnapshot(&buf, want); err != nil {
+		t.Fatal(err)
+	}
+	again := buf.Bytes()
+	again[len(meta.SnapshotMagic)] = 5
+	if !bytes.Equal(again, b) {
+		t.Fatal("the current writer no longer writes the records of v5.snap byte for byte")
+	}
+}
+
+// TestSnapshotGoldenV6 pins format version 6 (buckets' lifecycle rules).
+func TestSnapshotGoldenV6(t *testing.T) {
+	path := filepath.Join("testdata", "snapshot", "v6.snap")
 	if *update {
 		var buf bytes.Buffer
 		if err := meta.WriteSnapshot(&buf, fullState(t)); err != nil {
@@ -261,8 +313,8 @@ func TestSnapshotGoldenV5(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v (run with -update to create)", err)
 	}
-	if b[len(meta.SnapshotMagic)] != 5 {
-		t.Fatalf("v5.snap has format version %d", b[len(meta.SnapshotMagic)])
+	if b[len(meta.SnapshotMagic)] != 6 {
+		t.Fatalf("v6.snap has format version %d", b[len(meta.SnapshotMagic)])
 	}
 	got, err := meta.ReadSnapshot(bytes.NewReader(b))
 	if err != nil {
@@ -270,19 +322,19 @@ func TestSnapshotGoldenV5(t *testing.T) {
 	}
 	want := fullState(t)
 	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("golden v5 restores to\n%+v\nwant\n%+v", got, want)
+		t.Fatalf("golden v6 restores to\n%+v\nwant\n%+v", got, want)
 	}
-	alpha := got.Buckets["alpha"]
-	if alpha.Quota != 2<<40 || alpha.Usage.Bytes != 5<<20+100 || !alpha.Usage.Recounting || alpha.Usage.SinceBytes != 100 ||
-		got.Users["bob"].Quota != 500<<30 || got.UsageSeqs["n1"] != 19 || got.Buckets["zeta"].Usage.Recounted != 21 {
-		t.Fatalf("golden v5 lacks the quotas or usage: %+v %+v %+v", alpha, got.Users["bob"], got.UsageSeqs)
+	lc := got.Buckets["alpha"].Lifecycle
+	if len(lc) != 3 || lc[0].Filter.Tags[1].Key != "flag" || *lc[0].Filter.SizeLessThan != 1<<20 || lc[0].NoncurrentExpiration.NewerVersions != 2 ||
+		!lc[1].LegacyPrefix || *lc[1].AbortAfterDays != 7 || !lc[2].Expiration.ExpiredObjectDeleteMarker {
+		t.Fatalf("golden v6 lacks the lifecycle rules: %+v", lc)
 	}
 	var buf bytes.Buffer
 	if err := meta.WriteSnapshot(&buf, want); err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(buf.Bytes(), b) {
-		t.Fatal("the current writer no longer writes v5.snap byte for byte")
+		t.Fatal("the current writer no longer writes v6.snap byte for byte")
 	}
 }
 

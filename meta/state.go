@@ -102,6 +102,9 @@ type Bucket struct {
 	// creation, and only the usage commands change Usage.
 	Quota int64 `json:"quota,omitempty"`
 	Usage Usage `json:"usage,omitzero"`
+	// Lifecycle is the bucket's lifecycle configuration (lifecycle.go),
+	// nil when none.
+	Lifecycle []LifecycleRule `json:"lifecycle,omitempty"`
 }
 
 // Versioning is a bucket's S3 versioning state.

@@ -51,6 +51,14 @@ type Config struct {
 	// bucket's usage from a listing (zero: the default, 10 minutes;
 	// negative: never).
 	QuotaFlushInterval, QuotaRecountInterval time.Duration
+	// ILMInterval is the pause between two lifecycle passes of this node
+	// (zero: package ilm's default, 1h; negative: no background passes).
+	// ILMRate bounds the object versions and uploads a pass examines per
+	// second (zero: the default, 1000). ILMNow is the clock of lifecycle
+	// decisions (nil: time.Now); tests move it to make days pass.
+	ILMInterval time.Duration
+	ILMRate     float64
+	ILMNow      func() time.Time
 	// Now is the S3 frontend's clock (signature times, STS session expiry,
 	// policy conditions); nil is time.Now. Tests move it to expire sessions
 	// without sleeping.

@@ -18,7 +18,9 @@
 // assessPlacement. observe.go wires observability: the audit logger
 // (package audit; webhooks from the replicated state, tokens unsealed
 // here) and the Prometheus registry (package metrics), fed by every
-// request s3api serves and read from the components at scrape time.
+// request s3api serves and read from the components at scrape time. The
+// lifecycle scanner (package ilm) keeps its state in ilm.json of the first
+// drive folder; its status travels in "node.status".
 // Version (set at link time) is the build version that
 // nodes gossip and report. Nothing
 // imports node except cmd/node and the test cluster.

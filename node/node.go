@@ -20,6 +20,7 @@ import (
 	"github.com/strata-io/strata/dataplane"
 	"github.com/strata-io/strata/dataplane/drive"
 	"github.com/strata-io/strata/iam"
+	"github.com/strata-io/strata/ilm"
 	"github.com/strata-io/strata/meta"
 	"github.com/strata-io/strata/metrics"
 	"github.com/strata-io/strata/quota"
@@ -41,6 +42,7 @@ type Node struct {
 	gossip *cluster.Cluster
 
 	quota   *quota.Accountant // usage accounting and quota checks
+	ilm     *ilm.Scanner      // lifecycle rules executed on the keys this node owns
 	audit   *audit.Logger     // audit events to webhooks and --audit-file (observe.go)
 	metrics *metrics.Registry // served at /strata/metrics
 
@@ -150,6 +152,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Node, err error)
 
 	if n.quota, err = quota.New(quota.Config{NodeID: cfg.ID, FlushInterval: cfg.QuotaFlushInterval,
 		RecountInterval: cfg.QuotaRecountInterval, Alive: n.alive}, n.raft, n.data, log); err != nil {
+		return nil, err
+	}
+
+	if n.ilm, err = ilm.New(ilm.Config{NodeID: cfg.ID, Interval: cfg.ILMInterval, Rate: cfg.ILMRate, Now: cfg.ILMNow,
+		StateFile: filepath.Join(cfg.Data[0], "ilm.json")}, n.data, n.raft, n.quota, log); err != nil {
 		return nil, err
 	}
 
@@ -270,6 +277,8 @@ func (n *Node) Run(ctx context.Context) error {
 	go func() { defer n.wg.Done(); n.data.Run(ctx) }()
 	n.wg.Add(1)
 	go func() { defer n.wg.Done(); n.quota.Run(ctx) }()
+	n.wg.Add(1)
+	go func() { defer n.wg.Done(); n.ilm.Run(ctx) }()
 	n.log.Info("node started", "s3", n.s3Addr, "s3_tls", n.s3.TLS(), "rpc", n.rpcAddr, "rpc_tls", n.cfg.rpcTLS().Enabled(), "gossip", n.gossip.LocalAddr(), "drives", len(n.drives))
 	select {
 	case <-ctx.Done():
@@ -442,6 +451,9 @@ func (n *Node) Raft() *raftfsm.Store { return n.raft }
 
 // Quota exposes the usage accountant (tests: Flush, Recount).
 func (n *Node) Quota() *quota.Accountant { return n.quota }
+
+// ILM exposes the lifecycle scanner (tests: Pass).
+func (n *Node) ILM() *ilm.Scanner { return n.ilm }
 
 // unavailable tells s3api which errors mean "try again later" (503).
 func unavailable(err error) bool {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/strata-io/strata/adminapi"
 	"github.com/strata-io/strata/dataplane"
+	"github.com/strata-io/strata/ilm"
 	"github.com/strata-io/strata/rpc"
 )
 
@@ -36,6 +37,18 @@ type nodeReport struct {
 	Heal    *adminapi.NodeHeal `json:"heal,omitempty"`
 	// Rebalance: added after Heal; absent from older nodes.
 	Rebalance *adminapi.NodeRebalance `json:"rebalance,omitempty"`
+	// ILM: added after Rebalance; absent from older nodes.
+	ILM *adminapi.NodeILM `json:"ilm,omitempty"`
+}
+
+// ilmReport converts the lifecycle scanner's status.
+func ilmReport(s ilm.Status) *adminapi.NodeILM {
+	counters := func(c ilm.Counters) adminapi.ILMCounters {
+		return adminapi.ILMCounters{Buckets: c.Buckets, Versions: c.Versions, Uploads: c.Uploads, Expired: c.Expired,
+			NoncurrentExpired: c.NoncurrentExpired, MarkersRemoved: c.MarkersRemoved, UploadsAborted: c.UploadsAborted, Errors: c.Errors}
+	}
+	return &adminapi.NodeILM{Running: s.Running, Passes: s.Passes, PassStarted: s.PassStarted, LastPassEnd: s.LastPassEnd,
+		NextPass: s.NextPass, Bucket: s.Bucket, Resumed: s.Resumed, Pass: counters(s.Pass), Total: counters(s.Total), LastError: s.LastError}
 }
 
 // rebalanceReport converts the data plane's rebalance counters.
@@ -56,11 +69,11 @@ type driveReport struct {
 	Error    string `json:"error,omitempty"`
 }
 
-// localReport describes this node: its version, drives, heal and
-// rebalance.
+// localReport describes this node: its version, drives, heal, rebalance
+// and lifecycle execution.
 func (n *Node) localReport() nodeReport {
 	return nodeReport{Version: BuildVersion(), Drives: n.driveReports(),
-		Heal: healReport(n.data.HealStatus()), Rebalance: rebalanceReport(n.data.RebalanceStatus())}
+		Heal: healReport(n.data.HealStatus()), Rebalance: rebalanceReport(n.data.RebalanceStatus()), ILM: ilmReport(n.ilm.Status())}
 }
 
 // driveReports describes this node's drives: a drive is online when its

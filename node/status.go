@@ -167,6 +167,7 @@ func (n *Node) fillDrives(ctx context.Context, nodes []adminapi.NodeStatus, live
 		}
 		ns.Heal = reports[i].Heal
 		ns.Rebalance = reports[i].Rebalance
+		ns.ILM = reports[i].ILM
 		byID := map[string]driveReport{}
 		for _, d := range reports[i].Drives {
 			byID[d.ID] = d

@@ -23,8 +23,8 @@ import (
 // bucket policy allows; else the canned ACLs of the bucket and the object
 // may still allow (public-read, authenticated-read, ...); else
 // AccessDenied. A bucket's owner may manage its configuration (policy,
-// ACL, versioning, CORS) without an identity policy saying so, and always its
-// bucket policy, so that nobody locks themselves out.
+// ACL, versioning, CORS, lifecycle) without an identity policy saying so,
+// and always its bucket policy, so that nobody locks themselves out.
 
 // identityKind says what kind of key signed a request.
 type identityKind uint8
@@ -101,6 +101,8 @@ const (
 	actPutBucketVersioning        = "s3:PutBucketVersioning"
 	actGetBucketCORS              = "s3:GetBucketCORS"
 	actPutBucketCORS              = "s3:PutBucketCORS"
+	actGetLifecycleConfiguration  = "s3:GetLifecycleConfiguration"
+	actPutLifecycleConfiguration  = "s3:PutLifecycleConfiguration"
 )
 
 // action returns the IAM action r.op needs on its own bucket or key ("" for
@@ -171,6 +173,12 @@ func action(o op, versioned bool) string {
 	case opPutBucketCORS, opDeleteBucketCORS:
 		// AWS has no s3:DeleteBucketCORS: deleting is putting.
 		return actPutBucketCORS
+	case opGetBucketLifecycle:
+		return actGetLifecycleConfiguration
+	case opPutBucketLifecycle, opDeleteBucketLifecycle:
+		// DeleteBucketLifecycle is authorized as
+		// s3:PutLifecycleConfiguration, as AWS does.
+		return actPutLifecycleConfiguration
 	}
 	return ""
 }
@@ -184,7 +192,7 @@ func ownerManaged(action string) (managed, always bool) {
 	case actGetBucketPolicy, actPutBucketPolicy, actDeleteBucketPolicy:
 		return true, true
 	case actGetBucketPolicyStatus, actGetBucketACL, actPutBucketACL, actGetBucketVersioning, actPutBucketVersioning,
-		actGetBucketCORS, actPutBucketCORS:
+		actGetBucketCORS, actPutBucketCORS, actGetLifecycleConfiguration, actPutLifecycleConfiguration:
 		return true, false
 	}
 	return false, false

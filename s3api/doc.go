@@ -23,7 +23,8 @@
 // from the form rather than the headers) and bucket CORS (cors.go:
 // Put/Get/DeleteBucketCors, the unauthenticated preflight OPTIONS, and the
 // Access-Control-* headers it adds to every answer, errors included, of a
-// cross-origin request).
+// cross-origin request), and bucket lifecycle configurations (lifecycle.go:
+// Put/Get/DeleteBucketLifecycleConfiguration; package ilm executes them).
 //
 // Who may do what: authenticate (auth.go) finds who signed a request — the
 // root user, a user, a service account, an STS session whose token it

@@ -64,6 +64,7 @@ const (
 	codeNoSuchBucketPolicy
 	codeNoSuchCORSConfiguration
 	codeNoSuchKey
+	codeNoSuchLifecycleConfiguration
 	codeNoSuchUpload
 	codeNoSuchVersion
 	codeNotImplemented
@@ -170,6 +171,8 @@ func (c errCode) info() (code string, status int, message string) {
 		return "NoSuchCORSConfiguration", http.StatusNotFound, "The CORS configuration does not exist"
 	case codeNoSuchKey:
 		return "NoSuchKey", http.StatusNotFound, "The specified key does not exist."
+	case codeNoSuchLifecycleConfiguration:
+		return "NoSuchLifecycleConfiguration", http.StatusNotFound, "The lifecycle configuration does not exist"
 	case codeNoSuchUpload:
 		return "NoSuchUpload", http.StatusNotFound, "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed."
 	case codeNoSuchVersion:
@@ -245,6 +248,7 @@ func classify(err error, unavailable func(error) bool) (e *APIError, known bool)
 	var quorum *dataplane.QuorumError
 	var marker *dataplane.DeleteMarkerError
 	var corsErr *meta.CORSError
+	var lifecycleErr *meta.LifecycleError
 	var quotaErr *quota.ExceededError
 	switch {
 	case err == nil:
@@ -340,6 +344,8 @@ func classify(err error, unavailable func(error) bool) (e *APIError, known bool)
 		return apiError(codeServiceUnavailable, "The cluster is not bootstrapped yet."), true
 	case errors.As(err, &corsErr):
 		return corsError(corsErr), true
+	case errors.As(err, &lifecycleErr):
+		return lifecycleError(lifecycleErr), true
 
 	case unavailable != nil && unavailable(err):
 		return apiError(codeServiceUnavailable), true

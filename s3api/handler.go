@@ -248,6 +248,12 @@ func (s *Server) dispatch(r *request) error {
 		return s.putBucketCORS(r)
 	case opDeleteBucketCORS:
 		return s.deleteBucketCORS(r)
+	case opGetBucketLifecycle:
+		return s.getBucketLifecycle(r)
+	case opPutBucketLifecycle:
+		return s.putBucketLifecycle(r)
+	case opDeleteBucketLifecycle:
+		return s.deleteBucketLifecycle(r)
 	case opMethodNotAllowed:
 		return apiError(codeMethodNotAllowed)
 	}

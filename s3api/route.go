@@ -154,6 +154,9 @@ const (
 	opGetBucketCORS
 	opPutBucketCORS
 	opDeleteBucketCORS
+	opGetBucketLifecycle
+	opPutBucketLifecycle
+	opDeleteBucketLifecycle
 	opPreflight
 	numOps // not an operation: one past the last
 )
@@ -241,6 +244,12 @@ func (o op) String() string {
 		return "PutBucketCors"
 	case opDeleteBucketCORS:
 		return "DeleteBucketCors"
+	case opGetBucketLifecycle:
+		return "GetBucketLifecycleConfiguration"
+	case opPutBucketLifecycle:
+		return "PutBucketLifecycleConfiguration"
+	case opDeleteBucketLifecycle:
+		return "DeleteBucketLifecycle"
 	case opPreflight:
 		return "PreflightRequest"
 	}
@@ -409,6 +418,8 @@ func selectBucketOp(method string, q url.Values, h func(string) string) op {
 			return opGetBucketACL
 		case "cors":
 			return opGetBucketCORS
+		case "lifecycle":
+			return opGetBucketLifecycle
 		}
 	case "HEAD":
 		if sub == "" {
@@ -426,6 +437,8 @@ func selectBucketOp(method string, q url.Values, h func(string) string) op {
 			return opPutBucketACL
 		case "cors":
 			return opPutBucketCORS
+		case "lifecycle":
+			return opPutBucketLifecycle
 		}
 	case "DELETE":
 		switch sub {
@@ -435,6 +448,8 @@ func selectBucketOp(method string, q url.Values, h func(string) string) op {
 			return opDeleteBucketPolicy
 		case "cors":
 			return opDeleteBucketCORS
+		case "lifecycle":
+			return opDeleteBucketLifecycle
 		}
 	case "POST":
 		switch {

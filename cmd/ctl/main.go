@@ -40,6 +40,11 @@ const usage = `usage: stratactl [--endpoint URL] [--access-key AK] [--secret-key
                      drained, bytes moved per node; --wait follows it (a
                      live bar on a terminal, a line every 5 s otherwise)
                      until the placement has settled
+  ilm status         lifecycle rules at work on every node: the pass in
+                     progress or the last one (start, end, buckets and
+                     versions walked, versions expired, noncurrent versions
+                     and expired delete markers removed, uploads aborted,
+                     errors) and when the next pass starts
   node decommission ID [--force] [--no-wait] [--cancel]
                      drain node ID: its PGs move to the other nodes and it
                      leaves the cluster and Raft when empty; refused when
@@ -211,6 +216,8 @@ func run(args []string, getenv func(string) string, out io.Writer) error {
 		return nil
 	case "heal status":
 		return healStatus(g, out)
+	case "ilm status":
+		return ilmStatus(g, out)
 	case "rebalance status":
 		return rebalanceStatus(g, local, out)
 	case "cluster status", "cluster nodes", "cluster drives":

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -116,6 +117,7 @@ type options struct {
 	tlsCert, tlsKey, rpcTLSCert, rpcTLSKey, rpcTLSCA                    string
 	auditFile, metricsToken                                             string
 	quotaFlush, quotaRecount                                            string
+	ilmInterval, ilmRate                                                string
 	metricsPublic                                                       bool
 }
 
@@ -159,6 +161,8 @@ func newFlags(o *options, out io.Writer) *flag.FlagSet {
 	fs.BoolVar(&o.metricsPublic, "metrics-public", false, "serve /strata/metrics without authentication")
 	fs.StringVar(&o.quotaFlush, "quota-flush-interval", "2s", "how often the node proposes the usage its requests added and freed; bounds how far quota checks on other nodes lag")
 	fs.StringVar(&o.quotaRecount, "quota-recount-interval", "10m", "least time between two recounts of a bucket's usage from a listing (0: never)")
+	fs.StringVar(&o.ilmInterval, "ilm-interval", "1h", "pause between two lifecycle passes of this node over the buckets with lifecycle rules (0: no passes)")
+	fs.StringVar(&o.ilmRate, "ilm-rate", "1000", "object versions and uploads a lifecycle pass examines per second on this node (deletes included)")
 	return fs
 }
 
@@ -298,6 +302,15 @@ func (o *options) config(getenv func(string) string) (node.Config, error) {
 	}
 	if c.QuotaRecountInterval == 0 {
 		c.QuotaRecountInterval = -1 // package quota's "no recounts"
+	}
+	if c.ILMInterval, err = time.ParseDuration(o.ilmInterval); err != nil || c.ILMInterval < 0 {
+		return c, fmt.Errorf("--ilm-interval %q: want a duration such as 1h, or 0 for no lifecycle passes", o.ilmInterval)
+	}
+	if c.ILMInterval == 0 {
+		c.ILMInterval = -1 // package ilm's "no background passes"
+	}
+	if c.ILMRate, err = strconv.ParseFloat(o.ilmRate, 64); err != nil || !(c.ILMRate > 0) || math.IsInf(c.ILMRate, 0) {
+		return c, fmt.Errorf("--ilm-rate %q: want a positive number of objects per second, e.g. 1000", o.ilmRate)
 	}
 	keyText := getenv("STRATA_CLUSTER_KEY")
 	if o.keyFile != "" {

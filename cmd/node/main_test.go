@@ -181,3 +181,31 @@ func TestQuotaFlags(t *testing.T) {
 		}
 	}
 }
+
+func TestILMFlags(t *testing.T) {
+	env := map[string]string{"STRATA_CLUSTER_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", "STRATA_ILM_RATE": "250"}
+	getenv := func(k string) string { return env[k] }
+	parse := func(args ...string) (node.Config, error) {
+		var o options
+		fs := newFlags(&o, io.Discard)
+		if err := fs.Parse(append(args, "--data", t.TempDir())); err != nil {
+			t.Fatal(err)
+		}
+		if err := resolve(fs, getenv); err != nil {
+			t.Fatal(err)
+		}
+		return o.config(getenv)
+	}
+	c, err := parse()
+	if err != nil || c.ILMInterval != time.Hour || c.ILMRate != 250 {
+		t.Fatalf("defaults and env: %v %v %v", c.ILMInterval, c.ILMRate, err)
+	}
+	if c, err := parse("--ilm-interval", "0", "--ilm-rate", "0.5"); err != nil || c.ILMInterval >= 0 || c.ILMRate != 0.5 {
+		t.Fatalf("no passes, half an object per second: %v %v %v", c.ILMInterval, c.ILMRate, err)
+	}
+	for _, bad := range [][]string{{"--ilm-interval", "-1h"}, {"--ilm-interval", "soon"}, {"--ilm-rate", "0"}, {"--ilm-rate", "-3"}, {"--ilm-rate", "fast"}, {"--ilm-rate", "NaN"}} {
+		if _, err := parse(bad...); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+}

@@ -1,0 +1,33 @@
+package dataplane
+
+import "github.com/strata-io/strata/meta"
+
+// OwnsKey reports whether this node is the one that acts on bucket/key in
+// background work spread across the nodes (lifecycle execution): the node
+// of the first drive of the key's PG that is on a live node — the node
+// whose scanner walks that PG (ownedPGs). Every live node agrees while
+// they see the same placement and liveness, so each key has one owner;
+// while those change, a key may briefly have two or none. False when
+// there is no placement.
+func (s *Store) OwnsKey(bucket, key string) bool {
+	owns := false
+	s.topology.View(func(st *meta.State) {
+		if !hasPlacement(st) {
+			return
+		}
+		tc := s.topoCacheLocked(st)
+		pg := PGOf(st.Cluster.ID, bucket, key, st.Cluster.PGCount)
+		if pg >= len(tc.pgs) {
+			return
+		}
+		for _, id := range tc.pgs[pg] {
+			node := tc.driveNode[id]
+			if node == "" || !s.aliveNode(node) {
+				continue
+			}
+			owns = node == s.cfg.NodeID
+			return
+		}
+	})
+	return owns
+}
