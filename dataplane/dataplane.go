@@ -102,6 +102,12 @@ type Config struct {
 	Propose           func(context.Context, meta.Command) error
 	RebalanceInterval time.Duration
 	RebalanceRate     float64
+
+	// OnDriveOp, when set, is told of every operation on a local drive
+	// that writes a shard or commits or reads a record (metrics: drive
+	// latency and errors). failed: an error other than "not found", a
+	// refused stale write or the caller's cancellation.
+	OnDriveOp func(driveID, op string, d time.Duration, failed bool)
 }
 
 // DefaultConfig returns the default timeouts; NodeID must still be set.

@@ -70,8 +70,37 @@ type fencedDrive struct {
 	id string
 }
 
-func (f fencedDrive) CommitVersion(ctx context.Context, fi drive.FileInfo) error {
-	return f.s.fenced(f.id, fi.Bucket, fi.Key, func() error { return f.localDrive.CommitVersion(ctx, fi) })
+func (f fencedDrive) CommitVersion(ctx context.Context, fi drive.FileInfo) (err error) {
+	defer f.s.observeOp(f.id, "commit", time.Now(), &err)
+	err = f.s.fenced(f.id, fi.Bucket, fi.Key, func() error { return f.localDrive.CommitVersion(ctx, fi) })
+	return err
+}
+
+func (f fencedDrive) WriteShard(ctx context.Context, dataDir string, r io.Reader) (n int64, err error) {
+	defer f.s.observeOp(f.id, "write_shard", time.Now(), &err)
+	return f.localDrive.WriteShard(ctx, dataDir, r)
+}
+
+func (f fencedDrive) ReadVersions(ctx context.Context, bucket, key string, ref drive.Ref, limit int) (kv drive.KeyVersions, err error) {
+	defer f.s.observeOp(f.id, "read_versions", time.Now(), &err)
+	return f.localDrive.ReadVersions(ctx, bucket, key, ref, limit)
+}
+
+func (f fencedDrive) DeleteVersion(ctx context.Context, bucket, key string, ref drive.Ref) (err error) {
+	defer f.s.observeOp(f.id, "delete_version", time.Now(), &err)
+	return f.localDrive.DeleteVersion(ctx, bucket, key, ref)
+}
+
+// observeOp reports a local drive operation begun at start to
+// Config.OnDriveOp.
+func (s *Store) observeOp(id, op string, start time.Time, errp *error) {
+	if s.cfg.OnDriveOp == nil {
+		return
+	}
+	err := *errp
+	failed := err != nil && !errors.Is(err, drive.ErrNotFound) && !errors.Is(err, errStalePlacement) &&
+		!errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
+	s.cfg.OnDriveOp(id, op, time.Since(start), failed)
 }
 
 func (f fencedDrive) RestoreVersion(ctx context.Context, fi drive.FileInfo, shards map[string]string) error {

@@ -46,6 +46,16 @@ var (
 	descRaftApplied   = desc("strata_raft_applied_index", "Last Raft log index applied to the local state.")
 	descRaftLast      = desc("strata_raft_last_index", "Last index in the local Raft log.")
 
+	descILMRunning    = desc("strata_ilm_running", "1 while a lifecycle pass runs on this node.")
+	descILMPasses     = desc("strata_ilm_passes_total", "Complete lifecycle passes.")
+	descILMVersions   = desc("strata_ilm_versions_examined_total", "Object versions examined by lifecycle passes (keys this node owns).")
+	descILMUploads    = desc("strata_ilm_uploads_examined_total", "Multipart uploads examined by lifecycle passes.")
+	descILMExpired    = desc("strata_ilm_expired_total", "Current versions expired by lifecycle rules.")
+	descILMNoncurrent = desc("strata_ilm_noncurrent_expired_total", "Noncurrent versions deleted by lifecycle rules.")
+	descILMMarkers    = desc("strata_ilm_markers_removed_total", "Expired object delete markers removed.")
+	descILMAborted    = desc("strata_ilm_uploads_aborted_total", "Incomplete multipart uploads aborted.")
+	descILMErrors     = desc("strata_ilm_errors_total", "Lifecycle actions or listings that failed (retried by the next pass).")
+
 	descGossipMembers = desc("strata_gossip_members", "Nodes alive by gossip, this one included.")
 
 	descAuditQueued  = desc("strata_audit_queued_events", "Audit events waiting for delivery.", "target")
@@ -113,6 +123,18 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		gauge(descRaftCommit, float64(r.CommitIndex))
 		gauge(descRaftApplied, float64(r.AppliedIndex))
 		gauge(descRaftLast, float64(r.LastIndex))
+	}
+	if s.ILM != nil {
+		m := s.ILM()
+		gauge(descILMRunning, b2f(m.Running))
+		counter(descILMPasses, float64(m.Passes))
+		counter(descILMVersions, float64(m.Versions))
+		counter(descILMUploads, float64(m.Uploads))
+		counter(descILMExpired, float64(m.Expired))
+		counter(descILMNoncurrent, float64(m.NoncurrentExpired))
+		counter(descILMMarkers, float64(m.MarkersRemoved))
+		counter(descILMAborted, float64(m.UploadsAborted))
+		counter(descILMErrors, float64(m.Errors))
 	}
 	if s.GossipMembers != nil {
 		gauge(descGossipMembers, float64(s.GossipMembers()))

@@ -45,6 +45,13 @@ type Raft struct {
 	Term, CommitIndex, AppliedIndex, LastIndex uint64
 }
 
+// ILM is this node's lifecycle execution: totals of every pass.
+type ILM struct {
+	Running                                               bool
+	Passes, Versions, Uploads, Expired, NoncurrentExpired int64
+	MarkersRemoved, UploadsAborted, Errors                int64
+}
+
 // AuditTarget is one audit target's delivery counters.
 type AuditTarget struct {
 	Target                         string
@@ -62,6 +69,7 @@ type Sources struct {
 	Raft          func() Raft
 	GossipMembers func() int
 	Audit         func() []AuditTarget
+	ILM           func() ILM
 }
 
 // Registry holds one node's metrics.
@@ -71,7 +79,14 @@ type Registry struct {
 	latency  *prometheus.HistogramVec
 	bytesIn  *prometheus.CounterVec
 	bytesOut *prometheus.CounterVec
+
+	raftApply    prometheus.Histogram
+	driveOps     *prometheus.CounterVec
+	driveLatency *prometheus.HistogramVec
 }
+
+// driveBuckets span a cached index read to a slow fsync.
+var driveBuckets = []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10}
 
 // latencyBuckets span a cached HEAD (sub-millisecond) to a large transfer.
 var latencyBuckets = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300}
@@ -88,11 +103,18 @@ func New(node, version string, src Sources) *Registry {
 			Help: "Request body bytes read, by API."}, []string{"api"}),
 		bytesOut: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "strata_request_sent_bytes_total",
 			Help: "Response body bytes sent, by API."}, []string{"api"}),
+		raftApply: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "strata_raft_apply_duration_seconds",
+			Help: "Time from proposing a command on this node until it was applied here (leader or forwarded).", Buckets: driveBuckets}),
+		driveOps: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "strata_drive_operations_total",
+			Help: "Operations on the local drives (write_shard, commit, read_versions, delete_version), by result (ok or error).",
+		}, []string{"drive", "op", "result"}),
+		driveLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "strata_drive_operation_duration_seconds",
+			Help: "Latency of operations on the local drives (write_shard includes the shard's fsync, commit the index fsync).", Buckets: driveBuckets}, []string{"drive", "op"}),
 	}
 	info := prometheus.NewGauge(prometheus.GaugeOpts{Name: "strata_node_info", Help: "Always 1; labels name the node and its build.",
 		ConstLabels: prometheus.Labels{"node": node, "version": version}})
 	info.Set(1)
-	r.reg.MustRegister(r.requests, r.latency, r.bytesIn, r.bytesOut, info, &collector{src: src},
+	r.reg.MustRegister(r.requests, r.latency, r.bytesIn, r.bytesOut, r.raftApply, r.driveOps, r.driveLatency, info, &collector{src: src},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return r
 }
@@ -107,6 +129,19 @@ func (r *Registry) ObserveRequest(api string, status int, bytesIn, bytesOut int6
 	if bytesOut > 0 {
 		r.bytesOut.WithLabelValues(api).Add(float64(bytesOut))
 	}
+}
+
+// ObserveRaftApply records how long a proposed command took to apply.
+func (r *Registry) ObserveRaftApply(d time.Duration) { r.raftApply.Observe(d.Seconds()) }
+
+// ObserveDriveOp records one operation on a local drive.
+func (r *Registry) ObserveDriveOp(drive, op string, d time.Duration, failed bool) {
+	result := "ok"
+	if failed {
+		result = "error"
+	}
+	r.driveOps.WithLabelValues(drive, op, result).Inc()
+	r.driveLatency.WithLabelValues(drive, op).Observe(d.Seconds())
 }
 
 // ContentType is the media type WriteText writes.

@@ -137,13 +137,17 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Node, err error)
 	fcfg.NewID = uuid.NewString
 	fcfg.Now = time.Now
 	fcfg.HCLogger = hcLogger(log.With("component", "raft"))
+	// The registry's sources read the components at scrape time; it exists
+	// before them so that they can report into it from the start.
+	n.metrics = n.newMetrics()
+	fcfg.OnApply = n.metrics.ObserveRaftApply
 	if n.raft, err = raftfsm.New(fcfg, n.tr, log); err != nil {
 		return nil, err
 	}
 
 	if n.data, err = dataplane.New(dataplane.Config{NodeID: cfg.ID, Alive: n.alive,
 		HealRate: mibPerSec(cfg.HealRate), ScanRate: mibPerSec(cfg.ScanRate), ScanInterval: cfg.ScanInterval,
-		Propose: n.raft.Propose, RebalanceRate: mibPerSec(cfg.RebalanceRate)}, n.drives, n.raft, n.tr, log); err != nil {
+		Propose: n.raft.Propose, RebalanceRate: mibPerSec(cfg.RebalanceRate), OnDriveOp: n.metrics.ObserveDriveOp}, n.drives, n.raft, n.tr, log); err != nil {
 		return nil, err
 	}
 	for _, id := range n.replaced {
@@ -164,7 +168,6 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Node, err error)
 	if n.audit, err = n.newAudit(sealKey); err != nil {
 		return nil, fmt.Errorf("--audit-file: %w", err)
 	}
-	n.metrics = n.newMetrics()
 	scfg := s3api.Config{Addr: cfg.S3Addr, Region: cfg.Region, Domains: cfg.Domains, TLSCertFile: cfg.TLSCert, TLSKeyFile: cfg.TLSKey, Now: cfg.Now,
 		MetricsToken: string(cfg.MetricsToken), MetricsPublic: cfg.MetricsPublic}
 	n.s3, err = s3api.New(scfg, s3api.Deps{

@@ -86,6 +86,15 @@ func (n *Node) newMetrics() *metrics.Registry {
 				CommitIndex: st.CommitIndex, AppliedIndex: st.AppliedIndex, LastIndex: st.LastIndex}
 		},
 		GossipMembers: func() int { return len(n.gossip.Members()) },
+		ILM: func() metrics.ILM {
+			if n.ilm == nil {
+				return metrics.ILM{}
+			}
+			st := n.ilm.Status()
+			t := st.Total
+			return metrics.ILM{Running: st.Running, Passes: st.Passes, Versions: t.Versions, Uploads: t.Uploads, Expired: t.Expired,
+				NoncurrentExpired: t.NoncurrentExpired, MarkersRemoved: t.MarkersRemoved, UploadsAborted: t.UploadsAborted, Errors: t.Errors}
+		},
 		Audit: func() []metrics.AuditTarget {
 			var out []metrics.AuditTarget
 			for _, t := range n.audit.Stats() {

@@ -29,6 +29,10 @@ type Config struct {
 	NewID func() string
 	// Now is the clock for timestamps put into commands.
 	Now func() time.Time
+	// OnApply, when set, is told how long each successful Propose took
+	// from submission until the command was applied on this node
+	// (metrics: Raft apply latency).
+	OnApply func(time.Duration)
 	// HCLogger receives hashicorp/raft's logs; nil discards them.
 	HCLogger hclog.Logger
 

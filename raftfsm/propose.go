@@ -75,6 +75,7 @@ func (s *Store) propose(ctx context.Context, data []byte) (uint64, error) {
 	}
 	var last *errRetry
 	backoff := minBackoff
+	start := time.Now()
 	for {
 		var (
 			res result
@@ -90,6 +91,9 @@ func (s *Store) propose(ctx context.Context, data []byte) (uint64, error) {
 			// bucket) that the caller reads next.
 			if err := s.WaitApplied(ctx, res.index); err != nil && res.rejection == nil {
 				return res.index, fmt.Errorf("raftfsm: committed at index %d, not yet applied on this node: %w", res.index, err)
+			}
+			if s.cfg.OnApply != nil {
+				s.cfg.OnApply(time.Since(start))
 			}
 			return res.index, res.rejection
 		}

@@ -255,6 +255,7 @@ func TestAuditAndMetrics(t *testing.T) {
 
 	// Metrics: every node, with the token. Node 0 served steps 0, 3, 6.
 	var leaders int
+	var applies uint64
 	for i := range c.N() {
 		mfs := scrape(t, c, i, metricsToken)
 		id := c.Instance(i).Config.ID
@@ -310,12 +311,42 @@ func TestAuditAndMetrics(t *testing.T) {
 		if got := value(mfs, "strata_audit_sent_events_total", "target", hook.URL+"/audit"); got < 1 {
 			t.Errorf("%s: audit events sent %v", id, got)
 		}
-		if mfs["strata_heal_passes_total"] == nil || mfs["strata_rebalance_moving_pgs"] == nil || mfs["go_goroutines"] == nil {
-			t.Errorf("%s: heal, rebalance or runtime families missing", id)
+		if mfs["strata_heal_passes_total"] == nil || mfs["strata_rebalance_moving_pgs"] == nil || mfs["go_goroutines"] == nil ||
+			mfs["strata_ilm_passes_total"] == nil {
+			t.Errorf("%s: heal, rebalance, ILM or runtime families missing", id)
+		}
+		// Every node's drives committed shards of the PUTs (EC 2+1 over
+		// 3 nodes: every PG has a drive on every node), and every node
+		// proposed commands (the bucket, or forwarded NodeUp at least).
+		var commits uint64
+		for _, m := range mfs["strata_drive_operation_duration_seconds"].GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "op" && l.GetValue() == "commit" {
+					commits += m.GetHistogram().GetSampleCount()
+				}
+			}
+		}
+		if commits == 0 {
+			t.Errorf("%s: no drive commit latency samples", id)
+		}
+		for _, m := range mfs["strata_drive_operations_total"].GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "result" && l.GetValue() == "error" && m.GetCounter().GetValue() > 0 {
+					t.Errorf("%s: drive errors on a healthy cluster: %v", id, m)
+				}
+			}
+		}
+		if mfs["strata_raft_apply_duration_seconds"] == nil {
+			t.Errorf("%s: no raft apply latency family", id)
+		} else {
+			applies += mfs["strata_raft_apply_duration_seconds"].GetMetric()[0].GetHistogram().GetSampleCount()
 		}
 	}
 	if leaders != 1 {
 		t.Errorf("%d nodes report being the leader", leaders)
+	}
+	if applies == 0 {
+		t.Error("no node timed a Raft apply (the workload created a bucket and set a webhook)")
 	}
 	// Without the token, or with another: 401.
 	for _, tok := range []string{"", "wrong"} {
