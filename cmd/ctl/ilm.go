@@ -54,6 +54,9 @@ func printILM(out io.Writer, st adminapi.ClusterStatus, asJSON bool, now time.Ti
 	var errs []string
 	for _, n := range st.Nodes {
 		s := n.ILM
+		if n.State == "out" {
+			continue // left the cluster: runs no lifecycle pass
+		}
 		if s == nil {
 			fmt.Fprintf(tw, "%s\t(down or not reporting)\t\t\t\t\t\t\t\t\t\t\t\n", n.ID)
 			continue
