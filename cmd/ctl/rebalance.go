@@ -270,7 +270,8 @@ func nodeDecommission(g globals, words []string, local map[string]string, out io
 			if n.ID == id {
 				switch n.State {
 				case "out":
-					return true, nil
+					// The leader removes it from Raft right after.
+					return n.Raft == "none", nil
 				case "up":
 					return false, fmt.Errorf("node %s is up again: the drain was cancelled", id)
 				}
@@ -289,14 +290,19 @@ func nodeDecommission(g globals, words []string, local map[string]string, out io
 		}
 		line := fmt.Sprintf("%s: %s; %s", id, state, m.line(v))
 		if state == "out" {
-			line = id + ": drained, out of the cluster and of Raft"
+			line = id + ": drained, out of the cluster; leaving Raft"
+			for _, n := range st.Nodes {
+				if n.ID == id && n.Raft == "none" {
+					line = id + ": drained, out of the cluster and of Raft"
+				}
+			}
 		}
 		if g.json {
 			return json.NewEncoder(out).Encode(map[string]any{"node": id, "state": state, "rebalance": v})
 		}
 		if term {
 			fmt.Fprint(out, "\r\x1b[2K"+line)
-			if state == "out" {
+			if strings.HasSuffix(line, "of Raft") {
 				fmt.Fprintln(out)
 			}
 			return nil

@@ -1224,7 +1224,7 @@ func TestDecommission(t *testing.T) {
 		t.Fatalf("stratactl node decommission n5: %v\n%s", err, out)
 	}
 	took := time.Since(start)
-	if !strings.Contains(out, "draining") || !strings.Contains(out, "n5: out") {
+	if !strings.Contains(out, "draining") || !strings.Contains(out, "n5: drained, out of the cluster") {
 		t.Errorf("stratactl node decommission n5 output:\n%s", out)
 	}
 
@@ -1292,7 +1292,13 @@ func TestDecommission(t *testing.T) {
 		}
 		time.Sleep(300 * time.Millisecond)
 	}
+	// The leader records the node out, then takes it out of Raft (a voter
+	// is demoted, then removed): wait for the second step.
 	st = clusterStatus(t, ep, rootSK)
+	for nodeOf(st, "n4").Raft != "none" && time.Now().Before(deadline) {
+		time.Sleep(300 * time.Millisecond)
+		st = clusterStatus(t, ep, rootSK)
+	}
 	if n4 := nodeOf(st, "n4"); n4.Raft != "none" {
 		t.Errorf("n4 out but still in Raft: %+v", n4)
 	}
