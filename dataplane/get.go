@@ -231,6 +231,12 @@ func (v *keyView) isLatest(g *versionGroup) bool {
 	return cur == g
 }
 
+// newestPartial reports whether the key's newest version seen is a data
+// version that does not exist (yet): a write in flight, or a failed one.
+func (v *keyView) newestPartial() bool {
+	return len(v.groups) > 0 && !v.groups[0].fi.Deleted && !v.present(v.groups[0])
+}
+
 // hasRecords reports whether any drive holds any version of the key.
 func (v *keyView) hasRecords() bool { return len(v.groups) > 0 }
 
@@ -425,6 +431,19 @@ func (s *Store) GetObject(ctx context.Context, bucket, key string, opts GetOptio
 		return nil, err
 	}
 	g, err := v.resolveRef(ref)
+	if errors.Is(err, ErrObjectNotFound) && v.newestPartial() {
+		// A write of the key is in flight (or failed): when it replaces a
+		// null version drive by drive, the old version can drop below K
+		// shards before the new one reaches K, and neither shows. Wait for
+		// the writer by taking the key's lock, and read again under it.
+		lk, lv, lerr := s.lockKey(ctx, rt, bucket, key, false)
+		if lerr != nil {
+			return nil, lerr
+		}
+		defer lk.release()
+		v = lv
+		g, err = v.resolveRef(ref)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -39,6 +39,8 @@ type faultDrive struct {
 	failCommits atomic.Bool // CommitVersion fails
 	hang        atomic.Bool // ReadVersion blocks until its ctx ends
 	stall       atomic.Bool // WriteShard and shard streams block until their ctx ends
+	// commitGate, when set, makes CommitVersion wait until it is closed.
+	commitGate atomic.Pointer[chan struct{}]
 }
 
 var errInjected = errors.New("injected fault")
@@ -79,6 +81,13 @@ func (f *faultDrive) CommitVersion(ctx context.Context, fi drive.FileInfo) error
 	}
 	if f.failCommits.Load() {
 		return errInjected
+	}
+	if g := f.commitGate.Load(); g != nil {
+		select {
+		case <-*g:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 	return f.localDrive.CommitVersion(ctx, fi)
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -498,5 +499,63 @@ func TestUnknownSize(t *testing.T) {
 		if n := countFiles(t, d.path+"/tmp"); n != 0 {
 			t.Fatalf("temporary files left: %d", n)
 		}
+	}
+}
+
+// TestReadDuringOverwrite: with K > N/2 (4+2), an overwrite of a null
+// version that has committed on half the drives leaves neither version
+// with K shards; a GET then waits for the writer (the key's lock) instead
+// of answering "not found" for a key that existed before and after.
+func TestReadDuringOverwrite(t *testing.T) {
+	e := newEnv(t, 4, 2)
+	v1, v2 := randBytes(1, 1000), randBytes(2, 1500)
+	e.put("b", "k", v1)
+	gate := make(chan struct{})
+	drives := e.pgDrives("b", "k")
+	for _, d := range drives[3:] {
+		d.commitGate.Store(&gate)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := e.store.PutObject(ctxb, "b", "k", bytes.NewReader(v2), int64(len(v2)), PutOptions{})
+		done <- err
+	}()
+	// Wait until the three ungated drives hold v2.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		n := 0
+		for _, d := range drives[:3] {
+			kv, err := d.ReadVersions(ctxb, "b", "k", drive.Ref{}, 1)
+			if err == nil && len(kv.Versions) > 0 && kv.Versions[0].Size == int64(len(v2)) {
+				n++
+			}
+		}
+		if n == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the overwrite did not reach the ungated drives")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	got := make(chan []byte, 1)
+	go func() {
+		var b []byte
+		o, err := e.store.GetObject(ctxb, "b", "k", GetOptions{})
+		if err == nil {
+			b, err = e.read("b", "k", 0, o.Info.Size)
+		}
+		if err != nil {
+			t.Errorf("GET during the overwrite: %v", err)
+		}
+		got <- b
+	}()
+	time.Sleep(50 * time.Millisecond)
+	close(gate)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if b := <-got; !bytes.Equal(b, v2) && !bytes.Equal(b, v1) {
+		t.Fatalf("GET during the overwrite returned %d bytes, neither version", len(b))
 	}
 }
