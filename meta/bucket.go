@@ -131,21 +131,33 @@ func (s *State) applyDeleteBucket(c DeleteBucket) error {
 	return nil
 }
 
-func (s *State) applySetBucketVersioning(c SetBucketVersioning) error {
+// updateBucket is the shape of every command that changes one bucket's
+// configuration: fn changes a copy of bucket name (or refuses, changing
+// nothing), and the copy replaces the record.
+func (s *State) updateBucket(name string, fn func(nb *Bucket) error) error {
 	if !s.Bootstrapped() {
 		return ErrNotBootstrapped
 	}
-	b, ok := s.Buckets[c.Name]
+	b, ok := s.Buckets[name]
 	if !ok {
-		return reject(ErrNoSuchBucket, "%s", c.Name)
-	}
-	if c.Versioning != VersioningEnabled && c.Versioning != VersioningSuspended {
-		return reject(ErrInvalid, "bucket %s: versioning state %d (want Enabled or Suspended)", c.Name, c.Versioning)
+		return reject(ErrNoSuchBucket, "%s", name)
 	}
 	nb := b.clone()
-	nb.Versioning = c.Versioning
-	s.Buckets[c.Name] = nb
+	if err := fn(nb); err != nil {
+		return err
+	}
+	s.Buckets[name] = nb
 	return nil
+}
+
+func (s *State) applySetBucketVersioning(c SetBucketVersioning) error {
+	return s.updateBucket(c.Name, func(nb *Bucket) error {
+		if c.Versioning != VersioningEnabled && c.Versioning != VersioningSuspended {
+			return reject(ErrInvalid, "bucket %s: versioning state %d (want Enabled or Suspended)", c.Name, c.Versioning)
+		}
+		nb.Versioning = c.Versioning
+		return nil
+	})
 }
 
 // cannedACLs are the canned ACLs S3 accepts in x-amz-acl; read-only.
@@ -158,45 +170,29 @@ var cannedACLs = []string{
 func ValidCannedACL(acl string) bool { return slices.Contains(cannedACLs, acl) }
 
 func (s *State) applySetBucketPolicy(c SetBucketPolicy) error {
-	if !s.Bootstrapped() {
-		return ErrNotBootstrapped
-	}
-	b, ok := s.Buckets[c.Bucket]
-	if !ok {
-		return reject(ErrNoSuchBucket, "%s", c.Bucket)
-	}
-	if len(c.Document) > 0 {
-		if err := validateDocument("bucket policy of "+c.Bucket, c.Document); err != nil {
-			return err
+	return s.updateBucket(c.Bucket, func(nb *Bucket) error {
+		nb.Policy = nil
+		if len(c.Document) > 0 {
+			if err := validateDocument("bucket policy of "+c.Bucket, c.Document); err != nil {
+				return err
+			}
+			nb.Policy = bytes.Clone(c.Document)
 		}
-	}
-	nb := b.clone()
-	nb.Policy = nil
-	if len(c.Document) > 0 {
-		nb.Policy = bytes.Clone(c.Document)
-	}
-	s.Buckets[c.Bucket] = nb
-	return nil
+		return nil
+	})
 }
 
 // applySetBucketACL sets a bucket's canned ACL; "private" is stored as ""
 // (the zero value means private).
 func (s *State) applySetBucketACL(c SetBucketACL) error {
-	if !s.Bootstrapped() {
-		return ErrNotBootstrapped
-	}
-	b, ok := s.Buckets[c.Bucket]
-	if !ok {
-		return reject(ErrNoSuchBucket, "%s", c.Bucket)
-	}
-	if !ValidCannedACL(c.ACL) {
-		return invalid("bucket %s: %q is not a canned ACL", c.Bucket, c.ACL)
-	}
-	nb := b.clone()
-	nb.ACL = c.ACL
-	if c.ACL == "private" {
-		nb.ACL = ""
-	}
-	s.Buckets[c.Bucket] = nb
-	return nil
+	return s.updateBucket(c.Bucket, func(nb *Bucket) error {
+		if !ValidCannedACL(c.ACL) {
+			return invalid("bucket %s: %q is not a canned ACL", c.Bucket, c.ACL)
+		}
+		nb.ACL = c.ACL
+		if c.ACL == "private" {
+			nb.ACL = ""
+		}
+		return nil
+	})
 }

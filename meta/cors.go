@@ -163,22 +163,15 @@ func ValidateCORS(rules []CORSRule) error {
 }
 
 func (s *State) applySetBucketCORS(c SetBucketCORS) error {
-	if !s.Bootstrapped() {
-		return ErrNotBootstrapped
-	}
-	b, ok := s.Buckets[c.Bucket]
-	if !ok {
-		return reject(ErrNoSuchBucket, "%s", c.Bucket)
-	}
-	if len(c.Rules) > 0 {
-		if err := ValidateCORS(c.Rules); err != nil {
-			return fmt.Errorf("bucket %s: %w", c.Bucket, err)
+	return s.updateBucket(c.Bucket, func(nb *Bucket) error {
+		if len(c.Rules) > 0 {
+			if err := ValidateCORS(c.Rules); err != nil {
+				return fmt.Errorf("bucket %s: %w", c.Bucket, err)
+			}
 		}
-	}
-	nb := b.clone()
-	nb.CORS = cloneCORS(c.Rules)
-	s.Buckets[c.Bucket] = nb
-	return nil
+		nb.CORS = cloneCORS(c.Rules)
+		return nil
+	})
 }
 
 // cloneCORS deep-copies rules; empty slices become nil, as a snapshot

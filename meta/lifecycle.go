@@ -291,22 +291,15 @@ func lcError(p LifecycleProblem, format string, args ...any) *LifecycleError {
 }
 
 func (s *State) applySetBucketLifecycle(c SetBucketLifecycle) error {
-	if !s.Bootstrapped() {
-		return ErrNotBootstrapped
-	}
-	b, ok := s.Buckets[c.Bucket]
-	if !ok {
-		return reject(ErrNoSuchBucket, "%s", c.Bucket)
-	}
-	if len(c.Rules) > 0 {
-		if err := ValidateLifecycle(c.Rules); err != nil {
-			return fmt.Errorf("bucket %s: %w", c.Bucket, err)
+	return s.updateBucket(c.Bucket, func(nb *Bucket) error {
+		if len(c.Rules) > 0 {
+			if err := ValidateLifecycle(c.Rules); err != nil {
+				return fmt.Errorf("bucket %s: %w", c.Bucket, err)
+			}
 		}
-	}
-	nb := b.clone()
-	nb.Lifecycle = cloneLifecycle(c.Rules)
-	s.Buckets[c.Bucket] = nb
-	return nil
+		nb.Lifecycle = cloneLifecycle(c.Rules)
+		return nil
+	})
 }
 
 // cloneLifecycle deep-copies rules; empty slices become nil, as a

@@ -142,20 +142,13 @@ func (BeginRecount) Kind() Kind { return KindBeginRecount }
 func (EndRecount) Kind() Kind { return KindEndRecount }
 
 func (s *State) applySetBucketQuota(c SetBucketQuota) error {
-	if !s.Bootstrapped() {
-		return ErrNotBootstrapped
-	}
-	b, ok := s.Buckets[c.Bucket]
-	if !ok {
-		return reject(ErrNoSuchBucket, "%s", c.Bucket)
-	}
-	if c.Bytes < 0 {
-		return invalid("bucket %s: quota of %d bytes", c.Bucket, c.Bytes)
-	}
-	nb := b.clone()
-	nb.Quota = c.Bytes
-	s.Buckets[c.Bucket] = nb
-	return nil
+	return s.updateBucket(c.Bucket, func(nb *Bucket) error {
+		if c.Bytes < 0 {
+			return invalid("bucket %s: quota of %d bytes", c.Bucket, c.Bytes)
+		}
+		nb.Quota = c.Bytes
+		return nil
+	})
 }
 
 func (s *State) applySetUserQuota(c SetUserQuota) error {
