@@ -3,10 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -35,12 +35,9 @@ func healStatus(g globals, out io.Writer) error {
 	if g.json || !isFile || !isTerminal(f) {
 		return printHeal(out, st, g.json, nil)
 	}
-	stop := make(chan os.Signal, 1)
-	signal.Notify(stop, os.Interrupt)
-	defer signal.Stop(stop)
 	prev := map[string]int64{}
 	last := time.Now()
-	for {
+	err = watch(c, out, func(adminapi.ClusterStatus) (bool, error) { return false, nil }, func(st adminapi.ClusterStatus, _ bool) error {
 		fmt.Fprint(out, "\x1b[H\x1b[2J") // home, clear
 		rate := map[string]float64{}
 		el := time.Since(last).Seconds()
@@ -56,16 +53,13 @@ func healStatus(g globals, out io.Writer) error {
 		if err := printHeal(out, st, false, rate); err != nil {
 			return err
 		}
-		fmt.Fprintln(out, "\n(refreshing every second; Ctrl-C to quit)")
-		select {
-		case <-stop:
-			return nil
-		case <-time.After(time.Second):
-		}
-		if st, err = fetch(); err != nil {
-			return err
-		}
+		_, err := fmt.Fprintln(out, "\n(refreshing every second; Ctrl-C to quit)")
+		return err
+	})
+	if errors.Is(err, errStoppedWatching) {
+		return nil
 	}
+	return err
 }
 
 // printHeal writes the heal table. rate (bytes/s per node, verified plus

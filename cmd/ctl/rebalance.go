@@ -154,6 +154,9 @@ func printRebalance(out io.Writer, v rebalanceView, m *meter) error {
 	return tw.Flush()
 }
 
+// errStoppedWatching: Ctrl-C ended a watch.
+var errStoppedWatching = errors.New("stopped watching (the work goes on in the cluster)")
+
 // watch polls the cluster status every interval and calls show until done
 // says to stop; on a terminal show redraws the screen. Ctrl-C stops
 // watching (the work goes on in the cluster).
@@ -186,7 +189,7 @@ func watch(c *adminapi.Client, out io.Writer, done func(adminapi.ClusterStatus) 
 		}
 		select {
 		case <-stop:
-			return errors.New("stopped watching (the work goes on in the cluster)")
+			return errStoppedWatching
 		case <-time.After(interval):
 		}
 	}
