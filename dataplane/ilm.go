@@ -17,17 +17,19 @@ func (s *Store) OwnsKey(bucket, key string) bool {
 		}
 		tc := s.topoCacheLocked(st)
 		pg := PGOf(st.Cluster.ID, bucket, key, st.Cluster.PGCount)
-		if pg >= len(tc.pgs) {
-			return
-		}
-		for _, id := range tc.pgs[pg] {
-			node := tc.driveNode[id]
-			if node == "" || !s.aliveNode(node) {
-				continue
-			}
-			owns = node == s.cfg.NodeID
-			return
-		}
+		owns = pg < len(tc.pgs) && s.ownsPG(tc, pg)
 	})
 	return owns
+}
+
+// ownsPG reports whether this node is responsible for PG pg's background
+// work (scanner, migration, lifecycle): the node of the PG's first drive
+// whose node is alive.
+func (s *Store) ownsPG(tc *topoCache, pg int) bool {
+	for _, id := range tc.pgs[pg] {
+		if node := tc.driveNode[id]; node != "" && s.aliveNode(node) {
+			return node == s.cfg.NodeID
+		}
+	}
+	return false
 }

@@ -382,16 +382,9 @@ func (s *Store) movingOwned() (uint64, pgSet, []int) {
 		tc := s.topoCacheLocked(st)
 		set = newPGSet(len(tc.pgs))
 		for pg := range tc.moving {
-			for _, id := range tc.pgs[pg] {
-				node := tc.driveNode[id]
-				if node == "" || !s.aliveNode(node) {
-					continue
-				}
-				if node == s.cfg.NodeID {
-					set.add(pg)
-					list = append(list, pg)
-				}
-				break
+			if s.ownsPG(tc, pg) {
+				set.add(pg)
+				list = append(list, pg)
 			}
 		}
 	})
@@ -560,21 +553,11 @@ func (s *Store) RebalanceRound(ctx context.Context) error {
 		r.settled.Add(int64(n))
 		done = done[n:]
 	}
-	s.log.Info("rebalance round done", "epoch", epoch, "pgs", len(list), "settled", len(list)-countSet(failed, len(pgs)*8), "took", time.Since(start).Round(time.Millisecond))
-	if len(errs) == 0 && countSet(failed, len(pgs)*8) > 0 {
-		errs = append(errs, fmt.Errorf("%d PGs not finished, retried next round", countSet(failed, len(pgs)*8)))
+	s.log.Info("rebalance round done", "epoch", epoch, "pgs", len(list), "settled", len(list)-failed.count(), "took", time.Since(start).Round(time.Millisecond))
+	if n := failed.count(); len(errs) == 0 && n > 0 {
+		errs = append(errs, fmt.Errorf("%d PGs not finished, retried next round", n))
 	}
 	return errors.Join(errs...)
-}
-
-func countSet(p pgSet, n int) int {
-	c := 0
-	for i := range n {
-		if p.has(i) {
-			c++
-		}
-	}
-	return c
 }
 
 // runMove inspects and moves one version of a moving PG, counting it in

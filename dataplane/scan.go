@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/bits"
 	"slices"
 	"sort"
 	"sync"
@@ -344,6 +345,13 @@ func newPGSet(n int) pgSet      { return make(pgSet, (n+7)/8) }
 func (p pgSet) add(pg int)      { p[pg/8] |= 1 << (pg % 8) }
 func (p pgSet) has(pg int) bool { return pg/8 < len(p) && p[pg/8]&(1<<(pg%8)) != 0 }
 func (p pgSet) empty() bool     { return !slices.ContainsFunc(p, func(b byte) bool { return b != 0 }) }
+func (p pgSet) count() int {
+	n := 0
+	for _, b := range p {
+		n += bits.OnesCount8(b)
+	}
+	return n
+}
 func (s *Store) aliveNode(id string) bool {
 	return id == s.cfg.NodeID || s.cfg.Alive == nil || s.cfg.Alive(id)
 }
@@ -359,17 +367,10 @@ func (s *Store) ownedPGs() (pgSet, int) {
 		}
 		tc := s.topoCacheLocked(st)
 		set = newPGSet(len(tc.pgs))
-		for pg, ids := range tc.pgs {
-			for _, id := range ids {
-				node := tc.driveNode[id]
-				if node == "" || !s.aliveNode(node) {
-					continue
-				}
-				if node == s.cfg.NodeID {
-					set.add(pg)
-					n++
-				}
-				break
+		for pg := range tc.pgs {
+			if s.ownsPG(tc, pg) {
+				set.add(pg)
+				n++
 			}
 		}
 	})
