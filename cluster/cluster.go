@@ -109,6 +109,9 @@ type Cluster struct {
 
 	mu   sync.Mutex
 	meta []byte
+
+	downMu sync.RWMutex
+	down   map[string]bool // members gossip declared dead or gone, until they rejoin
 }
 
 // New starts gossip on cfg.BindAddr. It does not join anyone: call Join.
@@ -131,6 +134,7 @@ func New(cfg Config, logger *slog.Logger) (*Cluster, error) {
 		log:    logger.With("component", "cluster"),
 		events: make(chan Event, 256),
 		meta:   encodeMeta(cfg.Meta),
+		down:   map[string]bool{},
 	}
 	mc := memberlist.DefaultLANConfig()
 	if cfg.Fast {
@@ -221,7 +225,25 @@ func (c *Cluster) Close() error {
 	return c.ml.Shutdown()
 }
 
+// Down reports whether gossip has declared node id dead (or seen it leave)
+// and it has not rejoined since. A node never seen is not down. It is cheap:
+// the data plane asks it before every call to another node, so that calls to
+// a node that stopped answering (a paused or partitioned process, whose TCP
+// connections still open) fail at once instead of waiting for a timeout.
+func (c *Cluster) Down(id string) bool {
+	c.downMu.RLock()
+	defer c.downMu.RUnlock()
+	return c.down[id]
+}
+
 func (c *Cluster) emit(t EventType, n *memberlist.Node) {
+	c.downMu.Lock()
+	if t == EventLeave {
+		c.down[n.Name] = true
+	} else {
+		delete(c.down, n.Name)
+	}
+	c.downMu.Unlock()
 	m, err := toMember(n)
 	if err != nil {
 		c.log.Warn("ignoring member with bad metadata", "member", n.Name, "err", err)

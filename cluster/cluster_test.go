@@ -131,3 +131,48 @@ func TestGossipJoinAndWrongKey(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestDown: a member that stops answering (here: shut down without leaving)
+// is reported down once gossip declares it dead, and no longer once a
+// process with its name rejoins.
+func TestDown(t *testing.T) {
+	key := make([]byte, 32)
+	rand.Read(key)
+	a := start(t, "a", key)
+	bAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	b, err := New(Config{NodeID: "b", BindAddr: bAddr, Key: key, Fast: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Join([]string{a.LocalAddr()}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(15 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	waitFor("b to join", func() bool { return len(a.Members()) == 2 })
+	if a.Down("b") || a.Down("never-seen") {
+		t.Fatal("a live or unknown member reported down")
+	}
+	if err := b.ml.Shutdown(); err != nil { // no Leave: like a paused or killed process
+		t.Fatal(err)
+	}
+	waitFor("b to be declared down", func() bool { return a.Down("b") })
+	// The same name at the same address, like a restarted process.
+	b2, err := New(Config{NodeID: "b", BindAddr: bAddr, Key: key, Fast: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b2.Close() })
+	if _, err := b2.Join([]string{a.LocalAddr()}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("b to be up again", func() bool { return !a.Down("b") })
+}

@@ -58,6 +58,13 @@ type Config struct {
 	// the answers it has already decide the version: a late drive is then
 	// read around (from parity) instead of delaying the request.
 	StragglerWait time.Duration
+	// WriteStragglerWait is the least a write (lock, shard stream, commit,
+	// delete) waits for the remaining drives once a write quorum has
+	// answered; the wait is twice the time the quorum took when that is
+	// longer, so a drive that is merely busy keeps up. Drives still silent
+	// after it are dropped from the write (cancelled), which the write
+	// survives as it would a drive failure; healing restores them.
+	WriteStragglerWait time.Duration
 	// StallTimeout is how long a drive may take to accept (PUT) or deliver
 	// (GET) one shard block before it is treated as failed: rpc has no I/O
 	// deadline, and a peer that went silent on an open connection would
@@ -93,6 +100,12 @@ type Config struct {
 	// scans a PG: the node of the PG's first drive whose node is alive.
 	// nil: every node counts as alive.
 	Alive func(nodeID string) bool
+	// Down reports whether gossip has declared a node dead (it must be
+	// cheap: it is asked before every call to another node). Calls to the
+	// drives of a down node fail at once as unreachable instead of waiting
+	// for MetaTimeout on a node that accepts connections but does not
+	// answer (paused, overloaded or partitioned). nil: none is down.
+	Down func(nodeID string) bool
 
 	// Rebalancing (rebalance.go). Propose commits a command to the
 	// cluster's Raft log (PGMoved); nil disables migration on this node.
@@ -112,7 +125,7 @@ type Config struct {
 
 // DefaultConfig returns the default timeouts; NodeID must still be set.
 func DefaultConfig() Config {
-	return Config{MetaTimeout: 10 * time.Second, StragglerWait: 50 * time.Millisecond, StallTimeout: 30 * time.Second,
+	return Config{MetaTimeout: 10 * time.Second, StragglerWait: 50 * time.Millisecond, WriteStragglerWait: 500 * time.Millisecond, StallTimeout: 30 * time.Second,
 		LockTTL: 30 * time.Second, LockWait: 2 * time.Second,
 		HealWorkers: 2, HealQueue: 10000, HealRate: 64, ScanInterval: 24 * time.Hour, ScanDelay: 10 * time.Minute, ScanRate: 32,
 		RebalanceInterval: 2 * time.Second, RebalanceRate: 128}
@@ -123,7 +136,7 @@ func (c Config) Validate() error {
 	if c.NodeID == "" {
 		return errors.New("dataplane: config: NodeID is empty")
 	}
-	if c.MetaTimeout < 0 || c.StragglerWait < 0 || c.StallTimeout < 0 || c.LockTTL < 0 || c.LockWait < 0 || c.ScanDelay < 0 {
+	if c.MetaTimeout < 0 || c.StragglerWait < 0 || c.WriteStragglerWait < 0 || c.StallTimeout < 0 || c.LockTTL < 0 || c.LockWait < 0 || c.ScanDelay < 0 {
 		return errors.New("dataplane: config: negative timeout")
 	}
 	if c.HealWorkers < 0 || c.HealQueue < 0 {
@@ -207,6 +220,9 @@ func newStore(cfg Config, local map[string]localDrive, topo Topology, tr *rpc.Tr
 	}
 	if cfg.StragglerWait == 0 {
 		cfg.StragglerWait = def.StragglerWait
+	}
+	if cfg.WriteStragglerWait == 0 {
+		cfg.WriteStragglerWait = def.WriteStragglerWait
 	}
 	if cfg.StallTimeout == 0 {
 		cfg.StallTimeout = def.StallTimeout

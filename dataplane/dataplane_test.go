@@ -542,3 +542,46 @@ func TestStalledDrive(t *testing.T) {
 		t.Fatalf("two stalled drives and one without the version: %v", err)
 	}
 }
+
+// TestSilentDrive: a drive that answers nothing at all (the drives of a
+// paused node, whose connections stay open) does not hold writes for
+// MetaTimeout or StallTimeout: locks, streamed and inline PUTs, overwrites,
+// multipart parts and deletes complete on the quorum after the straggler
+// grace, and the objects read back.
+func TestSilentDrive(t *testing.T) {
+	e := newEnv(t, 2, 2)
+	e.store.cfg.MetaTimeout = time.Hour
+	e.store.cfg.StallTimeout = time.Hour
+	e.store.cfg.LockTTL = time.Hour
+	big, small := randBytes(40, 3<<20+7), randBytes(41, 1000)
+	e.put("b", "k", big)
+	e.pgDrives("b", "k")[1].silent.Store(true)
+	within := func(what string, fn func()) {
+		t.Helper()
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			fn()
+		}()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			t.Fatalf("%s waited for the silent drive", what)
+		}
+	}
+	within("streamed overwrite", func() { e.put("b", "k", big[:2<<20]) })
+	within("read", func() { e.mustRead("b", "k", big[:2<<20]) })
+	within("inline overwrite", func() { e.put("b", "k", small) })
+	within("read inline", func() { e.mustRead("b", "k", small) })
+	within("multipart", func() {
+		u := e.create("b", "k", UploadOptions{})
+		p1, p2 := e.part(u, 1, randBytes(42, 5<<20)), e.part(u, 2, small)
+		if _, err := e.store.CompleteMultipartUpload(ctxb, "b", "k", u.UploadID, completeOf(p1, p2), CompleteOptions{}); err != nil {
+			t.Errorf("complete: %v", err)
+		}
+	})
+	within("delete", func() { e.del("b", "k", DeleteOptions{}) })
+	if _, err := e.store.HeadObject(ctxb, "b", "k", GetOptions{}); !errors.Is(err, ErrObjectNotFound) {
+		t.Fatalf("head after delete: %v", err)
+	}
+}

@@ -98,13 +98,16 @@ func (s *Store) deleteVersion(ctx context.Context, rt route, ref drive.Ref, vers
 	// A position counts when its drive, and its alts (a moving PG), all
 	// removed the version.
 	okDrives := make([]bool, rt.all())
-	var wg sync.WaitGroup
+	done := make(chan bool, rt.all())
+	calls := 0
 	for i := range rt.all() {
 		if !v.reachable[i] {
 			continue
 		}
+		calls++
 		d := rt.at(i)
-		wg.Go(func() {
+		go func() {
+			defer func() { done <- okDrives[i] }()
 			for _, g := range groups {
 				err := d.store.DeleteVersion(dctx, rt.bucket, rt.key, drive.RefOf(g.fi))
 				if err != nil && !errors.Is(err, drive.ErrNotFound) {
@@ -113,9 +116,16 @@ func (s *Store) deleteVersion(ctx context.Context, rt route, ref drive.Ref, vers
 				}
 			}
 			okDrives[i] = true
-		})
+		}()
 	}
-	wg.Wait()
+	// Drives silent once a quorum removed the version are cancelled (they
+	// keep a copy that no quorum holds, as if they had been down). With
+	// alts (a moving PG) a position needs two drives: every one is waited.
+	quorum := need
+	if len(rt.alts) > 0 {
+		quorum = calls + 1
+	}
+	s.awaitQuorum(done, calls, quorum, cancel)
 	ok := 0
 	for i, b := range okDrives[:len(rt.drives)] {
 		for j, a := range rt.alts {

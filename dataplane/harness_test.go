@@ -39,21 +39,26 @@ type faultDrive struct {
 	failCommits atomic.Bool // CommitVersion fails
 	hang        atomic.Bool // ReadVersion blocks until its ctx ends
 	stall       atomic.Bool // WriteShard and shard streams block until their ctx ends
+	silent      atomic.Bool // every call blocks until its ctx ends (a paused node)
 	// commitGate, when set, makes CommitVersion wait until it is closed.
 	commitGate atomic.Pointer[chan struct{}]
 }
 
 var errInjected = errors.New("injected fault")
 
-func (f *faultDrive) check() error {
+func (f *faultDrive) check(ctx context.Context) error {
 	if f.down.Load() {
 		return fmt.Errorf("%w: %s", drive.ErrClosed, f.id)
+	}
+	if f.silent.Load() {
+		<-ctx.Done()
+		return ctx.Err()
 	}
 	return nil
 }
 
 func (f *faultDrive) WriteShard(ctx context.Context, dataDir string, r io.Reader) (int64, error) {
-	if err := f.check(); err != nil {
+	if err := f.check(ctx); err != nil {
 		return 0, err
 	}
 	if f.failWrites.Load() {
@@ -69,14 +74,14 @@ func (f *faultDrive) WriteShard(ctx context.Context, dataDir string, r io.Reader
 }
 
 func (f *faultDrive) AbortShard(ctx context.Context, dataDir string) error {
-	if err := f.check(); err != nil {
+	if err := f.check(ctx); err != nil {
 		return err
 	}
 	return f.localDrive.AbortShard(ctx, dataDir)
 }
 
 func (f *faultDrive) CommitVersion(ctx context.Context, fi drive.FileInfo) error {
-	if err := f.check(); err != nil {
+	if err := f.check(ctx); err != nil {
 		return err
 	}
 	if f.failCommits.Load() {
@@ -93,7 +98,7 @@ func (f *faultDrive) CommitVersion(ctx context.Context, fi drive.FileInfo) error
 }
 
 func (f *faultDrive) ReadVersions(ctx context.Context, bucket, key string, ref drive.Ref, limit int) (drive.KeyVersions, error) {
-	if err := f.check(); err != nil {
+	if err := f.check(ctx); err != nil {
 		return drive.KeyVersions{}, err
 	}
 	if f.hang.Load() {
@@ -104,35 +109,35 @@ func (f *faultDrive) ReadVersions(ctx context.Context, bucket, key string, ref d
 }
 
 func (f *faultDrive) DeleteVersion(ctx context.Context, bucket, key string, ref drive.Ref) error {
-	if err := f.check(); err != nil {
+	if err := f.check(ctx); err != nil {
 		return err
 	}
 	return f.localDrive.DeleteVersion(ctx, bucket, key, ref)
 }
 
 func (f *faultDrive) SetTags(ctx context.Context, bucket, key string, ref drive.Ref, tags map[string]string, tagTime int64) error {
-	if err := f.check(); err != nil {
+	if err := f.check(ctx); err != nil {
 		return err
 	}
 	return f.localDrive.SetTags(ctx, bucket, key, ref, tags, tagTime)
 }
 
 func (f *faultDrive) DropKeys(ctx context.Context, match func(bucket, key string) bool, guard func(fn func() error) error) (int, error) {
-	if err := f.check(); err != nil {
+	if err := f.check(ctx); err != nil {
 		return 0, err
 	}
 	return f.localDrive.DropKeys(ctx, match, guard)
 }
 
 func (f *faultDrive) CreateUpload(ctx context.Context, u drive.Upload) error {
-	if err := f.check(); err != nil {
+	if err := f.check(ctx); err != nil {
 		return err
 	}
 	return f.localDrive.CreateUpload(ctx, u)
 }
 
 func (f *faultDrive) CommitPart(ctx context.Context, u drive.Upload, p drive.Part) error {
-	if err := f.check(); err != nil {
+	if err := f.check(ctx); err != nil {
 		return err
 	}
 	if f.failCommits.Load() {
@@ -142,28 +147,28 @@ func (f *faultDrive) CommitPart(ctx context.Context, u drive.Upload, p drive.Par
 }
 
 func (f *faultDrive) ReadUpload(ctx context.Context, bucket, key, uploadID string, after, limit int) (drive.Upload, []drive.Part, bool, error) {
-	if err := f.check(); err != nil {
+	if err := f.check(ctx); err != nil {
 		return drive.Upload{}, nil, false, err
 	}
 	return f.localDrive.ReadUpload(ctx, bucket, key, uploadID, after, limit)
 }
 
 func (f *faultDrive) AbortUpload(ctx context.Context, bucket, key, uploadID string) error {
-	if err := f.check(); err != nil {
+	if err := f.check(ctx); err != nil {
 		return err
 	}
 	return f.localDrive.AbortUpload(ctx, bucket, key, uploadID)
 }
 
 func (f *faultDrive) ListUploads(ctx context.Context, bucket string, o drive.ListOptions) ([]drive.UploadEntry, bool, error) {
-	if err := f.check(); err != nil {
+	if err := f.check(ctx); err != nil {
 		return nil, false, err
 	}
 	return f.localDrive.ListUploads(ctx, bucket, o)
 }
 
 func (f *faultDrive) OpenShard(ctx context.Context, dataDir string, offset, length int64) (io.ReadCloser, error) {
-	if err := f.check(); err != nil {
+	if err := f.check(ctx); err != nil {
 		return nil, err
 	}
 	rc, err := f.localDrive.OpenShard(ctx, dataDir, offset, length)
@@ -185,7 +190,7 @@ func (r stallReader) Read([]byte) (int, error) {
 }
 
 func (f *faultDrive) List(ctx context.Context, bucket string, o drive.ListOptions) ([]drive.ListEntry, bool, error) {
-	if err := f.check(); err != nil {
+	if err := f.check(ctx); err != nil {
 		return nil, false, err
 	}
 	return f.localDrive.List(ctx, bucket, o)

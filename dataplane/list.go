@@ -455,6 +455,9 @@ func (s *Store) listNode(ctx context.Context, p peer, bucket string, req listReq
 	if s.tr == nil || p.addr == "" {
 		return listPage{}, fmt.Errorf("%w: node %s has no address", errUnreachable, p.id)
 	}
+	if s.cfg.Down != nil && s.cfg.Down(p.id) {
+		return listPage{}, fmt.Errorf("%w: node %s is down", errUnreachable, p.id)
+	}
 	resp, err := callNode(ctx, s.tr, p.addr, methodListNode, wireReq{Bucket: bucket, List: &req}, nil)
 	if err != nil {
 		return listPage{}, err

@@ -164,18 +164,21 @@ func (s *Store) lockKey(ctx context.Context, rt route, bucket, key string, condi
 		answers := make([]keyAnswer, n)
 		reached := make([]bool, n)
 		lctx, cancel := s.metaCtx(ctx)
-		var wg sync.WaitGroup
+		done := make(chan bool, n)
 		for i, d := range rt.drives {
-			wg.Go(func() {
+			go func() {
 				granted, kv, err := d.store.LockKey(lctx, bucket, key, l.owner, s.cfg.LockTTL)
 				reached[i] = err == nil
 				l.granted[i] = granted
 				// A drive that refused the lease read nothing: for the view
 				// it did not answer.
 				answers[i] = keyAnswer{drive: i, kv: kv, ok: err == nil && granted, err: err}
-			})
+				done <- err == nil
+			}()
 		}
-		wg.Wait()
+		// A drive still silent once a quorum answered is cancelled: it
+		// takes no part in the write (a lease it granted unseen expires).
+		s.awaitQuorum(done, n, max(need, majority), cancel)
 		cancel()
 		if err := ctx.Err(); err != nil {
 			l.releaseNow()

@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/strata-io/strata/dataplane/drive"
@@ -90,30 +89,6 @@ func (s *Store) CreateMultipartUpload(ctx context.Context, bucket, key string, o
 	return uploadInfoOf(u), nil
 }
 
-// fanOut runs fn on the PG drives selected by which (nil: all) in
-// parallel, bounded by MetaTimeout and not cancelled by the client going
-// away, and returns which succeeded.
-func (s *Store) fanOut(ctx context.Context, rt route, which []bool, fn func(ctx context.Context, i int, d shardStore) error) []bool {
-	ctx, cancel := s.metaCtx(context.WithoutCancel(ctx))
-	defer cancel()
-	ok := make([]bool, len(rt.drives))
-	var wg sync.WaitGroup
-	for i, d := range rt.drives {
-		if which != nil && !which[i] {
-			continue
-		}
-		wg.Go(func() {
-			if err := fn(ctx, i, d.store); err != nil {
-				s.log.Debug("drive call failed", "bucket", rt.bucket, "key", rt.key, "drive", d.id, "err", err)
-				return
-			}
-			ok[i] = true
-		})
-	}
-	wg.Wait()
-	return ok
-}
-
 func count(b []bool) int {
 	n := 0
 	for _, x := range b {
@@ -148,10 +123,12 @@ func (s *Store) readUpload(ctx context.Context, rt route, uploadID string, after
 	rctx, cancel := s.metaCtx(ctx)
 	defer cancel()
 	st := &uploadState{rt: rt, answers: make([]uploadAnswer, len(rt.drives))}
-	var wg sync.WaitGroup
+	done := make(chan bool, len(rt.drives))
+	fctx, stop := context.WithCancel(rctx)
+	defer stop()
 	for i, d := range rt.drives {
-		wg.Go(func() {
-			u, parts, more, err := d.store.ReadUpload(rctx, rt.bucket, rt.key, uploadID, after, limit)
+		go func() {
+			u, parts, more, err := d.store.ReadUpload(fctx, rt.bucket, rt.key, uploadID, after, limit)
 			switch {
 			case err == nil:
 				st.answers[i] = uploadAnswer{u: u, parts: parts, more: more, ok: true, found: true}
@@ -160,9 +137,12 @@ func (s *Store) readUpload(ctx context.Context, rt route, uploadID string, after
 			default:
 				s.log.Debug("read upload failed", "bucket", rt.bucket, "key", rt.key, "drive", d.id, "err", err)
 			}
-		})
+			done <- err == nil || errors.Is(err, drive.ErrNotFound)
+		}()
 	}
-	wg.Wait()
+	// Drives still silent once a write quorum answered get the straggler
+	// grace, then count as unanswered.
+	s.awaitQuorum(done, len(rt.drives), writeQuorum(rt.k, rt.m), stop)
 	// A moving PG: a position whose new drive has not got the upload yet
 	// answers with its old drive's copy (the rebalance copies it soon).
 	for _, alt := range rt.alts {

@@ -240,7 +240,7 @@ func (s *Store) storeForLocked(st *meta.State, tc *topoCache, id string) shardSt
 	if n == nil || n.RPCAddr == "" {
 		return offlineDrive{id: id}
 	}
-	return &remoteDrive{tr: s.tr, addr: n.RPCAddr, driveID: id}
+	return &remoteDrive{tr: s.tr, addr: n.RPCAddr, driveID: id, nodeID: nodeID, down: s.cfg.Down}
 }
 
 // peer is one node as a fan-out (list, drop bucket) sees it.

@@ -414,17 +414,23 @@ const putInFlight = 2
 // drives that have not released it; the coordinator reuses it only after
 // done is closed.
 type putBlock struct {
-	bb      *blockBuf
-	seq     int64         // index of the block it holds
-	pending atomic.Int32  // drives still holding it
-	done    chan struct{} // closed when pending reaches 0; nil before first use
+	bb       *blockBuf
+	seq      int64         // index of the block it holds
+	armed    time.Time     // when it was handed to the drives
+	pending  atomic.Int32  // drives still holding it
+	done     chan struct{} // closed when pending reaches 0; nil before first use
+	progress chan struct{} // poked (never blocking) at every release
 }
 
 // arm prepares pb for block seq, to be released by n drives.
 func (pb *putBlock) arm(seq int64, n int) {
 	pb.seq = seq
+	pb.armed = time.Now()
 	pb.pending.Store(int32(n))
 	pb.done = make(chan struct{})
+	if pb.progress == nil {
+		pb.progress = make(chan struct{}, 1)
+	}
 }
 
 // release records that one drive is done with the block.
@@ -432,6 +438,21 @@ func (pb *putBlock) release() {
 	if pb.pending.Add(-1) == 0 {
 		close(pb.done)
 	}
+	select {
+	case pb.progress <- struct{}{}:
+	default:
+	}
+}
+
+// keptUp counts the feeds that consumed pb and have not failed.
+func (pb *putBlock) keptUp(feeds []*shardFeed) int {
+	n := 0
+	for _, f := range feeds {
+		if f.released.Load() > pb.seq && !f.failed.Load() {
+			n++
+		}
+	}
+	return n
 }
 
 // errFeedClosed is returned to a reader of a feed whose drive already gave up.
@@ -455,6 +476,7 @@ type shardFeed struct {
 	closed bool
 
 	released atomic.Int64 // blocks released so far (for the stall watchdog)
+	failed   atomic.Bool  // its WriteShard failed (set before finish)
 }
 
 // releaseCur releases the current block.
@@ -550,21 +572,43 @@ func (f *shardFeed) finish() {
 	}
 }
 
-// waitBlock waits until every drive released pb. If that takes longer than
-// StallTimeout, evict is called with a predicate telling which feeds still
-// hold the block; it cancels their WriteShard (for a remote drive this closes
-// the connection, which unblocks it), they release the block as they fail,
-// and the write goes on with the others if they are still a quorum.
-func (s *Store) waitBlock(pb *putBlock, evict func(stalled func(*shardFeed) bool)) {
+// waitBlock waits until every drive released pb. Drives that still hold
+// it once need healthy drives released it get the straggler grace
+// (stragglerGrace of the time the quorum took), and all of them
+// StallTimeout at most; then evict is called with a predicate telling which
+// feeds still hold the block: it cancels their WriteShard (for a remote
+// drive this closes the connection, which unblocks it), they release the
+// block as they fail, and the write goes on with the others if they are
+// still a quorum. A drive that falls a block behind a write quorum thus
+// costs a PUT the grace, not StallTimeout.
+func (s *Store) waitBlock(pb *putBlock, feeds []*shardFeed, need int, evict func(stalled func(*shardFeed) bool)) {
 	if pb.done == nil {
 		return
 	}
-	t := time.NewTimer(s.cfg.StallTimeout)
-	defer t.Stop()
 	select {
 	case <-pb.done:
 		return
-	case <-t.C:
+	default:
+	}
+	stall := time.NewTimer(s.cfg.StallTimeout)
+	defer stall.Stop()
+	var grace <-chan time.Time
+wait:
+	for {
+		select {
+		case <-pb.done:
+			return
+		case <-stall.C:
+			break wait
+		case <-grace:
+			break wait
+		case <-pb.progress:
+			if grace == nil && pb.keptUp(feeds) >= need {
+				t := time.NewTimer(s.stragglerGrace(time.Since(pb.armed)))
+				defer t.Stop()
+				grace = t.C
+			}
+		}
 	}
 	evict(func(f *shardFeed) bool { return f.released.Load() <= pb.seq })
 	<-pb.done
@@ -593,6 +637,7 @@ func (s *Store) writeStream(ctx context.Context, rt route, cd *codec, lay layout
 	results := make([]shardResult, n)
 	var failed atomic.Int32
 	var writers sync.WaitGroup
+	finished := make(chan bool, n) // per writer, once: whether it stored its shard
 	for i, d := range rt.drives {
 		f := &shardFeed{idx: i, ch: make(chan *putBlock, putInFlight)}
 		feeds[i] = f
@@ -606,8 +651,10 @@ func (s *Store) writeStream(ctx context.Context, rt route, cd *codec, lay layout
 			results[i] = shardResult{n: nw, err: err}
 			if err != nil {
 				failed.Add(1)
+				f.failed.Store(true)
 			}
 			f.finish()
+			finished <- err == nil
 		}()
 	}
 	var bufs [putInFlight]*putBlock
@@ -635,7 +682,7 @@ func (s *Store) writeStream(ctx context.Context, rt route, cd *codec, lay layout
 	}
 
 	wait := func(pb *putBlock) {
-		s.waitBlock(pb, func(stalled func(*shardFeed) bool) {
+		s.waitBlock(pb, feeds, need, func(stalled func(*shardFeed) bool) {
 			for i, f := range feeds {
 				if stalled(f) {
 					s.log.Warn("drive stalled, dropped from write", "drive", rt.drives[i].id, "shard", i, "block", pb.seq)
@@ -678,6 +725,13 @@ func (s *Store) writeStream(ctx context.Context, rt route, cd *codec, lay layout
 	for _, f := range feeds {
 		close(f.ch) // EOF: each drive fsyncs and closes its temporary shard
 	}
+	// Drives that have not stored their shard once a quorum has are given
+	// the straggler grace, then cancelled.
+	s.awaitQuorum(finished, n, need, func() {
+		for _, stop := range stops {
+			stop() // a writer already done is not affected
+		}
+	})
 	writers.Wait()
 	releaseBufs()
 
@@ -706,72 +760,64 @@ func (s *Store) writeStream(ctx context.Context, rt route, cd *codec, lay layout
 
 // commitAll commits fi (with Shard set per drive, and that drive's inline
 // bytes when inline != nil) on every PG drive selected by which (nil: all),
-// in parallel. It returns which drives committed and how many. A null
+// in parallel (see fanOut for drives that do not answer). It returns which
+// drives committed and how many. A null
 // version also removes the null version it replaces from the position's
 // alts (see route); the position counts only if that worked too.
 func (s *Store) commitAll(ctx context.Context, rt route, fi drive.FileInfo, which []bool, inline [][]byte) ([]bool, int) {
-	ctx, cancel := s.metaCtx(ctx)
-	defer cancel()
-	committed := make([]bool, len(rt.drives))
-	var wg sync.WaitGroup
-	for i, d := range rt.drives {
-		if which != nil && !which[i] {
-			continue
+	committed := s.fanOut(ctx, rt, which, func(ctx context.Context, i int, d shardStore) error {
+		rec := fi
+		rec.Shard = i
+		if inline != nil {
+			rec.Inline = inline[i]
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			rec := fi
-			rec.Shard = i
-			if inline != nil {
-				rec.Inline = inline[i]
-			}
-			if err := d.store.CommitVersion(ctx, rec); err != nil {
-				s.log.Warn("commit failed", "bucket", fi.Bucket, "key", fi.Key, "drive", d.id, "shard", i, "err", err)
-				return
-			}
-			if fi.Null {
-				// The null version this one replaces must not stay on the
-				// position's old drive (a moving PG).
-				for _, alt := range rt.altsAt(i) {
-					err := alt.store.DeleteVersion(ctx, fi.Bucket, fi.Key, drive.Ref{Null: true})
-					if err != nil && !errors.Is(err, drive.ErrNotFound) {
-						s.log.Warn("commit: removing the replaced null version from the old drive failed", "bucket", fi.Bucket, "key", fi.Key, "drive", alt.id, "shard", i, "err", err)
-						return
-					}
+		if err := d.CommitVersion(ctx, rec); err != nil {
+			s.log.Warn("commit failed", "bucket", fi.Bucket, "key", fi.Key, "drive", rt.drives[i].id, "shard", i, "err", err)
+			return err
+		}
+		if fi.Null {
+			// The null version this one replaces must not stay on the
+			// position's old drive (a moving PG).
+			for _, alt := range rt.altsAt(i) {
+				err := alt.store.DeleteVersion(ctx, fi.Bucket, fi.Key, drive.Ref{Null: true})
+				if err != nil && !errors.Is(err, drive.ErrNotFound) {
+					s.log.Warn("commit: removing the replaced null version from the old drive failed", "bucket", fi.Bucket, "key", fi.Key, "drive", alt.id, "shard", i, "err", err)
+					return err
 				}
 			}
-			committed[i] = true
-		}()
-	}
-	wg.Wait()
-	n := 0
-	for _, c := range committed {
-		if c {
-			n++
 		}
-	}
-	return committed, n
+		return nil
+	})
+	return committed, count(committed)
 }
 
 // abortShards removes the temporary shard dataDir from the PG drives
 // selected by which (nil: all), best effort: a drive that cannot be reached
-// now drops its temporary files on its own later.
+// now drops its temporary files on its own later. It waits for the drives
+// up to WriteStragglerWait; slower ones finish in the background.
 func (s *Store) abortShards(ctx context.Context, rt route, dataDir string, which []bool) {
 	ctx, cancel := s.metaCtx(context.WithoutCancel(ctx))
-	defer cancel()
 	var wg sync.WaitGroup
 	for i, d := range rt.drives {
 		if which != nil && !which[i] {
 			continue
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			if err := d.store.AbortShard(ctx, dataDir); err != nil && !errors.Is(err, drive.ErrNotFound) {
 				s.log.Debug("abort shard failed", "drive", d.id, "data_dir", dataDir, "err", err)
 			}
-		}()
+		})
 	}
-	wg.Wait()
+	all := make(chan struct{})
+	go func() {
+		wg.Wait()
+		cancel()
+		close(all)
+	}()
+	t := time.NewTimer(s.cfg.WriteStragglerWait)
+	defer t.Stop()
+	select {
+	case <-all:
+	case <-t.C:
+	}
 }

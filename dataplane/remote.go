@@ -339,10 +339,16 @@ type remoteDrive struct {
 	tr      *rpc.Transport
 	addr    string
 	driveID string
+	nodeID  string
+	down    func(nodeID string) bool // Config.Down; nil: never down
 }
 
-// call sends req to the drive's node and returns the response, errors mapped.
+// call sends req to the drive's node and returns the response, errors
+// mapped. A node gossip declared down is not asked.
 func (r *remoteDrive) call(ctx context.Context, method string, req wireReq, body io.Reader) (*rpc.Response, error) {
+	if r.down != nil && r.down(r.nodeID) {
+		return nil, fmt.Errorf("%w: drive %s: node %s is down", errUnreachable, r.driveID, r.nodeID)
+	}
 	req.Drive = r.driveID
 	return callNode(ctx, r.tr, r.addr, method, req, body)
 }

@@ -135,6 +135,9 @@ func (n *Node) alive(id string) bool {
 	return false
 }
 
+// down reports whether gossip declared node id dead (dataplane.Config.Down).
+func (n *Node) down(id string) bool { return n.gossip != nil && n.gossip.Down(id) }
+
 // HealStatus reports this node's healing progress: read repairs, scanner
 // passes and drive refills (stratactl heal status).
 func (n *Node) HealStatus() dataplane.HealStatus { return n.data.HealStatus() }

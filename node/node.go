@@ -145,7 +145,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Node, err error)
 		return nil, err
 	}
 
-	if n.data, err = dataplane.New(dataplane.Config{NodeID: cfg.ID, Alive: n.alive,
+	if n.data, err = dataplane.New(dataplane.Config{NodeID: cfg.ID, Alive: n.alive, Down: n.down,
 		HealRate: mibPerSec(cfg.HealRate), ScanRate: mibPerSec(cfg.ScanRate), ScanInterval: cfg.ScanInterval,
 		Propose: n.raft.Propose, RebalanceRate: mibPerSec(cfg.RebalanceRate), OnDriveOp: n.metrics.ObserveDriveOp}, n.drives, n.raft, n.tr, log); err != nil {
 		return nil, err
