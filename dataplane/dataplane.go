@@ -61,9 +61,10 @@ type Config struct {
 	// WriteStragglerWait is the least a write (lock, shard stream, commit,
 	// delete) waits for the remaining drives once a write quorum has
 	// answered; the wait is twice the time the quorum took when that is
-	// longer, so a drive that is merely busy keeps up. Drives still silent
-	// after it are dropped from the write (cancelled), which the write
-	// survives as it would a drive failure; healing restores them.
+	// longer, so a drive that is merely busy keeps up. The write then
+	// returns without the drives still silent: their calls go on in the
+	// background (a streamed PUT cuts a lagging drive off instead), and
+	// what they miss is healed.
 	WriteStragglerWait time.Duration
 	// StallTimeout is how long a drive may take to accept (PUT) or deliver
 	// (GET) one shard block before it is treated as failed: rpc has no I/O

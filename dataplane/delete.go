@@ -56,7 +56,7 @@ func (s *Store) DeleteObject(ctx context.Context, bucket, key string, opts Delet
 		res.VersionID = extVersionID(fi)
 	}
 	need := writeQuorum(rt.k, rt.m)
-	_, ok := s.commitAll(context.WithoutCancel(ctx), rt, fi, v.reachable, nil)
+	_, _, ok := s.commitAll(context.WithoutCancel(ctx), rt, fi, v.reachable, nil)
 	if ok < need {
 		return DeleteResult{}, &QuorumError{Op: "delete", Have: ok, Need: need}
 	}
@@ -93,39 +93,29 @@ func (s *Store) deleteVersion(ctx context.Context, rt route, ref drive.Ref, vers
 	}
 	res.DeleteMarker = main.fi.Deleted && !main.fi.Tombstone
 	need := writeQuorum(rt.k, rt.m)
-	dctx, cancel := s.metaCtx(context.WithoutCancel(ctx))
-	defer cancel()
 	// A position counts when its drive, and its alts (a moving PG), all
-	// removed the version.
-	okDrives := make([]bool, rt.all())
-	done := make(chan bool, rt.all())
-	calls := 0
-	for i := range rt.all() {
-		if !v.reachable[i] {
-			continue
-		}
-		calls++
-		d := rt.at(i)
-		go func() {
-			defer func() { done <- okDrives[i] }()
-			for _, g := range groups {
-				err := d.store.DeleteVersion(dctx, rt.bucket, rt.key, drive.RefOf(g.fi))
-				if err != nil && !errors.Is(err, drive.ErrNotFound) {
-					s.log.Warn("delete version failed", "bucket", rt.bucket, "key", rt.key, "drive", d.id, "err", err)
-					return
-				}
-			}
-			okDrives[i] = true
-		}()
-	}
-	// Drives silent once a quorum removed the version are cancelled (they
-	// keep a copy that no quorum holds, as if they had been down). With
-	// alts (a moving PG) a position needs two drives: every one is waited.
+	// removed the version. Drives slower than the quorum (runQuorum) go on
+	// in the background; with alts every drive is waited for.
 	quorum := need
 	if len(rt.alts) > 0 {
-		quorum = calls + 1
+		quorum = rt.all() + 1
 	}
-	s.awaitQuorum(done, calls, quorum, cancel)
+	answers := runQuorum(s, context.WithoutCancel(ctx), rt.all(), func(i int) bool { return v.reachable[i] }, quorum, succeeded,
+		func(ctx context.Context, i int) (struct{}, error) {
+			d := rt.at(i)
+			for _, g := range groups {
+				err := d.store.DeleteVersion(ctx, rt.bucket, rt.key, drive.RefOf(g.fi))
+				if err != nil && !errors.Is(err, drive.ErrNotFound) {
+					s.log.Warn("delete version failed", "bucket", rt.bucket, "key", rt.key, "drive", d.id, "err", err)
+					return struct{}{}, err
+				}
+			}
+			return struct{}{}, nil
+		}, nil)
+	okDrives := make([]bool, rt.all())
+	for i, r := range answers {
+		okDrives[i] = r.done && r.err == nil
+	}
 	ok := 0
 	for i, b := range okDrives[:len(rt.drives)] {
 		for j, a := range rt.alts {

@@ -22,11 +22,13 @@
 //     rides in its tag record, acl.go), CompleteMultipartUpload;
 //   - slow and silent drives (quorum.go): a fan-out returns once a quorum
 //     answered and the others had a straggler grace (StragglerWait for
-//     reads; for writes max(WriteStragglerWait, twice the quorum's time),
-//     per block for streamed PUTs); the rest are cancelled and miss the
-//     write as a failed drive would. Nodes gossip declared down (Config.Down)
-//     are not called at all. A paused node thus costs a write the grace,
-//     not MetaTimeout or StallTimeout;
+//     reads; for writes max(WriteStragglerWait, twice the quorum's time));
+//     calls still running then finish in the background (up to
+//     MetaTimeout), so a slow drive still gets the write. A streamed PUT
+//     cuts off, after the same grace, a drive that falls a block behind a
+//     write quorum (it misses the object as a failed drive would). Nodes
+//     gossip declared down (Config.Down) are not called at all. A paused
+//     node thus costs a request the grace, not MetaTimeout or StallTimeout;
 //   - multipart uploads (multipart.go): parts erasure-coded on their own,
 //     completed without copying data;
 //   - quorum reads with bitrot checks and reconstruction (GetObject,

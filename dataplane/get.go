@@ -352,7 +352,6 @@ func (s *Store) readKey(ctx context.Context, rt route, bucket, key string, ref d
 	n := len(rt.drives)
 	need := writeQuorum(rt.k, rt.m)
 	rctx, cancel := s.metaCtx(ctx)
-	defer cancel()
 	all := rt.all()
 	ch := make(chan readResult, all)
 	for i := range all {
@@ -407,6 +406,18 @@ collect:
 		case <-rctx.Done():
 			break collect
 		}
+	}
+	if got == all {
+		cancel()
+	} else {
+		// Drives not waited for finish in the background rather than
+		// being cut off: a cancelled call closes its connection.
+		go func() {
+			defer cancel()
+			for range all - got {
+				<-ch
+			}
+		}()
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err

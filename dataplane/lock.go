@@ -125,20 +125,28 @@ func (l *keyLock) release() {
 	go l.releaseNow()
 }
 
-// releaseNow releases the leases and waits for the drives.
-func (l *keyLock) releaseNow() {
+// lockAnswer is one drive's answer to LockKey.
+type lockAnswer struct {
+	granted bool
+	kv      drive.KeyVersions
+}
+
+// unlock releases the lease of drive i (granted after the lock was decided).
+func (l *keyLock) unlock(i int) {
 	ctx, cancel := context.WithTimeout(context.Background(), l.s.cfg.MetaTimeout)
 	defer cancel()
+	if err := l.rt.drives[i].store.UnlockKey(ctx, l.bucket, l.key, l.owner); err != nil {
+		l.s.log.Debug("unlock failed", "bucket", l.bucket, "key", l.key, "drive", l.rt.drives[i].id, "err", err)
+	}
+}
+
+// releaseNow releases the leases and waits for the drives.
+func (l *keyLock) releaseNow() {
 	var wg sync.WaitGroup
-	for i, d := range l.rt.drives {
-		if !l.granted[i] {
-			continue
+	for i := range l.rt.drives {
+		if l.granted[i] {
+			wg.Go(func() { l.unlock(i) })
 		}
-		wg.Go(func() {
-			if err := d.store.UnlockKey(ctx, l.bucket, l.key, l.owner); err != nil {
-				l.s.log.Debug("unlock failed", "bucket", l.bucket, "key", l.key, "drive", d.id, "err", err)
-			}
-		})
 	}
 	wg.Wait()
 }
@@ -163,23 +171,25 @@ func (s *Store) lockKey(ctx context.Context, rt route, bucket, key string, condi
 		l.granted = make([]bool, n)
 		answers := make([]keyAnswer, n)
 		reached := make([]bool, n)
-		lctx, cancel := s.metaCtx(ctx)
-		done := make(chan bool, n)
-		for i, d := range rt.drives {
-			go func() {
-				granted, kv, err := d.store.LockKey(lctx, bucket, key, l.owner, s.cfg.LockTTL)
-				reached[i] = err == nil
-				l.granted[i] = granted
-				// A drive that refused the lease read nothing: for the view
-				// it did not answer.
-				answers[i] = keyAnswer{drive: i, kv: kv, ok: err == nil && granted, err: err}
-				done <- err == nil
-			}()
+		// A drive still silent once a quorum answered takes no part in the
+		// write; a lease it grants later is released at once.
+		res := runQuorum(s, ctx, n, nil, max(need, majority), succeeded,
+			func(ctx context.Context, i int) (lockAnswer, error) {
+				granted, kv, err := rt.drives[i].store.LockKey(ctx, bucket, key, l.owner, s.cfg.LockTTL)
+				return lockAnswer{granted, kv}, err
+			},
+			func(i int, a lockAnswer, err error) {
+				if err == nil && a.granted {
+					l.unlock(i)
+				}
+			})
+		for i, r := range res {
+			reached[i] = r.done && r.err == nil
+			l.granted[i] = reached[i] && r.v.granted
+			// A drive that refused the lease read nothing: for the view it
+			// did not answer.
+			answers[i] = keyAnswer{drive: i, kv: r.v.kv, ok: l.granted[i], err: r.err}
 		}
-		// A drive still silent once a quorum answered is cancelled: it
-		// takes no part in the write (a lease it granted unseen expires).
-		s.awaitQuorum(done, n, max(need, majority), cancel)
-		cancel()
 		if err := ctx.Err(); err != nil {
 			l.releaseNow()
 			return nil, nil, err

@@ -74,7 +74,7 @@ func (s *Store) CreateMultipartUpload(ctx context.Context, bucket, key string, o
 	if len(u.Tags) == 0 {
 		u.Tags = nil
 	}
-	created := s.fanOut(ctx, rt, nil, func(ctx context.Context, i int, d shardStore) error {
+	created, _ := s.fanOut(ctx, rt, nil, func(ctx context.Context, i int, d shardStore) error {
 		ud := u
 		ud.Shard = i
 		return d.CreateUpload(ctx, ud)
@@ -123,26 +123,25 @@ func (s *Store) readUpload(ctx context.Context, rt route, uploadID string, after
 	rctx, cancel := s.metaCtx(ctx)
 	defer cancel()
 	st := &uploadState{rt: rt, answers: make([]uploadAnswer, len(rt.drives))}
-	done := make(chan bool, len(rt.drives))
-	fctx, stop := context.WithCancel(rctx)
-	defer stop()
-	for i, d := range rt.drives {
-		go func() {
-			u, parts, more, err := d.store.ReadUpload(fctx, rt.bucket, rt.key, uploadID, after, limit)
-			switch {
-			case err == nil:
-				st.answers[i] = uploadAnswer{u: u, parts: parts, more: more, ok: true, found: true}
-			case errors.Is(err, drive.ErrNotFound):
-				st.answers[i] = uploadAnswer{ok: true}
-			default:
-				s.log.Debug("read upload failed", "bucket", rt.bucket, "key", rt.key, "drive", d.id, "err", err)
-			}
-			done <- err == nil || errors.Is(err, drive.ErrNotFound)
-		}()
-	}
 	// Drives still silent once a write quorum answered get the straggler
 	// grace, then count as unanswered.
-	s.awaitQuorum(done, len(rt.drives), writeQuorum(rt.k, rt.m), stop)
+	found := func(_ uploadAnswer, err error) bool { return err == nil || errors.Is(err, drive.ErrNotFound) }
+	res := runQuorum(s, ctx, len(rt.drives), nil, writeQuorum(rt.k, rt.m), found,
+		func(ctx context.Context, i int) (uploadAnswer, error) {
+			u, parts, more, err := rt.drives[i].store.ReadUpload(ctx, rt.bucket, rt.key, uploadID, after, limit)
+			return uploadAnswer{u: u, parts: parts, more: more, ok: true, found: true}, err
+		}, nil)
+	for i, r := range res {
+		switch {
+		case !r.done:
+		case r.err == nil:
+			st.answers[i] = r.v
+		case errors.Is(r.err, drive.ErrNotFound):
+			st.answers[i] = uploadAnswer{ok: true}
+		default:
+			s.log.Debug("read upload failed", "bucket", rt.bucket, "key", rt.key, "drive", rt.drives[i].id, "err", r.err)
+		}
+	}
 	// A moving PG: a position whose new drive has not got the upload yet
 	// answers with its old drive's copy (the rebalance copies it soon).
 	for _, alt := range rt.alts {
@@ -329,16 +328,14 @@ func (s *Store) UploadPart(ctx context.Context, bucket, key, uploadID string, nu
 	}
 	now := time.Now()
 	p := drive.Part{Number: number, Size: dw.lay.size, ETag: dw.etag(), Checksum: dw.checksum(), DataDir: dw.dataDir, ModTime: now.UnixNano()}
-	committed := s.fanOut(ctx, rt, dw.stored, func(ctx context.Context, i int, d shardStore) error {
+	committed, failed := s.fanOut(ctx, rt, dw.stored, func(ctx context.Context, i int, d shardStore) error {
 		ud := u
 		ud.Shard = i
 		return d.CommitPart(ctx, ud, p)
 	})
-	leftover := make([]bool, len(rt.drives))
-	for i := range leftover {
-		leftover[i] = dw.stored[i] && !committed[i]
-	}
-	s.abortShards(ctx, rt, dw.dataDir, leftover)
+	// Temporary shards of failed commits are removed; a drive still
+	// committing in the background keeps its own.
+	s.abortShards(ctx, rt, dw.dataDir, failed)
 	if n, need := count(committed), writeQuorum(rt.k, rt.m); n < need {
 		return PartInfo{}, &QuorumError{Op: "upload_part", Have: n, Need: need}
 	}
@@ -418,7 +415,7 @@ func (s *Store) AbortMultipartUpload(ctx context.Context, bucket, key, uploadID 
 	for _, c := range st.parts(st.upload.K, MaxParts) {
 		freed.Bytes += c.p.Size
 	}
-	done := s.fanOut(ctx, rt, nil, func(ctx context.Context, _ int, d shardStore) error {
+	done, _ := s.fanOut(ctx, rt, nil, func(ctx context.Context, _ int, d shardStore) error {
 		err := d.AbortUpload(ctx, bucket, key, uploadID)
 		if errors.Is(err, drive.ErrNotFound) {
 			return nil
@@ -581,7 +578,7 @@ func (s *Store) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 	if n := count(which); n < need {
 		return ObjectInfo{}, &QuorumError{Op: "complete", Have: n, Need: need}
 	}
-	_, ok := s.commitAll(context.WithoutCancel(ctx), rt, fi, which, nil)
+	_, _, ok := s.commitAll(context.WithoutCancel(ctx), rt, fi, which, nil)
 	if ok < need {
 		return ObjectInfo{}, &QuorumError{Op: "complete", Have: ok, Need: need}
 	}

@@ -176,13 +176,15 @@ func (s *Store) commitWrite(ctx context.Context, rt route, fi drive.FileInfo, dw
 	}
 	// The commit runs to its end even if the client goes away, so that a
 	// version is not left on fewer drives than it could have reached.
-	committed, ok := s.commitAll(context.WithoutCancel(ctx), rt, fi, which, dw.inline)
+	_, failed, ok := s.commitAll(context.WithoutCancel(ctx), rt, fi, which, dw.inline)
 	if dw.dataDir != "" {
-		// Temporary shards that were not committed (failed writers, failed
-		// commits) are removed; committed ones now belong to the record.
+		// Temporary shards that were not committed are removed: those of
+		// failed commits and of drives left out of the commit; committed
+		// ones now belong to the record, and a drive still committing in
+		// the background keeps its own.
 		leftover := make([]bool, len(rt.drives))
 		for i := range leftover {
-			leftover[i] = dw.stored[i] && !committed[i]
+			leftover[i] = dw.stored[i] && (failed[i] || !which[i])
 		}
 		s.abortShards(ctx, rt, dw.dataDir, leftover)
 	}
@@ -761,11 +763,12 @@ func (s *Store) writeStream(ctx context.Context, rt route, cd *codec, lay layout
 // commitAll commits fi (with Shard set per drive, and that drive's inline
 // bytes when inline != nil) on every PG drive selected by which (nil: all),
 // in parallel (see fanOut for drives that do not answer). It returns which
-// drives committed and how many. A null
+// drives committed, which failed (a drive in neither is still committing)
+// and how many committed. A null
 // version also removes the null version it replaces from the position's
 // alts (see route); the position counts only if that worked too.
-func (s *Store) commitAll(ctx context.Context, rt route, fi drive.FileInfo, which []bool, inline [][]byte) ([]bool, int) {
-	committed := s.fanOut(ctx, rt, which, func(ctx context.Context, i int, d shardStore) error {
+func (s *Store) commitAll(ctx context.Context, rt route, fi drive.FileInfo, which []bool, inline [][]byte) (committed, failed []bool, n int) {
+	committed, failed = s.fanOut(ctx, rt, which, func(ctx context.Context, i int, d shardStore) error {
 		rec := fi
 		rec.Shard = i
 		if inline != nil {
@@ -788,7 +791,7 @@ func (s *Store) commitAll(ctx context.Context, rt route, fi drive.FileInfo, whic
 		}
 		return nil
 	})
-	return committed, count(committed)
+	return committed, failed, count(committed)
 }
 
 // abortShards removes the temporary shard dataDir from the PG drives

@@ -49,30 +49,110 @@ func (s *Store) stragglerGrace(took time.Duration) time.Duration {
 	return max(s.cfg.WriteStragglerWait, 2*took)
 }
 
-// fanOut runs fn on the PG drives selected by which (nil: all) in
-// parallel, bounded by MetaTimeout and not cancelled by the client going
-// away, and returns which succeeded. Once a write quorum succeeded, the
-// others get the straggler grace (awaitQuorum) and are then cancelled.
-func (s *Store) fanOut(ctx context.Context, rt route, which []bool, fn func(ctx context.Context, i int, d shardStore) error) []bool {
-	ctx, cancel := s.metaCtx(context.WithoutCancel(ctx))
-	defer cancel()
-	ok := make([]bool, len(rt.drives))
-	done := make(chan bool, len(rt.drives))
+// callResult is one call of a runQuorum fan-out as the caller sees it.
+type callResult[T any] struct {
+	v    T
+	err  error
+	done bool // it answered before runQuorum returned (else it is still running)
+}
+
+// runQuorum calls call for every i in [0, n) that sel selects (nil: all),
+// in parallel, under ctx bounded by MetaTimeout. It returns when every call
+// has answered, or once need answers counted (counts) and the others have
+// had the straggler grace (stragglerGrace of the time the quorum took).
+// Calls still running then are not cancelled: they go on in the background
+// (a slow drive still gets the write) and late, if not nil, gets their
+// outcome there. Only a drive that does not answer within MetaTimeout is
+// cut off. The result is indexed like the calls; done marks the answers.
+//
+// This is what keeps a write from waiting MetaTimeout for a node that
+// accepts connections but does not answer (a paused process), without
+// giving up on drives that are merely slower than the quorum.
+func runQuorum[T any](s *Store, ctx context.Context, n int, sel func(i int) bool, need int, counts func(v T, err error) bool,
+	call func(ctx context.Context, i int) (T, error), late func(i int, v T, err error)) []callResult[T] {
+	cctx, cancel := s.metaCtx(ctx)
+	type answer struct {
+		i   int
+		v   T
+		err error
+	}
+	ch := make(chan answer, n)
 	calls := 0
-	for i, d := range rt.drives {
-		if which != nil && !which[i] {
+	for i := range n {
+		if sel != nil && !sel(i) {
 			continue
 		}
 		calls++
 		go func() {
-			err := fn(ctx, i, d.store)
-			if err != nil {
-				s.log.Debug("drive call failed", "bucket", rt.bucket, "key", rt.key, "drive", d.id, "err", err)
-			}
-			ok[i] = err == nil
-			done <- err == nil
+			v, err := call(cctx, i)
+			ch <- answer{i, v, err}
 		}()
 	}
-	s.awaitQuorum(done, calls, writeQuorum(rt.k, rt.m), cancel)
-	return ok
+	res := make([]callResult[T], n)
+	start := time.Now()
+	var grace <-chan time.Time
+	got, ok := 0, 0
+wait:
+	for got < calls {
+		select {
+		case a := <-ch:
+			got++
+			res[a.i] = callResult[T]{v: a.v, err: a.err, done: true}
+			if counts(a.v, a.err) {
+				ok++
+			}
+			if ok >= need && grace == nil && got < calls {
+				t := time.NewTimer(s.stragglerGrace(time.Since(start)))
+				defer t.Stop()
+				grace = t.C
+			}
+		case <-grace:
+			break wait
+		}
+	}
+	if got == calls {
+		cancel()
+		return res
+	}
+	go func() {
+		defer cancel()
+		for range calls - got {
+			a := <-ch
+			if late != nil {
+				late(a.i, a.v, a.err)
+			}
+		}
+	}()
+	return res
+}
+
+// succeeded counts an answer without error.
+func succeeded[T any](_ T, err error) bool { return err == nil }
+
+// fanOut runs fn on the PG drives selected by which (nil: all) in
+// parallel, bounded by MetaTimeout and not cancelled by the client going
+// away (runQuorum: once a write quorum succeeded, slower drives are not
+// waited for beyond the straggler grace). It returns which succeeded and
+// which failed; a drive in neither is still running.
+func (s *Store) fanOut(ctx context.Context, rt route, which []bool, fn func(ctx context.Context, i int, d shardStore) error) (ok, failed []bool) {
+	var sel func(int) bool
+	if which != nil {
+		sel = func(i int) bool { return which[i] }
+	}
+	res := runQuorum(s, context.WithoutCancel(ctx), len(rt.drives), sel, writeQuorum(rt.k, rt.m), succeeded,
+		func(ctx context.Context, i int) (struct{}, error) { return struct{}{}, fn(ctx, i, rt.drives[i].store) },
+		func(i int, _ struct{}, err error) {
+			if err != nil {
+				s.log.Debug("drive call failed after the write returned", "bucket", rt.bucket, "key", rt.key, "drive", rt.drives[i].id, "err", err)
+			}
+		})
+	ok, failed = make([]bool, len(res)), make([]bool, len(res))
+	for i, r := range res {
+		if r.done && r.err != nil {
+			s.log.Debug("drive call failed", "bucket", rt.bucket, "key", rt.key, "drive", rt.drives[i].id, "err", r.err)
+		}
+		ok[i] = r.done && r.err == nil
+		failed[i] = r.done && r.err != nil
+	}
+	return ok, failed
 }
