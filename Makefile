@@ -46,8 +46,11 @@ lint:
 chaos: build
 	$(GO) test -p 1 -count=1 -timeout 30m -v ./test/chaos/ -run TestChaosFull -chaos.full -chaos.bin $(CURDIR)/$(BIN)
 
-bench:
-	@echo "make bench: not yet (issue: Performance — a benchmark suite)"; exit 1
+# The benchmark suite (stratactl bench) against a fresh local 4-node cluster,
+# EC 6+2, 16 clients; BENCH_DURATION=10s BENCH_WORKLOADS=put-1m,get-1m
+# shorten it. See docs/benchmarks.md.
+bench: build
+	./scripts/bench.sh
 
 clean:
 	rm -rf $(BIN)

@@ -45,7 +45,7 @@ func rel(path string) string { return strings.TrimPrefix(strings.TrimPrefix(path
 // dependency graph of ARCHITECTURE.md.
 var allowed = map[string][]string{
 	"cmd/node":                  {"node"},
-	"cmd/ctl":                   {"adminapi"},
+	"cmd/ctl":                   {"adminapi", "bench"},
 	"node":                      {"cluster", "dataplane", "dataplane/drive", "iam", "meta", "raftfsm", "rpc", "s3api", "console", "adminapi", "audit", "metrics", "quota", "ilm"},
 	"s3api":                     {"s3api/sigv", "dataplane", "meta", "iam", "adminapi", "audit", "quota"},
 	"quota":                     {"meta", "dataplane"},

@@ -100,6 +100,20 @@ const usage = `usage: stratactl [--endpoint URL] [--access-key AK] [--secret-key
                      curl, valid for --expires (900s, 60m, 12h, 2d, 1w; at
                      most 7 days; default 1h)
 
+  bench [--workloads LIST] [--duration 30s] [--concurrency 16] [--keep] ...
+                     S3 benchmark (aws-sdk-go-v2, SigV4) against --endpoint,
+                     a comma-separated list the clients spread over; LIST:
+                     all (default) or put-4k,get-4k,put-1m,get-1m,put-64m,
+                     get-64m,getput,mixed,list,delete, or the groups put,
+                     get, 4k, 1m, 64m; also --concurrency-64m N, --bucket B,
+                     --list-keys 10000, --objects N (to read or delete; 0:
+                     256 MiB worth), --metrics-path /strata/metrics,
+                     --metrics-token T (or STRATA_METRICS_TOKEN; else the
+                     metrics are read with the signed keys). Prints ops,
+                     MiB/s, obj/s, p50/p90/p99, errors, each node's peak RSS
+                     and CPU seconds; exits 1 when a request failed.
+                     See docs/benchmarks.md.
+
 Flags before the command are global; a flag after the command words belongs
 to the command when the command has it (user create --secret-key is the new
 user's secret), else it is global. --json prints JSON instead of tables.
@@ -126,10 +140,11 @@ var commandFlags = map[string][]string{
 	"rebalance status":       {"wait"},
 	"audit webhook":          {"token"},
 	"bucket create":          {"owner", "quota"},
+	"bench":                  {"workloads", "duration", "concurrency", "concurrency-64m", "bucket", "keep", "list-keys", "objects", "metrics-path", "metrics-token"},
 }
 
 // boolFlags take no value (--force), or an explicit one (--force=false).
-var boolFlags = map[string]bool{"json": true, "force": true, "no-wait": true, "cancel": true, "wait": true}
+var boolFlags = map[string]bool{"json": true, "force": true, "no-wait": true, "cancel": true, "wait": true, "keep": true}
 
 // parsedFlag is one --name[=value] of the command line.
 type parsedFlag struct {
@@ -186,6 +201,9 @@ func run(args []string, getenv func(string) string, out io.Writer) error {
 	}
 	if words[0] == "presign" {
 		return presign(g, words[1:], out)
+	}
+	if words[0] == "bench" {
+		return benchCommand(g, words, local, getenv, out)
 	}
 	if words[0] == "sts" {
 		return stsCommand(g, words, local, os.Stdin, out)
