@@ -204,7 +204,14 @@ func New(cfg Config, local []*drive.Drive, topo Topology, tr *rpc.Transport, log
 		}
 		drives[d.ID()] = d
 	}
-	return newStore(cfg, drives, topo, tr, log)
+	s, err := newStore(cfg, drives, topo, tr, log)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range local {
+		s.refillOnReset(d)
+	}
+	return s, nil
 }
 
 // newStore is New over any localDrive implementation (tests inject faults).

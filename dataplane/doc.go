@@ -44,7 +44,9 @@
 //     workers); a scanner that walks, at ScanRate, the PGs this node is
 //     responsible for and verifies every shard's block CRCs where the drive
 //     is (dp.verify_shard); the refill of a drive replaced by an empty one
-//     with the same id (Refill); all repairs at HealRate, progress in
+//     with the same id (Refill), or of a drive that replaced its damaged
+//     index by an empty one (drive.Drive.OnIndexReset, registered by New);
+//     all repairs at HealRate, progress in
 //     HealStatus, background work in Run;
 //   - the rpc messages and handlers ("dp.*") through which other nodes use
 //     this node's drives and lock table.

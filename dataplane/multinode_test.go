@@ -24,7 +24,7 @@ type testCluster struct {
 	drives [][]*faultDrive
 }
 
-func newTestCluster(t *testing.T, nodes, drivesPer, k, m int) *testCluster {
+func newTestCluster(t testing.TB, nodes, drivesPer, k, m int) *testCluster {
 	t.Helper()
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)

@@ -169,8 +169,12 @@ func (s *Store) Refill(id string) error {
 	}
 	h := &s.heal
 	h.mu.Lock()
-	if !slices.Contains(h.refills, id) && !slices.Contains(h.status.Refilling, id) {
+	// A drive being refilled is queued again: it may have lost what the
+	// refill in progress wrote (its index was replaced again).
+	if !slices.Contains(h.refills, id) {
 		h.refills = append(h.refills, id)
+	}
+	if !slices.Contains(h.status.Refilling, id) {
 		h.status.Refilling = append(h.status.Refilling, id)
 	}
 	h.mu.Unlock()
@@ -179,6 +183,17 @@ func (s *Store) Refill(id string) error {
 	default:
 	}
 	return nil
+}
+
+// refillOnReset has local drive d refilled each time it replaces a
+// damaged index by an empty one (drive.Drive.OnIndexReset), and at once
+// if its Open did: the drive is then like one replaced by an empty drive.
+func (s *Store) refillOnReset(d *drive.Drive) {
+	id := d.ID()
+	d.OnIndexReset(func() {
+		s.log.Warn("drive index replaced after damage: refilling the drive", "drive", id)
+		_ = s.Refill(id) // a local drive: cannot fail
+	})
 }
 
 // Run runs the heal workers, the scanner and refills until ctx ends.
@@ -247,7 +262,9 @@ func (s *Store) refillLoop(ctx context.Context) {
 			return
 		}
 		h.mu.Lock()
-		h.status.Refilling = slices.DeleteFunc(h.status.Refilling, func(x string) bool { return x == id })
+		if !slices.Contains(h.refills, id) { // else queued again meanwhile
+			h.status.Refilling = slices.DeleteFunc(h.status.Refilling, func(x string) bool { return x == id })
+		}
 		h.mu.Unlock()
 	}
 }

@@ -23,13 +23,35 @@
 // list, dropped buckets) are removed after the transaction that dropped
 // them.
 //
+// Integrity (integrity.go): bbolt keeps no page checksums, so the drive
+// checks what it reads. Every record carries CRC32C (version 3 records,
+// version 2 upload and part values; record.go): a record that does not
+// match gives ErrCorrupt, never other bytes. Open checks the whole index
+// file before bbolt maps it (meta pages, every page's structure and
+// references, key order, the layout of schema.go, every record's CRC):
+// always after an unclean shutdown or for an index under 64 MiB, else in
+// the background right after Open (Close leaves a clean mark once the
+// index was checked). Every transaction runs behind a guard that turns a
+// panic raised in bbolt, or a fault on its mapped file, into ErrCorrupt.
+// Any ErrCorrupt from the index means the index is damaged and is never
+// trusted again: the drive goes offline (every call fails with ErrCorrupt,
+// nothing more is committed), moves the file aside as
+// index.db.damaged-<unix time> (kept for analysis; logged at Error with
+// the reason), starts a fresh empty index under the same drive id, and
+// tells its OnIndexReset callbacks; the data plane then refills it from
+// the other drives of its PGs, as a drive replaced by an empty one. Shard
+// files are left in place: no record references them; the refill renames
+// over those still needed, the rest stay as unreferenced files (like a
+// crash's leftovers), so an unwarranted reset can be undone by hand.
+//
 // Healing: RestoreVersion commits a version rebuilt for this drive (shard
 // files written under temporary names of the caller's choice, renamed over
 // a corrupt copy, then the record), never replacing a newer null version;
 // Options.FormatID formats an empty folder with the id of the drive it
 // replaces, and Formatted reports that Open did so.
 //
-// Main types: Drive (opened with Open), FileInfo (one version record), Part
+// Main types: Drive (opened with Open, OnIndexReset, IndexResets),
+// FileInfo (one version record), Part
 // and Upload (multipart), Ref (names a version), KeyVersions, ListOptions,
 // ListEntry and UploadEntry, Format, and the FS seam through which all file
 // I/O except bbolt's goes (OSFS is the real one; dataplane/drive/drivetest

@@ -11,7 +11,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
 )
 
@@ -148,6 +147,10 @@ type Options struct {
 	// refills it. Empty means a new random id. Ignored when the folder
 	// already has a format file.
 	FormatID string
+
+	// checkBelow overrides checkAtOpenBelow (tests); negative: never at
+	// Open after a clean shutdown.
+	checkBelow int64
 }
 
 // Format is the content of the drive's format file.
@@ -170,8 +173,18 @@ type Drive struct {
 	dir string
 	fs  FS
 	log *slog.Logger
-	db  *bolt.DB
-	id  string // immutable copy of format.DriveID
+	db  *indexDB // the bbolt index behind the integrity guard (integrity.go)
+	id  string   // immutable copy of format.DriveID
+
+	lockTimeout time.Duration         // Options.LockTimeout, for the index lock
+	closeWait   time.Duration         // bounds the wait for a damaged index to close (closeBolt)
+	damage      atomic.Pointer[error] // non-nil while the index is damaged: the drive is offline
+	resetMu     sync.Mutex            // guards indexResets and onReset
+	indexResets int                   // damaged indexes replaced since Open (Open included)
+	onReset     []func()              // OnIndexReset callbacks
+	verified    atomic.Bool           // the index was checked since Open (markClean)
+	stopCheck   context.CancelFunc    // stops the background check; nil if none
+	checking    sync.WaitGroup        // the background check
 
 	mu     sync.Mutex // serialises Bind (format rewrites)
 	format atomic.Pointer[Format]
@@ -190,6 +203,12 @@ type Drive struct {
 // Open takes an exclusive lock on the index: a second Open of the same folder
 // (by this or another process) fails with ErrInUse after Options.LockTimeout.
 // It empties tmp/ (shards of writes that never committed).
+//
+// Open checks the index before bbolt opens it (after an unclean shutdown,
+// or when it is small; else in the background once open; see the package
+// doc): a damaged index is moved aside and the drive opens with a fresh
+// empty one under its id, which IndexResets and OnIndexReset report; it
+// is not an error.
 func Open(dir string, opts Options) (*Drive, error) {
 	if dir == "" {
 		return nil, errors.New("drive: empty folder path")
@@ -235,30 +254,52 @@ func Open(dir string, opts Options) (*Drive, error) {
 		return nil, err
 	}
 
+	if opts.FormatID != "" {
+		if err := checkDataDir(opts.FormatID); err != nil {
+			return nil, fmt.Errorf("drive %s: format id: %w", dir, err)
+		}
+	}
+	d := &Drive{dir: dir, fs: fsys, log: log, lockTimeout: timeout, closeWait: closeWait}
+	d.db = &indexDB{d: d}
+	d.bufs.New = func() any {
+		b := make([]byte, copyBufSize)
+		return &b
+	}
+	// A damaged index is never opened by bbolt: it is moved aside and the
+	// drive starts with a fresh one, to be refilled (integrity.go).
+	damage, deferred, err := d.checkAtOpen(opts.checkBelow)
+	if err != nil {
+		return nil, err
+	}
 	indexPath := filepath.Join(dir, indexFile)
-	db, err := bolt.Open(indexPath, filePerm, &bolt.Options{Timeout: timeout})
+	db, err := openBolt(indexPath, timeout)
+	if errors.Is(err, ErrCorrupt) && damage == nil {
+		// bbolt refused (or panicked on) a file the check passed.
+		d.log.Error("index damaged", "path", dir, "err", err)
+		if qerr := d.quarantine(); qerr != nil {
+			return nil, qerr
+		}
+		damage = err
+		db, err = openBolt(indexPath, timeout)
+	}
 	if err != nil {
 		if errors.Is(err, berrors.ErrTimeout) {
 			return nil, fmt.Errorf("drive %s: index %s is locked (drive already open by another process or Open) after %s: %w", dir, indexPath, timeout, ErrInUse)
 		}
 		return nil, fmt.Errorf("drive %s: open index: %w", dir, err)
 	}
-	d := &Drive{dir: dir, fs: fsys, db: db, log: log}
-	d.bufs.New = func() any {
-		b := make([]byte, copyBufSize)
-		return &b
-	}
-	if opts.FormatID != "" {
-		if err := checkDataDir(opts.FormatID); err != nil {
-			_ = db.Close()
-			return nil, fmt.Errorf("drive %s: format id: %w", dir, err)
-		}
+	d.db.db = db
+	if damage != nil {
+		d.noteReset()
 	}
 	if err := d.init(opts.FormatID); err != nil {
-		_ = db.Close()
+		_ = d.db.Close()
 		return nil, err
 	}
 	d.log = log.With("drive_id", d.id)
+	if deferred {
+		d.startLiveCheck()
+	}
 	return d, nil
 }
 
@@ -318,15 +359,7 @@ func (d *Drive) init(formatID string) error {
 	if err := d.probe(); err != nil {
 		return err
 	}
-	err = d.db.Update(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketObjects, bucketUploads} {
-			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
+	if err := d.db.Update(createBuckets); err != nil {
 		return fmt.Errorf("drive %s: init index: %w", d.dir, err)
 	}
 	return nil
@@ -369,9 +402,14 @@ func (d *Drive) Close() error {
 	if d.closed.Swap(true) {
 		return ErrClosed
 	}
+	if d.stopCheck != nil {
+		d.stopCheck()
+		d.checking.Wait()
+	}
 	if err := d.db.Close(); err != nil {
 		return fmt.Errorf("drive %s: close index: %w", d.dir, err)
 	}
+	d.markClean()
 	return nil
 }
 

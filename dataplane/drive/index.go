@@ -200,19 +200,16 @@ func (d *Drive) openKeyForWrite(tx *bolt.Tx, bucket, key string) (*bolt.Bucket, 
 	if legacy == nil {
 		return bb.CreateBucketIfNotExists([]byte(key))
 	}
-	fi, derr := decodeRecord(bucket, key, legacy, decodeAll)
+	fi, err := decodeRecord(bucket, key, legacy, decodeAll)
+	if err != nil {
+		return nil, err // a damaged index is not written to (integrity.go)
+	}
 	if err := bb.Delete([]byte(key)); err != nil {
 		return nil, err
 	}
 	kb, err := bb.CreateBucket([]byte(key))
 	if err != nil {
 		return nil, err
-	}
-	if derr != nil {
-		// An undecodable record is dropped: this drive's copy is lost
-		// anyway and healing rewrites it.
-		d.log.Warn("replacing corrupt index record", "bucket", bucket, "key", key, "err", derr)
-		return kb, nil
 	}
 	val, err := encodeRecord(fi)
 	if err != nil {
@@ -306,7 +303,7 @@ func (d *Drive) CommitVersion(ctx context.Context, fi FileInfo) error {
 		}
 	}
 	var drop []string // shards no record references after the transaction
-	err := d.db.Update(func(tx *bolt.Tx) error {
+	err := d.db.Batch(func(tx *bolt.Tx) error {
 		drop = drop[:0]
 		kb, err := d.openKeyForWrite(tx, fi.Bucket, fi.Key)
 		if err != nil {
@@ -331,7 +328,7 @@ func (d *Drive) CommitVersion(ctx context.Context, fi FileInfo) error {
 					cur, err := decodeRecord(fi.Bucket, fi.Key, v, decodeAll)
 					switch {
 					case err != nil:
-						d.log.Warn("replacing corrupt index record", "bucket", fi.Bucket, "key", fi.Key, "err", err)
+						return err // a damaged index is not written to (integrity.go)
 					case !newer(fi, cur):
 						// A newer null version is already here: this one
 						// is garbage.
@@ -350,7 +347,11 @@ func (d *Drive) CommitVersion(ctx context.Context, fi FileInfo) error {
 			}
 		}
 		if v := kb.Get(vk); v != nil {
-			if cur, err := decodeRecord(fi.Bucket, fi.Key, v, decodeAll); err == nil && cur.DataDir != "" && cur.DataDir != fi.DataDir {
+			cur, err := decodeRecord(fi.Bucket, fi.Key, v, decodeAll)
+			if err != nil {
+				return err
+			}
+			if cur.DataDir != "" && cur.DataDir != fi.DataDir {
 				drop = append(drop, cur.DataDir)
 			}
 		}
@@ -468,7 +469,7 @@ func (d *Drive) DeleteVersion(ctx context.Context, bucket, key string, ref Ref) 
 		return err
 	}
 	var drop []string
-	err := d.db.Update(func(tx *bolt.Tx) error {
+	err := d.db.Batch(func(tx *bolt.Tx) error {
 		drop = nil
 		if _, ok := viewKey(tx, bucket, key); !ok {
 			return ErrNotFound
@@ -484,9 +485,11 @@ func (d *Drive) DeleteVersion(ctx context.Context, bucket, key string, ref Ref) 
 		if v == nil {
 			return ErrNotFound
 		}
-		if fi, err := decodeRecord(bucket, key, v, decodeAll); err == nil {
-			drop = shardsOf(fi)
+		fi, err := decodeRecord(bucket, key, v, decodeAll)
+		if err != nil {
+			return err // a damaged index is not written to (integrity.go)
 		}
+		drop = shardsOf(fi)
 		if p := kb.Get(keyNullPointer); p != nil && bytes.Equal(p, vk) {
 			if err := kb.Delete(keyNullPointer); err != nil {
 				return err
@@ -524,7 +527,7 @@ func (d *Drive) SetTags(ctx context.Context, bucket, key string, ref Ref, tags m
 	if err := d.live(ctx); err != nil {
 		return err
 	}
-	err := d.db.Update(func(tx *bolt.Tx) error {
+	err := d.db.Batch(func(tx *bolt.Tx) error {
 		if _, ok := viewKey(tx, bucket, key); !ok {
 			return ErrNotFound
 		}
@@ -590,9 +593,11 @@ func (d *Drive) DropBucket(ctx context.Context, bucket string) error {
 		if b := objs.Bucket([]byte(bucket)); b != nil {
 			err := b.ForEach(func(k, v []byte) error {
 				if v != nil {
-					if fi, err := decodeRecord(bucket, string(k), v, decodeAll); err == nil {
-						shards = append(shards, shardsOf(fi)...)
+					fi, err := decodeRecord(bucket, string(k), v, decodeAll)
+					if err != nil {
+						return err // a damaged index is not written to (integrity.go)
 					}
+					shards = append(shards, shardsOf(fi)...)
 					return nil
 				}
 				return b.Bucket(k).ForEach(func(vk, vv []byte) error {
@@ -601,8 +606,7 @@ func (d *Drive) DropBucket(ctx context.Context, bucket string) error {
 					}
 					fi, err := decodeRecord(bucket, string(k), vv, decodeAll)
 					if err != nil {
-						d.log.Warn("dropping corrupt index record", "bucket", bucket, "key", string(k), "err", err)
-						return nil
+						return err
 					}
 					shards = append(shards, shardsOf(fi)...)
 					return nil

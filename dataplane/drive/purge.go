@@ -118,11 +118,16 @@ func (d *Drive) dropBatch(batch []purgeKey, match func(bucket, key string) bool,
 					continue
 				}
 				k := []byte(v.key)
+				var ids []string
 				if bytes.Equal(v.top, bucketObjects) {
-					shards = append(shards, objectShards(v.bucket, v.key, b, b.Get(k), d)...)
+					ids, err = objectShards(v.bucket, v.key, b, b.Get(k))
 				} else {
-					shards = append(shards, uploadShards(b.Bucket(k))...)
+					ids, err = uploadShards(b.Bucket(k))
 				}
+				if err != nil {
+					return err // a damaged index is not written to (integrity.go)
+				}
+				shards = append(shards, ids...)
 				switch {
 				case b.Bucket(k) != nil:
 					err = b.DeleteBucket(k)
@@ -150,46 +155,40 @@ func (d *Drive) dropBatch(batch []purgeKey, match func(bucket, key string) bool,
 
 // objectShards returns the shard ids of every version of key: v is its
 // legacy single record, or nil for a nested bucket of versions in b.
-func objectShards(bucket, key string, b *bolt.Bucket, v []byte, d *Drive) []string {
+func objectShards(bucket, key string, b *bolt.Bucket, v []byte) ([]string, error) {
 	if v != nil {
-		if fi, err := decodeRecord(bucket, key, v, decodeAll); err == nil {
-			return shardsOf(fi)
-		}
-		return nil
+		fi, err := decodeRecord(bucket, key, v, decodeAll)
+		return shardsOf(fi), err
 	}
 	var out []string
 	kb := b.Bucket([]byte(key))
 	if kb == nil {
-		return nil
+		return nil, nil
 	}
-	_ = kb.ForEach(func(vk, vv []byte) error {
+	err := kb.ForEach(func(vk, vv []byte) error {
 		if metaEntry(vk) || vv == nil {
 			return nil
 		}
 		fi, err := decodeRecord(bucket, key, vv, decodeAll)
-		if err != nil {
-			d.log.Warn("dropping corrupt index record", "bucket", bucket, "key", key, "err", err)
-			return nil
-		}
 		out = append(out, shardsOf(fi)...)
-		return nil
+		return err
 	})
-	return out
+	return out, err
 }
 
 // uploadShards returns the part shard ids of every upload of a key (kb:
 // the key's bucket of uploads).
-func uploadShards(kb *bolt.Bucket) []string {
+func uploadShards(kb *bolt.Bucket) ([]string, error) {
 	if kb == nil {
-		return nil
+		return nil, nil
 	}
 	var out []string
-	_ = kb.ForEachBucket(func(id []byte) error {
-		parts, _ := uploadParts(kb.Bucket(id))
+	err := kb.ForEachBucket(func(id []byte) error {
+		parts, err := uploadParts(kb.Bucket(id))
 		for _, p := range parts {
 			out = append(out, p.DataDir)
 		}
-		return nil
+		return err
 	})
-	return out
+	return out, err
 }

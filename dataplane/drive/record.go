@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"hash/crc32"
 )
 
 // Index value encoding.
@@ -14,10 +15,25 @@ import (
 //
 //	[1 byte: recordV1][1 byte: flags][uvarint: n][n bytes: JSON of record][inline bytes]
 //
-// Version 2 (one record per object version):
+// Version 2 (one record per object version; still read):
 //
 //	[1 byte: recordV2][1 byte: flags][uvarint: n][n bytes: JSON of record]
 //	[uvarint: p][p bytes: parts][inline bytes]
+//
+// Version 3 (written now): version 2 with two CRC32C (Castagnoli,
+// big-endian) after the flags:
+//
+//	[1 byte: recordV3][1 byte: flags][4 bytes: head CRC][4 bytes: body CRC]
+//	[uvarint: n][n bytes: JSON of record][uvarint: p][p bytes: parts][inline bytes]
+//
+// The head CRC covers the record's place in the index (bucket, key and
+// version key, each as uvarint length and bytes: a record that a bit flip
+// moved to another key fails it) then the version and flags bytes, the
+// JSON length and the JSON; the body CRC continues from the head CRC over
+// everything after the JSON (parts and inline bytes). Reading a header
+// (List, ReadVersions) checks the head CRC only, so a listing never reads
+// the inline bytes; reading parts or inline bytes checks both. A mismatch
+// is ErrCorrupt: the drive never returns what it did not write.
 //
 // Bucket and key are not stored (they are the bbolt path). The inline shard
 // bytes are raw after the rest so that List, which never returns them, does
@@ -28,11 +44,26 @@ import (
 //
 // A version-1 record is the null version of its key (it was written before
 // versioning existed); a version-1 tombstone is an unversioned delete.
+//
+// Upload and part records (uploads/ in schema.go) are JSON: raw in version
+// 1 (the value starts with '{'), and in version 2, written now,
+//
+//	[1 byte: valueV2][4 bytes: CRC32C of the JSON][JSON]
+//
+// (encodeValue, decodeValue); the integrity check at Open compares their
+// bucket, key, upload id and part number with their place in the index.
 const (
 	recordV1   byte = 1
 	recordV2   byte = 2
+	recordV3   byte = 3
 	flagInline byte = 1 << 0
+
+	v3Fixed      = 10 // version, flags and the two CRCs of a version-3 record
+	valueV2 byte = 2
 )
+
+// castagnoli is the CRC32C table of index checksums.
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // record is the JSON part of an index value: FileInfo without Bucket, Key,
 // Parts and Inline, with short field names. Field names are part of the
@@ -63,7 +94,8 @@ type record struct {
 	Missing       []int             `json:"ms,omitempty"`
 }
 
-// encodeRecord encodes fi as a version-2 index value.
+// encodeRecord encodes fi as a version-3 index value, for its place
+// fi.Bucket/fi.Key/versionKey(fi.ModTime, fi.VersionID).
 func encodeRecord(fi FileInfo) ([]byte, error) {
 	r := record{
 		VersionID:     fi.VersionID,
@@ -97,14 +129,63 @@ func encodeRecord(fi FileInfo) ([]byte, error) {
 	if fi.Inline != nil {
 		flags |= flagInline
 	}
-	out := make([]byte, 0, 2+2*binary.MaxVarintLen64+len(js)+len(parts)+len(fi.Inline))
-	out = append(out, recordV2, flags)
+	out := make([]byte, 0, v3Fixed+2*binary.MaxVarintLen64+len(js)+len(parts)+len(fi.Inline))
+	out = append(out, recordV3, flags, 0, 0, 0, 0, 0, 0, 0, 0)
 	out = binary.AppendUvarint(out, uint64(len(js)))
 	out = append(out, js...)
+	headEnd := len(out)
 	out = binary.AppendUvarint(out, uint64(len(parts)))
 	out = append(out, parts...)
 	out = append(out, fi.Inline...)
+	head := headCRC(fi.Bucket, fi.Key, versionKey(fi.ModTime, fi.VersionID), out, headEnd)
+	binary.BigEndian.PutUint32(out[2:], head)
+	binary.BigEndian.PutUint32(out[6:], bodyCRC(head, out, headEnd))
 	return out, nil
+}
+
+// headCRC computes the head CRC of the version-3 value v whose JSON ends
+// at headEnd, at index place bucket/key/vk.
+func headCRC(bucket, key string, vk, v []byte, headEnd int) uint32 {
+	var lb [binary.MaxVarintLen64]byte
+	var crc uint32
+	for _, s := range [][]byte{[]byte(bucket), []byte(key), vk} {
+		crc = crc32.Update(crc, castagnoli, binary.AppendUvarint(lb[:0], uint64(len(s))))
+		crc = crc32.Update(crc, castagnoli, s)
+	}
+	crc = crc32.Update(crc, castagnoli, v[:2])
+	return crc32.Update(crc, castagnoli, v[v3Fixed:headEnd])
+}
+
+// bodyCRC computes the body CRC of the version-3 value v from its head CRC.
+func bodyCRC(head uint32, v []byte, headEnd int) uint32 {
+	return crc32.Update(head, castagnoli, v[headEnd:])
+}
+
+// v3HeadEnd returns the offset where the JSON of version-3 value v ends,
+// or ok false when its length does not fit in v.
+func v3HeadEnd(v []byte) (end int, ok bool) {
+	if len(v) <= v3Fixed {
+		return 0, false
+	}
+	n, w := binary.Uvarint(v[v3Fixed:])
+	if w <= 0 || n > uint64(len(v)-v3Fixed-w) {
+		return 0, false
+	}
+	return v3Fixed + w + int(n), true
+}
+
+// checkRecordV3 checks both CRCs of version-3 value v at index place
+// bucket/key/vk without decoding it (the integrity check at Open).
+func checkRecordV3(bucket, key string, vk, v []byte) error {
+	end, ok := v3HeadEnd(v)
+	if !ok {
+		return fmt.Errorf("drive: index record %s/%s: bad length: %w", bucket, key, ErrCorrupt)
+	}
+	head := headCRC(bucket, key, vk, v, end)
+	if head != binary.BigEndian.Uint32(v[2:]) || bodyCRC(head, v, end) != binary.BigEndian.Uint32(v[6:]) {
+		return fmt.Errorf("drive: index record %s/%s: checksum mismatch: %w", bucket, key, ErrCorrupt)
+	}
+	return nil
 }
 
 // decodeOpts selects the optional, possibly large sections to decode.
@@ -118,9 +199,10 @@ var (
 	decodeHeader = decodeOpts{}
 )
 
-// decodeRecord decodes an index value of bucket/key, of either version. The
+// decodeRecord decodes an index value of bucket/key, of any version. The
 // result never aliases v (bbolt memory is valid only inside its
-// transaction). Inline and Parts are decoded only when asked.
+// transaction). Inline and Parts are decoded only when asked. A version-3
+// value whose CRC does not match (see the encoding above) gives ErrCorrupt.
 func decodeRecord(bucket, key string, v []byte, opts decodeOpts) (FileInfo, error) {
 	corrupt := func(why string) (FileInfo, error) {
 		return FileInfo{}, fmt.Errorf("drive: index record %s/%s: %s: %w", bucket, key, why, ErrCorrupt)
@@ -128,19 +210,40 @@ func decodeRecord(bucket, key string, v []byte, opts decodeOpts) (FileInfo, erro
 	if len(v) < 3 {
 		return corrupt("too short")
 	}
-	if v[0] != recordV1 && v[0] != recordV2 {
+	var js, rest []byte
+	switch v[0] {
+	case recordV1, recordV2:
+		n, w := binary.Uvarint(v[2:])
+		if w <= 0 || n > uint64(len(v)-2-w) {
+			return corrupt("bad length")
+		}
+		js, rest = v[2+w:2+w+int(n)], v[2+w+int(n):]
+	case recordV3:
+		end, ok := v3HeadEnd(v)
+		if !ok {
+			return corrupt("bad length")
+		}
+		_, w := binary.Uvarint(v[v3Fixed:])
+		js, rest = v[v3Fixed+w:end], v[end:]
+	default:
 		return corrupt(fmt.Sprintf("unknown record version %d", v[0]))
 	}
 	flags := v[1]
-	n, w := binary.Uvarint(v[2:])
-	if w <= 0 || n > uint64(len(v)-2-w) {
-		return corrupt("bad length")
-	}
-	js := v[2+w : 2+w+int(n)]
-	rest := v[2+w+int(n):]
 	var r record
 	if err := json.Unmarshal(js, &r); err != nil {
 		return corrupt(err.Error())
+	}
+	if v[0] == recordV3 {
+		// The version key comes from the decoded JSON: a record whose
+		// JSON changed, or that sits at another key, fails the CRC.
+		end := len(v) - len(rest)
+		head := headCRC(bucket, key, versionKey(r.ModTime, r.VersionID), v, end)
+		if head != binary.BigEndian.Uint32(v[2:]) {
+			return corrupt("checksum mismatch")
+		}
+		if (opts.inline || opts.parts) && bodyCRC(head, v, end) != binary.BigEndian.Uint32(v[6:]) {
+			return corrupt("checksum mismatch in parts or inline data")
+		}
 	}
 	fi := FileInfo{
 		Bucket:        bucket,
@@ -195,6 +298,39 @@ func decodeRecord(bucket, key string, v []byte, opts decodeOpts) (FileInfo, erro
 		copy(fi.Inline, rest)
 	}
 	return fi, nil
+}
+
+// encodeValue encodes x (an Upload or a Part) as a version-2 upload or
+// part value: JSON behind its CRC32C.
+func encodeValue(x any) ([]byte, error) {
+	js, err := json.Marshal(x)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, 5, 5+len(js))
+	out[0] = valueV2
+	binary.BigEndian.PutUint32(out[1:], crc32.Checksum(js, castagnoli))
+	return append(out, js...), nil
+}
+
+// decodeValue decodes an upload or part value of either version into x
+// (a pointer); a damaged value gives ErrCorrupt.
+func decodeValue(v []byte, x any) error {
+	js := v
+	switch {
+	case len(v) > 0 && v[0] == '{': // version 1: raw JSON
+	case len(v) >= 5 && v[0] == valueV2:
+		js = v[5:]
+		if crc32.Checksum(js, castagnoli) != binary.BigEndian.Uint32(v[1:]) {
+			return fmt.Errorf("drive: upload or part record: checksum mismatch: %w", ErrCorrupt)
+		}
+	default:
+		return fmt.Errorf("drive: upload or part record of unknown version: %w", ErrCorrupt)
+	}
+	if err := json.Unmarshal(js, x); err != nil {
+		return fmt.Errorf("drive: upload or part record: %v: %w", err, ErrCorrupt)
+	}
+	return nil
 }
 
 // Parts section: for every part, in order,

@@ -2,8 +2,10 @@ package drive
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"reflect"
 	"testing"
 )
@@ -76,16 +78,118 @@ func TestRecordGolden(t *testing.T) {
 		Parts: []Part{{Number: 1, Size: 3, ETag: "00ff", Checksum: "AAAAAQ==", DataDir: "abcd"}}}
 	golden2 := []byte("\x02\x00\x92\x01" + `{"v":"v2","t":42,"s":3,"e":"e-2","k":2,"p":1,"b":1024,"i":2,"n":true,"g":{"t":"1"},"ca":"CRC32","cv":"AAAAAQ==","ct":"FULL_OBJECT","u":"u","pc":1}` +
 		"\x0d\x01\x03\x09\x00\xff\x12\x00\x00\x00\x01\x09\xab\xcd")
-	v, err := encodeRecord(v2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(v, golden2) {
-		t.Fatalf("encoding changed:\n got %q\nwant %q", v, golden2)
-	}
 	got, err = decodeRecord("b", "k", golden2, decodeAll)
 	if err != nil || !reflect.DeepEqual(got, v2) {
 		t.Fatalf("golden v2 decodes to %+v, %v", got, err)
+	}
+
+	// Version 3, written now: version 2 behind two CRC32C.
+	v3 := FileInfo{Bucket: "b", Key: "k", VersionID: "v3", ModTime: 42, Size: 3, ETag: "e", K: 2, M: 1, BlockSize: 1024, Shard: 1,
+		UploadID: "u", PartCount: 1, Parts: []Part{{Number: 1, Size: 3, ETag: "00ff", DataDir: "abcd"}}, Inline: []byte("xy")}
+	golden3 := []byte("\x03\x01\xaf1\a\xa5l\xf4WrI" + `{"v":"v3","t":42,"s":3,"e":"e","k":2,"p":1,"b":1024,"i":1,"u":"u","pc":1}` +
+		"\t\x01\x03\t\x00\xff\x00\t\xab\xcd" + "xy")
+	v, err := encodeRecord(v3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(v, golden3) {
+		t.Fatalf("encoding changed:\n got %q\nwant %q", v, golden3)
+	}
+	got, err = decodeRecord("b", "k", golden3, decodeAll)
+	if err != nil || !reflect.DeepEqual(got, v3) {
+		t.Fatalf("golden v3 decodes to %+v, %v", got, err)
+	}
+	// The CRCs are what the encoding comment says, computed the plain way:
+	// head over the place (uvarint lengths and bytes of bucket, key,
+	// version key), the version and flags bytes, the JSON length and JSON;
+	// body over the same then the rest.
+	vk := versionKey(42, "v3")
+	place := append([]byte{1, 'b', 1, 'k', byte(len(vk))}, vk...)
+	headEnd := v3Fixed + 1 + 0x49
+	head := append(append(append([]byte{}, place...), golden3[:2]...), golden3[v3Fixed:headEnd]...)
+	body := append(append([]byte{}, head...), golden3[headEnd:]...)
+	if crc32.Checksum(head, crc32.MakeTable(crc32.Castagnoli)) != binary.BigEndian.Uint32(golden3[2:]) ||
+		crc32.Checksum(body, crc32.MakeTable(crc32.Castagnoli)) != binary.BigEndian.Uint32(golden3[6:]) {
+		t.Fatal("golden v3 CRCs do not follow the documented layout")
+	}
+
+	// Upload and part values: raw JSON (version 1) still reads; version 2
+	// is the JSON behind its CRC32C.
+	var p Part
+	if err := decodeValue([]byte(`{"n":2,"s":5,"d":"dd"}`), &p); err != nil || p != (Part{Number: 2, Size: 5, DataDir: "dd"}) {
+		t.Fatalf("version-1 part value decodes to %+v, %v", p, err)
+	}
+	pv, err := encodeValue(Part{Number: 2, Size: 5, DataDir: "dd"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	goldenPart := []byte("\x02\xf8\x91;\x94" + `{"n":2,"s":5,"d":"dd"}`)
+	if !bytes.Equal(pv, goldenPart) {
+		t.Fatalf("part value encoding changed:\n got %q\nwant %q", pv, goldenPart)
+	}
+}
+
+// TestRecordBitFlips flips every bit of version-3 values, one at a time:
+// each decode fails with ErrCorrupt, except that reading only the header
+// of a record whose parts or inline bytes were hit may also return the
+// intact header; never other data. An upload or part value likewise.
+func TestRecordBitFlips(t *testing.T) {
+	fi := FileInfo{Bucket: "bkt", Key: "dir/key", VersionID: "0123abcd", ModTime: 1700000000000000000, Size: 70, ETag: "0123456789abcdef0123456789abcdef",
+		Meta: map[string]string{"content-type": "text/plain"}, Tags: map[string]string{"a": "b"}, K: 2, M: 2, BlockSize: 1 << 20, Shard: 3,
+		UploadID: "up", PartCount: 2, Parts: []Part{{Number: 1, Size: 40, ETag: "aa", DataDir: "d1"}, {Number: 2, Size: 30, DataDir: "d2"}},
+		Inline: []byte("inline shard bytes")}
+	v, err := encodeRecord(fi)
+	if err != nil {
+		t.Fatal(err)
+	}
+	header := fi
+	header.Parts, header.Inline = nil, nil
+	headEnd, _ := v3HeadEnd(v)
+	for bit := range len(v) * 8 {
+		bad := bytes.Clone(v)
+		bad[bit/8] ^= 1 << (bit % 8)
+		if got, err := decodeRecord(fi.Bucket, fi.Key, bad, decodeAll); !errors.Is(err, ErrCorrupt) {
+			t.Fatalf("bit %d flipped: full decode = %+v, %v; want ErrCorrupt", bit, got, err)
+		}
+		got, err := decodeRecord(fi.Bucket, fi.Key, bad, decodeHeader)
+		switch {
+		case bit/8 >= headEnd || bit/8 >= 6 && bit/8 < v3Fixed: // body or body CRC: the header is intact
+			if err == nil && !reflect.DeepEqual(got, header) || err != nil && !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("bit %d flipped (body): header decode = %+v, %v", bit, got, err)
+			}
+		case !errors.Is(err, ErrCorrupt):
+			t.Fatalf("bit %d flipped: header decode = %+v, %v; want ErrCorrupt", bit, got, err)
+		}
+		if err := checkRecordV3(fi.Bucket, fi.Key, versionKey(fi.ModTime, fi.VersionID), bad); !errors.Is(err, ErrCorrupt) {
+			t.Fatalf("bit %d flipped: check = %v", bit, err)
+		}
+	}
+	// The place is part of the checksum: the same bytes under another
+	// bucket, key or version key are corrupt.
+	for _, place := range [][2]string{{"bkt", "dir/kez"}, {"bku", "dir/key"}} {
+		if _, err := decodeRecord(place[0], place[1], v, decodeHeader); !errors.Is(err, ErrCorrupt) {
+			t.Fatalf("record read at %v: %v", place, err)
+		}
+	}
+	if err := checkRecordV3(fi.Bucket, fi.Key, versionKey(fi.ModTime+1, fi.VersionID), v); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("record checked at another version key: %v", err)
+	}
+	if err := checkRecordV3(fi.Bucket, fi.Key, versionKey(fi.ModTime, fi.VersionID), v); err != nil {
+		t.Fatal(err)
+	}
+
+	u := Upload{Bucket: "bkt", Key: "k", UploadID: "u1", Initiated: 5, K: 2, M: 2, BlockSize: 1 << 20, Shard: 1}
+	uv, err := encodeValue(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for bit := range len(uv) * 8 {
+		bad := bytes.Clone(uv)
+		bad[bit/8] ^= 1 << (bit % 8)
+		var got Upload
+		if err := decodeValue(bad, &got); !errors.Is(err, ErrCorrupt) {
+			t.Fatalf("upload value, bit %d flipped: %+v, %v", bit, got, err)
+		}
 	}
 }
 

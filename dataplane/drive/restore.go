@@ -89,15 +89,16 @@ func (d *Drive) RestoreVersion(ctx context.Context, fi FileInfo, shards map[stri
 		vk := versionKey(fi.ModTime, fi.VersionID)
 		if v := kb.Get(vk); v != nil {
 			cur, err := decodeRecord(fi.Bucket, fi.Key, v, decodeAll)
-			if err == nil && cur.TagTime > rec.TagTime {
+			if err != nil {
+				return err // a damaged index is not written to (integrity.go)
+			}
+			if cur.TagTime > rec.TagTime {
 				rec.Tags, rec.TagTime = cur.Tags, cur.TagTime
 			}
-			if err == nil {
-				// Files the old record named and the new one does not.
-				for _, dd := range shardsOf(cur) {
-					if !slices.Contains(refs, dd) {
-						drop = append(drop, dd)
-					}
+			// Files the old record named and the new one does not.
+			for _, dd := range shardsOf(cur) {
+				if !slices.Contains(refs, dd) {
+					drop = append(drop, dd)
 				}
 			}
 		} else if fi.Null {
@@ -106,7 +107,7 @@ func (d *Drive) RestoreVersion(ctx context.Context, fi FileInfo, shards map[stri
 					cur, err := decodeRecord(fi.Bucket, fi.Key, v, decodeAll)
 					switch {
 					case err != nil:
-						d.log.Warn("replacing corrupt index record", "bucket", fi.Bucket, "key", fi.Key, "err", err)
+						return err
 					case !newer(fi, cur):
 						for dd := range shards {
 							drop = append(drop, dd)

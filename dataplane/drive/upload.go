@@ -3,7 +3,6 @@ package drive
 import (
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -66,7 +65,7 @@ func createUploadBucket(tx *bolt.Tx, u Upload) (*bolt.Bucket, error) {
 		return nil, err
 	}
 	if ub.Get(keyUploadInfo) == nil {
-		js, err := json.Marshal(u)
+		js, err := encodeValue(u)
 		if err != nil {
 			return nil, err
 		}
@@ -104,8 +103,8 @@ func readUploadInfo(ub *bolt.Bucket) (Upload, error) {
 	if v == nil {
 		return u, fmt.Errorf("drive: upload without its record: %w", ErrCorrupt)
 	}
-	if err := json.Unmarshal(v, &u); err != nil {
-		return u, fmt.Errorf("drive: upload record: %v: %w", err, ErrCorrupt)
+	if err := decodeValue(v, &u); err != nil {
+		return u, err
 	}
 	return u, nil
 }
@@ -116,8 +115,8 @@ func uploadParts(ub *bolt.Bucket) ([]Part, error) {
 	c := ub.Cursor()
 	for k, v := c.Seek([]byte{'p'}); k != nil && k[0] == 'p'; k, v = c.Next() {
 		var p Part
-		if err := json.Unmarshal(v, &p); err != nil {
-			return parts, fmt.Errorf("drive: part record: %v: %w", err, ErrCorrupt)
+		if err := decodeValue(v, &p); err != nil {
+			return parts, err
 		}
 		parts = append(parts, p)
 	}
@@ -175,7 +174,7 @@ func (d *Drive) CreateUpload(ctx context.Context, u Upload) error {
 	if err := d.live(ctx); err != nil {
 		return err
 	}
-	err := d.db.Update(func(tx *bolt.Tx) error {
+	err := d.db.Batch(func(tx *bolt.Tx) error {
 		_, err := createUploadBucket(tx, u)
 		return err
 	})
@@ -209,7 +208,7 @@ func (d *Drive) CommitPart(ctx context.Context, u Upload, p Part) error {
 		return err
 	}
 	var drop string
-	err = d.db.Update(func(tx *bolt.Tx) error {
+	err = d.db.Batch(func(tx *bolt.Tx) error {
 		drop = ""
 		ub, err := createUploadBucket(tx, u)
 		if err != nil {
@@ -218,7 +217,10 @@ func (d *Drive) CommitPart(ctx context.Context, u Upload, p Part) error {
 		pk := partKey(p.Number)
 		if v := ub.Get(pk); v != nil {
 			var cur Part
-			if err := json.Unmarshal(v, &cur); err == nil && cur.DataDir != p.DataDir {
+			if err := decodeValue(v, &cur); err != nil {
+				return err // a damaged index is not written to (integrity.go)
+			}
+			if cur.DataDir != p.DataDir {
 				if !newerPart(p, cur) {
 					drop = p.DataDir
 					return nil
@@ -226,7 +228,7 @@ func (d *Drive) CommitPart(ctx context.Context, u Upload, p Part) error {
 				drop = cur.DataDir
 			}
 		}
-		js, err := json.Marshal(p)
+		js, err := encodeValue(p)
 		if err != nil {
 			return err
 		}
@@ -271,8 +273,8 @@ func (d *Drive) ReadUpload(ctx context.Context, bucket, key, uploadID string, af
 				return nil
 			}
 			var p Part
-			if err := json.Unmarshal(v, &p); err != nil {
-				return fmt.Errorf("drive: part record: %v: %w", err, ErrCorrupt)
+			if err := decodeValue(v, &p); err != nil {
+				return err
 			}
 			parts = append(parts, p)
 		}
@@ -305,7 +307,7 @@ func (d *Drive) AbortUpload(ctx context.Context, bucket, key, uploadID string) e
 		}
 		parts, err := uploadParts(ub)
 		if err != nil {
-			d.log.Warn("aborting upload with a corrupt part record", "bucket", bucket, "key", key, "err", err)
+			return err // a damaged index is not written to (integrity.go)
 		}
 		for _, p := range parts {
 			drop = append(drop, p.DataDir)
