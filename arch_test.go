@@ -59,6 +59,7 @@ var allowed = map[string][]string{
 	"internal/testcluster":      {"node", "meta", "raftfsm", "internal/tlstest"},
 	"test/e2e":                  {"internal/testcluster", "adminapi"},
 	"test/chaos":                {"internal/testcluster", "adminapi"},
+	"test/console":              {"internal/testcluster", "node", "adminapi"},
 }
 
 func TestImportGraph(t *testing.T) {

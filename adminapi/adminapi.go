@@ -164,8 +164,12 @@ type Client struct {
 	Endpoint  string // e.g. http://127.0.0.1:9000
 	AccessKey string
 	SecretKey string
-	Region    string // default us-east-1
-	HTTP      *http.Client
+	// SessionToken is set with temporary (STS) credentials: requests and
+	// presigned URLs carry it as X-Amz-Security-Token. The admin API
+	// itself refuses temporary credentials; presigned URLs take them.
+	SessionToken string
+	Region       string // default us-east-1
+	HTTP         *http.Client
 }
 
 // ClusterStatus fetches the cluster's status.
@@ -199,7 +203,7 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any) error
 	if region == "" {
 		region = "us-east-1"
 	}
-	creds := aws.Credentials{AccessKeyID: c.AccessKey, SecretAccessKey: c.SecretKey}
+	creds := aws.Credentials{AccessKeyID: c.AccessKey, SecretAccessKey: c.SecretKey, SessionToken: c.SessionToken}
 	// The path is sent as PathSegment escaped it, which is already the
 	// canonical form: the signer must not escape it again.
 	noEscape := func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true }

@@ -80,6 +80,17 @@ type Config struct {
 	// root or of a user allowed "admin:Prometheus" is needed.
 	MetricsToken  Secret
 	MetricsPublic bool
+	// PprofAddr, when set, serves Go's runtime profiles there (pprof.go).
+	PprofAddr string
+
+	// ConsoleAddr places the web console: empty serves it on the S3 port
+	// under /console/; host:port on a listener of its own (with the S3
+	// port's TLS certificate, if any); ConsoleOff ("off") nowhere.
+	ConsoleAddr string
+	// ConsoleSessionLifetime bounds a console session from login and
+	// ConsoleSessionIdle ends one unused that long (zero: package
+	// console's defaults, 12h and 1h).
+	ConsoleSessionLifetime, ConsoleSessionIdle time.Duration
 }
 
 // Secret is a string that never appears in logs.
@@ -167,6 +178,14 @@ func (c Config) Validate() error {
 	}
 	if n := countSet(c.RPCTLSCert, c.RPCTLSKey, c.RPCTLSCA); n != 0 && n != 3 {
 		return errors.New("--rpc-tls-cert, --rpc-tls-key and --rpc-tls-ca go together: set all three or none")
+	}
+	if c.ConsoleAddr != "" && c.ConsoleAddr != ConsoleOff {
+		if _, _, err := net.SplitHostPort(c.ConsoleAddr); err != nil {
+			return fmt.Errorf("--console-addr %q: %v (want host:port, or off)", c.ConsoleAddr, err)
+		}
+	}
+	if c.ConsoleSessionLifetime < 0 || c.ConsoleSessionIdle < 0 {
+		return errors.New("--console-session-lifetime and --console-session-idle must not be negative")
 	}
 	if c.MetricsToken != "" && c.MetricsPublic {
 		return errors.New("--metrics-token and --metrics-public exclude each other: a token is pointless when the metrics are public")

@@ -21,6 +21,11 @@
 // request s3api serves and read from the components at scrape time. The
 // lifecycle scanner (package ilm) keeps its state in ilm.json of the first
 // drive folder; its status travels in "node.status".
+// console.go builds the web console (package console), which signs its
+// requests with each session's keys and sends them to this node's own S3
+// listener on loopback (its certificate pinned under TLS), and mounts it on
+// the S3 port under /console/ or serves it on --console-addr (the S3 port
+// then redirects there; "off" answers 404 there).
 // Version (set at link time) is the build version that
 // nodes gossip and report. Nothing
 // imports node except cmd/node and the test cluster.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
@@ -48,6 +49,11 @@ type Node struct {
 
 	rpcAddr string // advertised
 	s3Addr  string // advertised
+
+	// The web console's own listener (Config.ConsoleAddr); nil when it is
+	// served on the S3 port or off.
+	consoleSrv *http.Server
+	consoleLn  net.Listener
 
 	replaced []string // ids of drives formatted anew in place of failed ones: refilled by Run
 
@@ -189,6 +195,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Node, err error)
 		return nil, fmt.Errorf("--s3-addr %s: %w", cfg.S3Addr, err)
 	}
 	n.s3Addr = joinPort(advertise, n.s3.Addr())
+	if err := n.newConsole(); err != nil {
+		return nil, err
+	}
 
 	ids := make([]string, len(n.drives))
 	for i, d := range n.drives {
@@ -262,6 +271,11 @@ func (n *Node) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	n.cancel = cancel
 	defer cancel()
+	if n.cfg.PprofAddr != "" {
+		if err := n.servePprof(ctx, n.cfg.PprofAddr); err != nil {
+			return err
+		}
+	}
 	n.tr.Start()
 	n.wg.Add(4)
 	go func() {
@@ -282,7 +296,9 @@ func (n *Node) Run(ctx context.Context) error {
 	go func() { defer n.wg.Done(); n.quota.Run(ctx) }()
 	n.wg.Add(1)
 	go func() { defer n.wg.Done(); n.ilm.Run(ctx) }()
-	n.log.Info("node started", "s3", n.s3Addr, "s3_tls", n.s3.TLS(), "rpc", n.rpcAddr, "rpc_tls", n.cfg.rpcTLS().Enabled(), "gossip", n.gossip.LocalAddr(), "drives", len(n.drives))
+	n.wg.Add(1)
+	go func() { defer n.wg.Done(); n.serveConsole(ctx) }()
+	n.log.Info("node started", "s3", n.s3Addr, "s3_tls", n.s3.TLS(), "console", n.consoleWhere(), "rpc", n.rpcAddr, "rpc_tls", n.cfg.rpcTLS().Enabled(), "gossip", n.gossip.LocalAddr(), "drives", len(n.drives))
 	select {
 	case <-ctx.Done():
 		return nil
@@ -405,6 +421,7 @@ func (n *Node) closeAll() {
 	if n.gossip != nil {
 		n.gossip.Close()
 	}
+	n.closeConsole()
 	if n.s3 != nil {
 		n.s3.Close()
 	}

@@ -9,7 +9,11 @@
 // Prometheus metrics at /strata/metrics (metrics.go: a bearer token, public,
 // or a SigV4 request of root or of a user allowed "admin:Prometheus", per
 // Config), and lets the node register further unauthenticated routes with
-// HandleFunc. Every request served, whatever its route, ends in one
+// HandleFunc and mount a net/http handler under a path prefix with Mount
+// (mount.go: the web console under /console/, its name reserved as a
+// bucket, its request bodies and downloads streamed; objects read
+// path-style then carry Content-Security-Policy: sandbox, since they share
+// its origin). Every request served, whatever its route, ends in one
 // audit.Event handed to Deps.Observe (audit.go), which the node turns into
 // audit records and request metrics.
 //

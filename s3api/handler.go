@@ -113,6 +113,10 @@ func (s *Server) handle(fctx *fasthttp.RequestCtx) {
 			h(r)
 			return
 		}
+		if m := s.mounted(r.method, t.rawPath); m != nil {
+			s.serveMount(r, m)
+			return
+		}
 	}
 	if terr != nil {
 		s.writeError(r, terr)

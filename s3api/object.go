@@ -522,6 +522,10 @@ func (s *Server) objectHeaders(r *request, b meta.Bucket, info dataplane.ObjectI
 			h.SetCanonical([]byte(k), []byte(v))
 		}
 	}
+	if !r.vhost && s.hasMounts() {
+		// The object shares the origin of a mounted handler (Mount).
+		h.Set("Content-Security-Policy", "sandbox")
+	}
 	setVersionHeader(r, b, info.VersionID)
 	if len(info.Tags) > 0 {
 		h.Set("x-amz-tagging-count", strconv.Itoa(len(info.Tags)))

@@ -232,6 +232,7 @@ type Server struct {
 
 	routesMu sync.RWMutex
 	routes   map[string]fasthttp.RequestHandler // extra unauthenticated routes
+	mounts   []mount                            // net/http handlers under a prefix (mount.go)
 
 	// openReader opens a byte range of a resolved object. It is
 	// (*dataplane.Object).NewReader; the package's tests replace it because
@@ -390,6 +391,11 @@ func (s *Server) reservedBucket(name string) bool {
 	defer s.routesMu.RUnlock()
 	for p := range s.routes {
 		if first, _, _ := strings.Cut(strings.TrimPrefix(p, "/"), "/"); first == name {
+			return true
+		}
+	}
+	for _, m := range s.mounts {
+		if strings.Trim(m.prefix, "/") == name {
 			return true
 		}
 	}

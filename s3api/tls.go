@@ -85,6 +85,17 @@ func listen(cfg Config) (net.Listener, *certStore, error) {
 // TLS reports whether the frontend serves HTTPS.
 func (s *Server) TLS() bool { return s.certs != nil }
 
+// TLSConfig returns a TLS configuration presenting the S3 listener's
+// current certificate (ReloadTLS swaps it for both), for another listener
+// of the node that serves the same clients (the web console's own port);
+// nil without TLS.
+func (s *Server) TLSConfig() *tls.Config {
+	if s.certs == nil {
+		return nil
+	}
+	return s.certs.config()
+}
+
 // ReloadTLS reads the certificate and key files again (the node calls it on
 // SIGHUP). New connections get the new pair; open ones keep theirs. A
 // missing, unreadable or mismatched pair returns an error wrapping

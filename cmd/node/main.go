@@ -118,7 +118,9 @@ type options struct {
 	auditFile, metricsToken                                             string
 	quotaFlush, quotaRecount                                            string
 	ilmInterval, ilmRate                                                string
+	consoleAddr, consoleLifetime, consoleIdle                           string
 	metricsPublic                                                       bool
+	pprofAddr                                                           string
 }
 
 func newFlags(o *options, out io.Writer) *flag.FlagSet {
@@ -159,10 +161,14 @@ func newFlags(o *options, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.auditFile, "audit-file", "", "also append every request's audit event to this file (JSON lines); webhooks: stratactl audit webhook")
 	fs.StringVar(&o.metricsToken, "metrics-token", "", "bearer token of GET /strata/metrics (better: STRATA_METRICS_TOKEN); without one, a SigV4 request of root or of a user allowed admin:Prometheus")
 	fs.BoolVar(&o.metricsPublic, "metrics-public", false, "serve /strata/metrics without authentication")
+	fs.StringVar(&o.pprofAddr, "pprof-addr", "", "serve Go runtime profiles (/debug/pprof/) on this host:port, without authentication: use a loopback address")
 	fs.StringVar(&o.quotaFlush, "quota-flush-interval", "2s", "how often the node proposes the usage its requests added and freed; bounds how far quota checks on other nodes lag")
 	fs.StringVar(&o.quotaRecount, "quota-recount-interval", "10m", "least time between two recounts of a bucket's usage from a listing (0: never)")
 	fs.StringVar(&o.ilmInterval, "ilm-interval", "1h", "pause between two lifecycle passes of this node over the buckets with lifecycle rules (0: no passes)")
 	fs.StringVar(&o.ilmRate, "ilm-rate", "1000", "object versions and uploads a lifecycle pass examines per second on this node (deletes included)")
+	fs.StringVar(&o.consoleAddr, "console-addr", "", "web console: empty serves it on the S3 port under /console/; host:port on a listener of its own; off for none")
+	fs.StringVar(&o.consoleLifetime, "console-session-lifetime", "12h", "longest a web console login lasts")
+	fs.StringVar(&o.consoleIdle, "console-session-idle", "1h", "a web console session unused this long ends")
 	return fs
 }
 
@@ -267,6 +273,7 @@ func (o *options) config(getenv func(string) string) (node.Config, error) {
 	c.RPCTLSCert, c.RPCTLSKey, c.RPCTLSCA = o.rpcTLSCert, o.rpcTLSKey, o.rpcTLSCA
 	c.AuditFile = o.auditFile
 	c.MetricsToken, c.MetricsPublic = node.Secret(o.metricsToken), o.metricsPublic
+	c.PprofAddr = o.pprofAddr
 	c.RootAccessKey = getenv("STRATA_ROOT_ACCESS_KEY")
 	c.RootSecretKey = node.Secret(getenv("STRATA_ROOT_SECRET_KEY"))
 	var err error
@@ -311,6 +318,13 @@ func (o *options) config(getenv func(string) string) (node.Config, error) {
 	}
 	if c.ILMRate, err = strconv.ParseFloat(o.ilmRate, 64); err != nil || !(c.ILMRate > 0) || math.IsInf(c.ILMRate, 0) {
 		return c, fmt.Errorf("--ilm-rate %q: want a positive number of objects per second, e.g. 1000", o.ilmRate)
+	}
+	c.ConsoleAddr = o.consoleAddr
+	if c.ConsoleSessionLifetime, err = time.ParseDuration(o.consoleLifetime); err != nil || c.ConsoleSessionLifetime <= 0 {
+		return c, fmt.Errorf("--console-session-lifetime %q: want a positive duration such as 12h", o.consoleLifetime)
+	}
+	if c.ConsoleSessionIdle, err = time.ParseDuration(o.consoleIdle); err != nil || c.ConsoleSessionIdle <= 0 {
+		return c, fmt.Errorf("--console-session-idle %q: want a positive duration such as 1h", o.consoleIdle)
 	}
 	keyText := getenv("STRATA_CLUSTER_KEY")
 	if o.keyFile != "" {

@@ -209,3 +209,33 @@ func TestILMFlags(t *testing.T) {
 		}
 	}
 }
+
+func TestConsoleFlags(t *testing.T) {
+	env := map[string]string{"STRATA_CLUSTER_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", "STRATA_CONSOLE_SESSION_IDLE": "30m"}
+	getenv := func(k string) string { return env[k] }
+	parse := func(args ...string) (node.Config, error) {
+		var o options
+		fs := newFlags(&o, io.Discard)
+		if err := fs.Parse(append(args, "--data", t.TempDir())); err != nil {
+			t.Fatal(err)
+		}
+		if err := resolve(fs, getenv); err != nil {
+			t.Fatal(err)
+		}
+		return o.config(getenv)
+	}
+	c, err := parse()
+	if err != nil || c.ConsoleAddr != "" || c.ConsoleSessionLifetime != 12*time.Hour || c.ConsoleSessionIdle != 30*time.Minute {
+		t.Fatalf("defaults and env: %q %v %v %v", c.ConsoleAddr, c.ConsoleSessionLifetime, c.ConsoleSessionIdle, err)
+	}
+	for _, ok := range []string{"off", "127.0.0.1:9090", ":9090"} {
+		if c, err := parse("--console-addr", ok); err != nil || c.ConsoleAddr != ok {
+			t.Errorf("--console-addr %s: %q %v", ok, c.ConsoleAddr, err)
+		}
+	}
+	for _, bad := range [][]string{{"--console-addr", "9090"}, {"--console-session-lifetime", "0"}, {"--console-session-idle", "-1h"}, {"--console-session-idle", "soon"}} {
+		if _, err := parse(bad...); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+}

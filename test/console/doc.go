@@ -1,0 +1,2 @@
+// Package console_test drives the web console in a real browser.
+package console
