@@ -56,7 +56,7 @@ func (s *Store) DeleteObject(ctx context.Context, bucket, key string, opts Delet
 		res.VersionID = extVersionID(fi)
 	}
 	need := writeQuorum(rt.k, rt.m)
-	_, _, ok := s.commitAll(context.WithoutCancel(ctx), rt, fi, v.reachable, nil)
+	_, _, ok := s.commitAll(context.WithoutCancel(ctx), rt, lk, fi, v.reachable, nil)
 	if ok < need {
 		return DeleteResult{}, &QuorumError{Op: "delete", Have: ok, Need: need}
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/strata-io/strata/dataplane/drive"
@@ -117,6 +118,22 @@ type keyLock struct {
 	key     string
 	owner   string
 	granted []bool
+	// released marks drives whose lease a commit already released
+	// (CommitUnlock); set from background commits, read by releaseNow.
+	released []atomic.Bool
+}
+
+// commit commits fi on d, the PG's drive i, and releases the lease there
+// in the same call (shardStore.CommitUnlock).
+func (l *keyLock) commit(ctx context.Context, i int, d shardStore, fi drive.FileInfo) error {
+	if !l.granted[i] {
+		return d.CommitVersion(ctx, fi)
+	}
+	unlocked, err := d.CommitUnlock(ctx, fi, l.owner)
+	if unlocked {
+		l.released[i].Store(true)
+	}
+	return err
 }
 
 // release releases the leases in the background: nothing waits for it, and
@@ -144,7 +161,7 @@ func (l *keyLock) unlock(i int) {
 func (l *keyLock) releaseNow() {
 	var wg sync.WaitGroup
 	for i := range l.rt.drives {
-		if l.granted[i] {
+		if l.granted[i] && (l.released == nil || !l.released[i].Load()) {
 			wg.Go(func() { l.unlock(i) })
 		}
 	}
@@ -212,6 +229,7 @@ func (s *Store) lockKey(ctx context.Context, rt route, bucket, key string, condi
 			// Writes go to every drive that answered: one that refused the
 			// lease holds another writer's, which has no majority.
 			v.reachable = reached
+			l.released = make([]atomic.Bool, n)
 			return l, v, nil
 		}
 		l.releaseNow()

@@ -224,3 +224,29 @@ func TestMultiNodeNoDrive(t *testing.T) {
 		t.Fatalf("missing record: %v", err)
 	}
 }
+
+// TestCommitUnlock: a commit that names the lock's owner releases the
+// remote lease in the same call and says so; one without an owner leaves
+// it (the writer then unlocks as before).
+func TestCommitUnlock(t *testing.T) {
+	c := newTestCluster(t, 2, 1, 1, 1)
+	ctx := context.Background()
+	rd := &remoteDrive{tr: c.trs[0], addr: c.trs[1].Addr(), driveID: c.drives[1][0].id}
+	remote := &c.stores[1].locks
+	fi := drive.FileInfo{Bucket: "b", Key: "k", VersionID: "v1", ModTime: 1, Size: 1, K: 1, M: 1, Inline: []byte("x")}
+	if ok, _, err := rd.LockKey(ctx, "b", "k", "w1", time.Minute); !ok || err != nil {
+		t.Fatalf("lock: %v %v", ok, err)
+	}
+	if err := rd.CommitVersion(ctx, fi); err != nil || remote.held() != 1 {
+		t.Fatalf("plain commit: %v, %d leases held (want the lease kept)", err, remote.held())
+	}
+	fi.VersionID, fi.ModTime = "v2", 2
+	unlocked, err := rd.CommitUnlock(ctx, fi, "w1")
+	if err != nil || !unlocked || remote.held() != 0 {
+		t.Fatalf("commit+unlock: unlocked %v, %v, %d leases held", unlocked, err, remote.held())
+	}
+	kv, err := c.drives[1][0].ReadVersions(ctx, "b", "k", drive.Ref{}, 10)
+	if err != nil || len(kv.Versions) != 2 {
+		t.Fatalf("versions after the commits: %+v %v", kv, err)
+	}
+}

@@ -578,7 +578,7 @@ func (s *Store) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 	if n := count(which); n < need {
 		return ObjectInfo{}, &QuorumError{Op: "complete", Have: n, Need: need}
 	}
-	_, _, ok := s.commitAll(context.WithoutCancel(ctx), rt, fi, which, nil)
+	_, _, ok := s.commitAll(context.WithoutCancel(ctx), rt, lk, fi, which, nil)
 	if ok < need {
 		return ObjectInfo{}, &QuorumError{Op: "complete", Have: ok, Need: need}
 	}

@@ -176,7 +176,7 @@ func (s *Store) commitWrite(ctx context.Context, rt route, fi drive.FileInfo, dw
 	}
 	// The commit runs to its end even if the client goes away, so that a
 	// version is not left on fewer drives than it could have reached.
-	_, failed, ok := s.commitAll(context.WithoutCancel(ctx), rt, fi, which, dw.inline)
+	_, failed, ok := s.commitAll(context.WithoutCancel(ctx), rt, lk, fi, which, dw.inline)
 	if dw.dataDir != "" {
 		// Temporary shards that were not committed are removed: those of
 		// failed commits and of drives left out of the commit; committed
@@ -761,20 +761,21 @@ func (s *Store) writeStream(ctx context.Context, rt route, cd *codec, lay layout
 }
 
 // commitAll commits fi (with Shard set per drive, and that drive's inline
-// bytes when inline != nil) on every PG drive selected by which (nil: all),
+// bytes when inline != nil) on every PG drive selected by which (nil:
+// all), releasing lk's lease there in the same call,
 // in parallel (see fanOut for drives that do not answer). It returns which
 // drives committed, which failed (a drive in neither is still committing)
 // and how many committed. A null
 // version also removes the null version it replaces from the position's
 // alts (see route); the position counts only if that worked too.
-func (s *Store) commitAll(ctx context.Context, rt route, fi drive.FileInfo, which []bool, inline [][]byte) (committed, failed []bool, n int) {
+func (s *Store) commitAll(ctx context.Context, rt route, lk *keyLock, fi drive.FileInfo, which []bool, inline [][]byte) (committed, failed []bool, n int) {
 	committed, failed = s.fanOut(ctx, rt, which, func(ctx context.Context, i int, d shardStore) error {
 		rec := fi
 		rec.Shard = i
 		if inline != nil {
 			rec.Inline = inline[i]
 		}
-		if err := d.CommitVersion(ctx, rec); err != nil {
+		if err := lk.commit(ctx, i, d, rec); err != nil {
 			s.log.Warn("commit failed", "bucket", fi.Bucket, "key", fi.Key, "drive", rt.drives[i].id, "shard", i, "err", err)
 			return err
 		}

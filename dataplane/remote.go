@@ -44,6 +44,11 @@ type shardStore interface {
 	LockKey(ctx context.Context, bucket, key, owner string, ttl time.Duration) (bool, drive.KeyVersions, error)
 	// UnlockKey releases a lock LockKey granted to owner.
 	UnlockKey(ctx context.Context, bucket, key, owner string) error
+	// CommitUnlock is CommitVersion, then UnlockKey of owner's lock of
+	// fi's key (whatever the commit's outcome), in one call: a writer is
+	// done with a drive once it committed there. unlocked reports that the
+	// lock is known released (else the caller unlocks as usual).
+	CommitUnlock(ctx context.Context, fi drive.FileInfo, owner string) (unlocked bool, err error)
 	// VerifyShard reads blocks [from, to) of the shard file dataDir of an
 	// object of layout lay where the drive is (no shard bytes cross the
 	// network) and checks every block's CRC: nil, or an error wrapping
@@ -83,6 +88,12 @@ func (l localStore) VerifyShard(ctx context.Context, dataDir string, lay layout,
 	return verifyShard(ctx, l.localDrive, dataDir, lay, from, to)
 }
 
+func (l localStore) CommitUnlock(ctx context.Context, fi drive.FileInfo, owner string) (bool, error) {
+	err := l.localDrive.CommitVersion(ctx, fi)
+	l.s.locks.release(lockName{drive: l.id, bucket: fi.Bucket, key: fi.Key}, owner)
+	return true, err
+}
+
 func (l localStore) UnlockKey(_ context.Context, bucket, key, owner string) error {
 	l.s.locks.release(lockName{drive: l.id, bucket: bucket, key: key}, owner)
 	return nil
@@ -109,7 +120,7 @@ func (s *Store) lockLocal(ctx context.Context, d localDrive, id, bucket, key, ow
 const (
 	methodWriteShard    = "dp.write_shard"    // hdr wireReq{Drive,DataDir}, body shard stream -> hdr wireN
 	methodAbortShard    = "dp.abort_shard"    // hdr wireReq{Drive,DataDir}
-	methodCommit        = "dp.commit"         // hdr wireReq{Drive}, body frame(FileInfo without Inline, Inline)
+	methodCommit        = "dp.commit"         // hdr wireReq{Drive[,Owner]}, body frame(FileInfo without Inline, Inline); reply hdr "unlocked" when Owner's lock was released
 	methodReadVersions  = "dp.read_versions"  // hdr wireReq{Drive,Bucket,Key,Ref,Limit} -> body frame(KeyVersions, Target's Inline)
 	methodDeleteVersion = "dp.delete_version" // hdr wireReq{Drive,Bucket,Key,Ref}
 	methodSetTags       = "dp.set_tags"       // hdr wireReq{Drive,Bucket,Key,Ref,Tags,TagTime}
@@ -290,6 +301,9 @@ func (o offlineDrive) LockKey(context.Context, string, string, string, time.Dura
 	return false, drive.KeyVersions{}, o.err()
 }
 func (o offlineDrive) UnlockKey(context.Context, string, string, string) error { return o.err() }
+func (o offlineDrive) CommitUnlock(context.Context, drive.FileInfo, string) (bool, error) {
+	return false, o.err()
+}
 
 // Frames: a JSON value and raw bytes in one body, as
 // [uvarint len(json)][json][raw].
@@ -423,14 +437,34 @@ func (r *remoteDrive) AbortShard(ctx context.Context, dataDir string) error {
 }
 
 func (r *remoteDrive) CommitVersion(ctx context.Context, fi drive.FileInfo) error {
+	_, err := r.commit(ctx, fi, "")
+	return err
+}
+
+func (r *remoteDrive) CommitUnlock(ctx context.Context, fi drive.FileInfo, owner string) (bool, error) {
+	return r.commit(ctx, fi, owner)
+}
+
+// commit sends dp.commit; with an owner the node also releases owner's
+// lock of the key and says so in its reply header (a node that predates
+// this ignores the owner and replies without it).
+func (r *remoteDrive) commit(ctx context.Context, fi drive.FileInfo, owner string) (unlocked bool, err error) {
 	inline := fi.Inline
 	fi.Inline = nil
 	body, err := encodeFrame(wireFI{FI: fi, HasInline: inline != nil}, inline)
 	if err != nil {
-		return err
+		return false, err
 	}
-	return r.callSimple(ctx, methodCommit, wireReq{}, bytes.NewReader(body))
+	resp, err := r.call(ctx, methodCommit, wireReq{Owner: owner}, bytes.NewReader(body))
+	if err != nil {
+		return false, err
+	}
+	unlocked = owner != "" && string(resp.Header) == replyUnlocked
+	return unlocked, finish(resp)
 }
+
+// replyUnlocked is dp.commit's reply header when it released the lock.
+const replyUnlocked = "unlocked"
 
 // wireFI carries a FileInfo whose Inline travels raw after it.
 type wireFI struct {
@@ -678,7 +712,7 @@ func (s *Store) handleAbortShard(ctx context.Context, req *rpc.Request) ([]byte,
 }
 
 func (s *Store) handleCommit(ctx context.Context, req *rpc.Request) ([]byte, io.ReadCloser, error) {
-	_, d, err := s.decodeReq(req, true)
+	wr, d, err := s.decodeReq(req, true)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -696,7 +730,15 @@ func (s *Store) handleCommit(ctx context.Context, req *rpc.Request) ([]byte, io.
 	if w.HasInline {
 		fi.Inline = raw
 	}
-	return nil, nil, toRPCError(d.CommitVersion(ctx, fi))
+	err = d.CommitVersion(ctx, fi)
+	if wr.Owner == "" {
+		return nil, nil, toRPCError(err)
+	}
+	s.locks.release(lockName{drive: wr.Drive, bucket: fi.Bucket, key: fi.Key}, wr.Owner)
+	if err != nil {
+		return nil, nil, toRPCError(err)
+	}
+	return []byte(replyUnlocked), nil, nil
 }
 
 func (s *Store) handleRestore(ctx context.Context, req *rpc.Request) ([]byte, io.ReadCloser, error) {
