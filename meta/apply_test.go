@@ -45,6 +45,7 @@ func TestApplyRejections(t *testing.T) {
 		{"user without secret", false, meta.PutUser{User: meta.User{AccessKey: "AK2", Name: "x"}}, meta.ErrInvalid},
 		{"user name taken", false, meta.PutUser{User: meta.User{AccessKey: "AK2", SecretSealed: []byte("s"), Name: "bob"}}, meta.ErrUserExists},
 		{"user key taken", false, meta.PutUser{User: meta.User{AccessKey: "AKBOB", SecretSealed: []byte("s"), Name: "carol"}}, meta.ErrUserExists},
+		{"create of an existing user", false, meta.PutUser{User: meta.User{AccessKey: "AKBOB", SecretSealed: []byte("s2"), Name: "bob"}, Create: true}, meta.ErrUserExists},
 		{"second root", false, meta.PutUser{User: meta.User{AccessKey: "AK3", SecretSealed: []byte("s"), Name: "r2", Root: true}}, meta.ErrInvalid},
 		{"demote root", false, meta.PutUser{User: meta.User{AccessKey: metatest.RootAccessKey, SecretSealed: []byte("s"), Name: "root"}}, meta.ErrInvalid},
 	} {

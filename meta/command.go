@@ -175,10 +175,13 @@ type DeleteBucket struct {
 
 // PutUser creates a user or replaces the user with the same access key. It is
 // rejected with ErrUserExists when the access key belongs to a user of another
-// name, or the name to a user with another access key. Created keeps the value
-// of the first PutUser for the access key.
+// name, or the name to a user with another access key, and, with Create, when
+// the access key has a user at all (a create, not a replace: of two racing
+// creates of one user only one succeeds). Created keeps the value of the
+// first PutUser for the access key.
 type PutUser struct {
-	User User `json:"user"`
+	User   User `json:"user"`
+	Create bool `json:"create,omitempty"`
 }
 
 // SetBucketVersioning sets a bucket's versioning state to Enabled or

@@ -105,6 +105,8 @@ func (s *State) applyPutUser(c PutUser) error {
 	}
 	old, exists := s.Users[u.AccessKey]
 	switch {
+	case exists && c.Create:
+		return reject(ErrUserExists, "access key %s is taken", u.AccessKey)
 	case exists && old.Name != u.Name && old.Parent == "":
 		return reject(ErrUserExists, "access key %s belongs to user %q", u.AccessKey, old.Name)
 	case exists && old.Root != u.Root:

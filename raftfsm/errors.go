@@ -55,6 +55,17 @@ var rejectionCodes = []struct {
 	{"invalid", meta.ErrInvalid},
 	{"unknown_kind", meta.ErrUnknownKind},
 	{"malformed", meta.ErrMalformed},
+	{"rebalancing", meta.ErrRebalancing},
+	{"no_such_node", meta.ErrNoSuchNode},
+	{"node_state", meta.ErrNodeState},
+	{"no_such_user", meta.ErrNoSuchUser},
+	{"no_such_group", meta.ErrNoSuchGroup},
+	{"no_such_policy", meta.ErrNoSuchPolicy},
+	{"no_such_account", meta.ErrNoSuchAccount},
+	{"policy_in_use", meta.ErrPolicyInUse},
+	{"account_in_use", meta.ErrAccountInUse},
+	{"too_many_service_accounts", meta.ErrTooManyServiceAccounts},
+	{"no_such_audit_webhook", meta.ErrNoSuchAuditWebhook},
 }
 
 // codeUnknownRejection is sent for a rejection that matches no sentinel.

@@ -3,9 +3,14 @@ package raftfsm
 import (
 	"context"
 	"errors"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"reflect"
+	"strconv"
 	"testing"
 	"time"
 
@@ -247,5 +252,42 @@ func TestSameNode(t *testing.T) {
 	m3.Drives = m.Drives[:1]
 	if sameNode(n, m2) || sameNode(n, m3) || sameNode(nil, m) {
 		t.Fatal("different node reported same")
+	}
+}
+
+// TestEveryRejectionHasACode: every rejection sentinel meta declares (the
+// Err variables of meta/errors.go) travels from the leader to a follower
+// as itself; one missing from rejectionCodes reaches a follower's client
+// as an internal error.
+func TestEveryRejectionHasACode(t *testing.T) {
+	f, err := parser.ParseFile(token.NewFileSet(), filepath.Join("..", "meta", "errors.go"), nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	have := map[string]bool{}
+	for _, rc := range rejectionCodes {
+		have[rc.err.Error()] = true
+	}
+	for _, decl := range f.Decls {
+		gd, ok := decl.(*ast.GenDecl)
+		if !ok || gd.Tok != token.VAR {
+			continue
+		}
+		for _, spec := range gd.Specs {
+			for i, name := range spec.(*ast.ValueSpec).Names {
+				call, ok := spec.(*ast.ValueSpec).Values[i].(*ast.CallExpr)
+				if !ok || len(call.Args) != 1 {
+					continue
+				}
+				lit, ok := call.Args[0].(*ast.BasicLit)
+				if !ok || name.Name == "ErrNotEnoughDrives" { // not a rejection of Apply
+					continue
+				}
+				msg, _ := strconv.Unquote(lit.Value)
+				if !have[msg] {
+					t.Errorf("meta.%s (%q) has no rejection code in raftfsm/errors.go", name.Name, msg)
+				}
+			}
+		}
 	}
 }

@@ -400,7 +400,7 @@ func (s *Server) adminCreateUser(c *adminCall) (any, error) {
 		return nil, err
 	}
 	u := meta.User{AccessKey: req.Name, Name: req.Name, SecretSealed: sealed, Account: account, Created: s.now()}
-	if err := s.deps.Control.Propose(c.r.ctx, meta.PutUser{User: u}); err != nil {
+	if err := s.deps.Control.Propose(c.r.ctx, meta.PutUser{User: u, Create: true}); err != nil {
 		return nil, err
 	}
 	info, err := s.showUser(req.Name)
