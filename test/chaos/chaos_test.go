@@ -18,7 +18,7 @@ var (
 	flagFull      = flag.Bool("chaos.full", false, "run every scenario at full length (make chaos)")
 	flagEndpoints = flag.String("chaos.endpoints", "", "comma-separated S3 URLs of an existing deployment (keys: STRATA_ACCESS_KEY, STRATA_SECRET_KEY); process and drive faults are then off")
 	flagFaults    = flag.String("chaos.faults", "", "comma-separated faults to inject (default: all): "+strings.Join(AllFaults, ","))
-	flagDuration  = flag.Duration("chaos.duration", 0, "workload length of each scenario (default: smoke 75s, full 150s)")
+	flagDuration  = flag.Duration("chaos.duration", 0, "workload length of each scenario (default: smoke 80s, full 150s)")
 	flagClients   = flag.Int("chaos.clients", 0, "concurrent clients (default 4)")
 	flagBin       = flag.String("chaos.bin", "", "folder with strata-node and stratactl (default: built from this tree)")
 	flagOut       = flag.String("chaos.out", "", "folder that keeps run folders (default: a temporary folder; kept when a run fails)")
@@ -97,6 +97,10 @@ func runFolder(t *testing.T, name string, seed uint64) string {
 	if base == "" {
 		base = os.TempDir()
 	}
+	base, err := filepath.Abs(base) // drive paths are compared with the nodes' own
+	if err != nil {
+		t.Fatal(err)
+	}
 	dir := filepath.Join(base, fmt.Sprintf("strata-chaos-%s-%d-%s", name, seed, time.Now().Format("150405")))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
@@ -111,19 +115,38 @@ func runFolder(t *testing.T, name string, seed uint64) string {
 	return dir
 }
 
-// scenario runs one chaos run on a new local cluster and fails the test on
-// a broken guarantee.
-func scenario(t *testing.T, name string, nodes int, ec string, parity int, def []string, dur time.Duration, maxSize int64) {
+// scenario is one chaos run on a new local cluster.
+type scenario struct {
+	name    string
+	nodes   int
+	ec      string
+	parity  int
+	faults  []string
+	dur     time.Duration
+	maxSize int64
+	// netns runs the nodes in network namespaces (the partition fault);
+	// small puts each node's last drive on a small file system (the full
+	// fault).
+	netns, small bool
+}
+
+// run runs the scenario and fails the test on a broken guarantee.
+func (sc scenario) run(t *testing.T) {
 	s := seed(t)
-	t.Logf("chaos %s: CHAOS_SEED=%d", name, s)
-	dir := runFolder(t, name, s)
+	t.Logf("chaos %s: CHAOS_SEED=%d", sc.name, s)
+	dir := runFolder(t, sc.name, s)
 	ctx := context.Background()
-	c, err := StartCluster(ctx, ClusterConfig{Bin: binDir, Dir: dir, Nodes: nodes, EC: ec,
-		AccessKey: rootAK, SecretKey: rootSK, ScanInterval: "10s", Logf: t.Logf})
+	cfg := ClusterConfig{Bin: binDir, Dir: dir, Nodes: sc.nodes, EC: sc.ec,
+		AccessKey: rootAK, SecretKey: rootSK, ScanInterval: "10s", Netns: sc.netns, Logf: t.Logf}
+	if sc.small {
+		cfg.SmallDrive = 256 << 20
+	}
+	c, err := StartCluster(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Close)
+	dur := sc.dur
 	if *flagDuration > 0 {
 		dur = *flagDuration
 	}
@@ -131,25 +154,29 @@ func scenario(t *testing.T, name string, nodes int, ec string, parity int, def [
 	if *flagClients > 0 {
 		clients = *flagClients
 	}
-	rep, err := Run(ctx, Config{Name: name, Seed: s, Dir: dir, Cluster: c, Parity: parity,
-		Duration: dur, Faults: faults(t, def), Converge: 2 * time.Minute, Logf: t.Logf,
+	rep, err := Run(ctx, Config{Name: sc.name, Seed: s, Dir: dir, Cluster: c, Parity: sc.parity,
+		Duration: dur, Faults: faults(t, sc.faults), Converge: 2 * time.Minute, Logf: t.Logf,
 		Workload: Workload{Seed: s, Endpoints: c.Endpoints(), AccessKey: rootAK, SecretKey: rootSK,
-			Clients: clients, Buckets: []string{"chaos-a", "chaos-b"}, Keys: 16, MaxSize: maxSize,
-			OpTimeout: 30 * time.Second, Metadata: true, Prefix: "chaos-"}})
+			Clients: clients, Buckets: []string{"chaos-a", "chaos-b"}, Keys: 16, MaxSize: sc.maxSize,
+			OpTimeout: 30 * time.Second, Metadata: true, Prefix: "chaos-", Cold: 12}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Log("\n" + rep.String())
+	for f, why := range rep.Skipped {
+		t.Logf("SKIPPED fault %s in %s: %s", f, sc.name, why)
+	}
 	if rep.Failed() {
-		t.Errorf("chaos %s broke a guarantee: replay with CHAOS_SEED=%d (run folder %s)", name, s, dir)
+		t.Errorf("chaos %s broke a guarantee: replay with CHAOS_SEED=%d (run folder %s)", sc.name, s, dir)
 	}
 	if rep.Acknowledged == 0 {
 		t.Error("no operation was acknowledged: the workload did not run")
 	}
 }
 
-// TestChaosSmoke is the make test smoke: 4 nodes EC 2+2, every fault once
-// or twice while 4 clients run for 75 s, then the checks.
+// TestChaosSmoke is the make test smoke: 4 nodes EC 2+2 in network
+// namespaces, faults of every kind in a seeded order while 4 clients run
+// for 80 s, then the checks.
 func TestChaosSmoke(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs node processes")
@@ -157,24 +184,26 @@ func TestChaosSmoke(t *testing.T) {
 	if *flagFull || *flagEndpoints != "" {
 		t.Skip("-chaos.full / -chaos.endpoints run the other entry points")
 	}
-	scenario(t, "smoke", 4, "2+2", 2, AllFaults, 75*time.Second, 12<<20)
+	scenario{name: "smoke", nodes: 4, ec: "2+2", parity: 2, faults: AllFaults, dur: 80 * time.Second,
+		maxSize: 12 << 20, netns: true, small: true}.run(t)
 }
 
 // TestChaosFull runs every scenario at length (make chaos): a 4-node EC 2+2
-// cluster under all faults with objects up to 32 MiB, then a 5-node 3+2 one
-// under node faults only, then a 6-node 4+2 one under drive faults only.
+// cluster in network namespaces under every fault with objects up to 32 MiB,
+// then a 5-node 3+2 one under node and network faults, then a 6-node 4+2
+// one on loopback under drive faults.
 func TestChaosFull(t *testing.T) {
 	if !*flagFull || *flagEndpoints != "" {
 		t.Skip("make chaos (-chaos.full) runs it")
 	}
 	dur := 150 * time.Second
-	t.Run("all-faults-4n-2+2", func(t *testing.T) { scenario(t, "all-4n", 4, "2+2", 2, AllFaults, dur, 32<<20) })
-	t.Run("nodes-5n-3+2", func(t *testing.T) {
-		scenario(t, "nodes-5n", 5, "3+2", 2, []string{FaultKill, FaultLeader, FaultPause}, dur, 32<<20)
-	})
-	t.Run("drives-6n-4+2", func(t *testing.T) {
-		scenario(t, "drives-6n", 6, "4+2", 2, []string{FaultBitrot, FaultDrive, FaultFsync}, dur, 32<<20)
-	})
+	for _, sc := range []scenario{
+		{name: "all-4n", nodes: 4, ec: "2+2", parity: 2, faults: AllFaults, dur: dur, maxSize: 32 << 20, netns: true, small: true},
+		{name: "nodes-5n", nodes: 5, ec: "3+2", parity: 2, faults: NodeFaults, dur: dur, maxSize: 32 << 20, netns: true},
+		{name: "drives-6n", nodes: 6, ec: "4+2", parity: 2, faults: DriveFaults, dur: dur, maxSize: 32 << 20, small: true},
+	} {
+		t.Run(fmt.Sprintf("%s-%s", sc.name, sc.ec), sc.run)
+	}
 }
 
 // TestChaosEndpoints runs the workload and the checks against an existing

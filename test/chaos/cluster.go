@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -26,20 +27,32 @@ type ClusterConfig struct {
 	// ScanInterval is the nodes' --scan-interval (how soon the scanner
 	// repairs a flipped bit); empty: the node's default.
 	ScanInterval string
-	Logf         func(format string, args ...any)
+	// Netns runs every node in its own network namespace (NewNet), which
+	// the partition fault needs. Where the kernel refuses, the nodes run
+	// on 127.0.0.1 and Cluster.NetErr says why.
+	Netns bool
+	// SmallDrive, when not zero, puts each node's last drive on its own
+	// ext4 file system of that many bytes (a loop-mounted image), which
+	// the full fault fills. Where that cannot be done, the drive is a
+	// plain folder and Cluster.SmallDriveErr says why.
+	SmallDrive int64
+	Logf       func(format string, args ...any)
 }
 
 // Node is one strata-node process of a Cluster and its folder.
 type Node struct {
 	ID     string
+	Index  int      // 0-based position in Cluster.Nodes
 	S3     string   // host:port of S3 and the admin API
 	Drives []string // drive folders, in --data order
 	Dir    string   // the node's folder: drives, node.log, fsync-delay
 	Log    string   // node.log: stdout and stderr of every run of the node
+	// Mount is the mount point of the small file system holding the last
+	// drive (ClusterConfig.SmallDrive), empty when there is none.
+	Mount string
 
-	args []string
+	argv []string // the command line, wrappers (nsenter, setpriv) first
 	env  []string
-	bin  string
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -53,10 +66,21 @@ type Node struct {
 // (drive.FsyncDelayEnv): a Go duration in it slows them.
 func (n *Node) FsyncControl() string { return filepath.Join(n.Dir, "fsync-delay") }
 
-// Cluster is a set of local strata-node processes on 127.0.0.1.
+// Cluster is a set of local strata-node processes, on 127.0.0.1 or each in
+// its own network namespace.
 type Cluster struct {
 	Nodes []*Node
-	cfg   ClusterConfig
+	// Net is the nodes' network when they run in namespaces, else nil and
+	// NetErr says why (empty when ClusterConfig.Netns was not asked).
+	Net    *Net
+	NetErr string
+	// SmallDriveErr says why ClusterConfig.SmallDrive could not be done.
+	SmallDriveErr string
+	// NoDACErr says why the nodes run with root's power to read and write
+	// any file (CAP_DAC_OVERRIDE): then a folder made unreadable stays
+	// readable to them. Empty when they run without it (setpriv).
+	NoDACErr string
+	cfg      ClusterConfig
 }
 
 // freePort returns a port free for both TCP and UDP on 127.0.0.1 (gossip
@@ -79,8 +103,13 @@ func freePort() (int, error) {
 
 // StartCluster starts cfg.Nodes processes forming one new cluster (every
 // node --bootstrap-expect N, joined to all others) and waits until each is
-// ready. On error the processes started are stopped.
-func StartCluster(ctx context.Context, cfg ClusterConfig) (*Cluster, error) {
+// ready. On error the processes started are stopped and what was made for
+// them undone.
+func StartCluster(ctx context.Context, cfg ClusterConfig) (_ *Cluster, err error) {
+	logf := cfg.Logf
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
 	node := filepath.Join(cfg.Bin, "strata-node")
 	if _, err := os.Stat(node); err != nil {
 		return nil, fmt.Errorf("chaos: %w (run make build, or pass -chaos.bin)", err)
@@ -94,33 +123,83 @@ func StartCluster(ctx context.Context, cfg ClusterConfig) (*Cluster, error) {
 		return nil, err
 	}
 	c := &Cluster{cfg: cfg}
+	defer func() {
+		if err != nil {
+			c.Close()
+		}
+	}()
+	if cfg.Netns {
+		nt, nerr := NewNet(cfg.Nodes)
+		if nerr != nil {
+			c.NetErr = nerr.Error()
+			logf("chaos: no network namespaces, nodes run on 127.0.0.1 and the partition fault is off: %v", nerr)
+		}
+		c.Net = nt
+	}
+	// Without CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH a root process obeys
+	// file modes, so the unreadable fault (chmod 000) reaches the node.
+	var wrap []string
+	if p, err := exec.LookPath("setpriv"); err != nil {
+		c.NoDACErr = "setpriv (util-linux) not found"
+	} else if out, err := exec.Command(p, "--bounding-set=-dac_override,-dac_read_search", "--", "true").CombinedOutput(); err != nil {
+		c.NoDACErr = fmt.Sprintf("setpriv --bounding-set: %v: %s", err, strings.TrimSpace(string(out)))
+	} else {
+		wrap = []string{p, "--bounding-set=-dac_override,-dac_read_search", "--"}
+	}
+	if c.NoDACErr != "" {
+		logf("chaos: nodes keep CAP_DAC_OVERRIDE (%s): the unreadable fault is off", c.NoDACErr)
+	}
 	var gossip []string
 	for i := range cfg.Nodes {
-		ports := make([]int, 3)
-		for j := range ports {
-			if ports[j], err = freePort(); err != nil {
-				return nil, err
-			}
-		}
-		n := &Node{ID: fmt.Sprintf("n%d", i+1), bin: node}
+		n := &Node{ID: fmt.Sprintf("n%d", i+1), Index: i}
 		n.Dir = filepath.Join(cfg.Dir, n.ID)
 		n.Log = filepath.Join(n.Dir, "node.log")
-		n.Drives = []string{filepath.Join(n.Dir, "d1"), filepath.Join(n.Dir, "d2")}
-		n.S3 = fmt.Sprintf("127.0.0.1:%d", ports[0])
-		g := fmt.Sprintf("127.0.0.1:%d", ports[2])
-		gossip = append(gossip, g)
 		if err := os.MkdirAll(n.Dir, 0o755); err != nil {
 			return nil, err
 		}
-		n.args = []string{"server", "--id", n.ID,
+		last := filepath.Join(n.Dir, "d2")
+		if cfg.SmallDrive > 0 && c.SmallDriveErr == "" {
+			mnt := filepath.Join(n.Dir, "m2")
+			if err := mountSmall(mnt, cfg.SmallDrive); err != nil {
+				c.SmallDriveErr = err.Error()
+				logf("chaos: no small drive file systems, the full fault is off: %v", err)
+			} else {
+				n.Mount = mnt
+				last = filepath.Join(mnt, "d2")
+			}
+		}
+		n.Drives = []string{filepath.Join(n.Dir, "d1"), last}
+		var s3, rpc, g string
+		if c.Net != nil {
+			ip := c.Net.NodeIP(i)
+			s3, rpc, g = ip+":9000", ip+":9100", ip+":9101"
+		} else {
+			ports := make([]int, 3)
+			for j := range ports {
+				if ports[j], err = freePort(); err != nil {
+					return nil, err
+				}
+			}
+			s3 = fmt.Sprintf("127.0.0.1:%d", ports[0])
+			rpc = fmt.Sprintf("127.0.0.1:%d", ports[1])
+			g = fmt.Sprintf("127.0.0.1:%d", ports[2])
+		}
+		n.S3 = s3
+		gossip = append(gossip, g)
+		args := []string{node, "server", "--id", n.ID,
 			"--data", strings.Join(n.Drives, ","),
-			"--s3-addr", n.S3,
-			"--rpc-addr", fmt.Sprintf("127.0.0.1:%d", ports[1]),
-			"--gossip-addr", g,
+			"--s3-addr", s3, "--rpc-addr", rpc, "--gossip-addr", g,
 			"--bootstrap-expect", fmt.Sprint(cfg.Nodes), "--ec", cfg.EC, "--pg-count", "64",
 			"--cluster-key-file", keyFile}
+		if c.Net != nil {
+			args = append(args, "--advertise", c.Net.NodeIP(i))
+		}
 		if cfg.ScanInterval != "" {
-			n.args = append(n.args, "--scan-interval", cfg.ScanInterval, "--scan-rate", "512MiB")
+			args = append(args, "--scan-interval", cfg.ScanInterval, "--scan-rate", "512MiB")
+		}
+		n.argv = append(slices.Clone(wrap), args...)
+		if c.Net != nil {
+			n.argv = c.Net.Command(i, n.argv...)
 		}
 		n.env = []string{"STRATA_ROOT_ACCESS_KEY=" + cfg.AccessKey, "STRATA_ROOT_SECRET_KEY=" + cfg.SecretKey,
 			"STRATA_TEST_FSYNC_DELAY_FILE=" + n.FsyncControl()}
@@ -133,19 +212,42 @@ func StartCluster(ctx context.Context, cfg ClusterConfig) (*Cluster, error) {
 				join = append(join, g)
 			}
 		}
-		n.args = append(n.args, "--join", strings.Join(join, ","))
+		n.argv = append(n.argv, "--join", strings.Join(join, ","))
 		if err := n.Start(); err != nil {
-			c.Close()
 			return nil, err
 		}
 	}
 	for _, n := range c.Nodes {
 		if err := n.WaitReady(ctx, 90*time.Second); err != nil {
-			c.Close()
 			return nil, err
 		}
 	}
 	return c, nil
+}
+
+// mountSmall makes an ext4 file system of size bytes in an image file next
+// to mnt (no reserved blocks: root fills it too) and loop-mounts it on mnt.
+func mountSmall(mnt string, size int64) error {
+	img := mnt + ".img"
+	f, err := os.Create(img)
+	if err != nil {
+		return err
+	}
+	err = f.Truncate(size)
+	f.Close()
+	if err != nil {
+		return err
+	}
+	if out, err := exec.Command("mkfs.ext4", "-q", "-F", "-m", "0", img).CombinedOutput(); err != nil {
+		return fmt.Errorf("mkfs.ext4 %s: %v: %s", img, err, strings.TrimSpace(string(out)))
+	}
+	if err := os.MkdirAll(mnt, 0o755); err != nil {
+		return err
+	}
+	if out, err := exec.Command("mount", "-o", "loop", img, mnt).CombinedOutput(); err != nil {
+		return fmt.Errorf("mount -o loop %s (needs root and loop devices): %v: %s", img, err, strings.TrimSpace(string(out)))
+	}
+	return nil
 }
 
 // Endpoints returns every node's S3 URL.
@@ -157,10 +259,21 @@ func (c *Cluster) Endpoints() []string {
 	return eps
 }
 
-// Close kills every node (SIGCONT first for a paused one).
+// Close kills every node, then removes the network namespaces and
+// unmounts the small drives.
 func (c *Cluster) Close() {
 	for _, n := range c.Nodes {
 		n.Kill()
+	}
+	if c.Net != nil {
+		c.Net.Close()
+	}
+	for _, n := range c.Nodes {
+		if n.Mount != "" {
+			// The loop device goes with the mount (mount -o loop sets
+			// autoclear); -l: a file still open somewhere does not block it.
+			_ = exec.Command("umount", "-l", n.Mount).Run()
+		}
 	}
 }
 
@@ -188,7 +301,7 @@ func (n *Node) Start() error {
 		return err
 	}
 	fmt.Fprintf(f, "=== chaos: start %s at %s\n", n.ID, time.Now().Format(time.RFC3339Nano))
-	cmd := exec.Command(n.bin, n.args...)
+	cmd := exec.Command(n.argv[0], n.argv[1:]...)
 	cmd.Env = append(os.Environ(), n.env...)
 	cmd.Stdout, cmd.Stderr = f, f
 	if err := cmd.Start(); err != nil {

@@ -10,26 +10,35 @@ import (
 // Kind names an operation of the workload.
 type Kind string
 
-// The operations a client records.
+// The operations a client records: object operations on Bucket/Key,
+// bucket operations on Bucket, user (IAM) operations on Name.
 const (
 	OpPut          Kind = "put"
 	OpGet          Kind = "get"
 	OpDelete       Kind = "delete"
 	OpList         Kind = "list"
 	OpCreateBucket Kind = "create_bucket"
+	OpDeleteBucket Kind = "delete_bucket"
 	OpHeadBucket   Kind = "head_bucket"
 	OpCreateUser   Kind = "create_user"
+	OpDeleteUser   Kind = "delete_user"
+	OpGetUser      Kind = "get_user"
+	OpAttachPolicy Kind = "attach_policy" // the readonly policy to the user Name
+	OpDetachPolicy Kind = "detach_policy"
 )
 
 // Status is how an operation ended.
 type Status string
 
 // Statuses: OK acknowledged, NotFound a definite "absent" answer (GET 404,
-// HeadBucket 404), Fail any other error (timeout, 5xx, refused connection):
-// a failed write may or may not have taken effect.
+// HeadBucket 404, NoSuchBucket to a DeleteBucket, NoSuchUser), Exists a
+// definite "already there" (BucketAlreadyOwnedByYou, UserExists), Fail any
+// other error (timeout, 5xx, refused connection): a failed write may or may
+// not have taken effect.
 const (
 	OK       Status = "ok"
 	NotFound Status = "not_found"
+	Exists   Status = "exists"
 	Fail     Status = "fail"
 )
 
@@ -39,8 +48,9 @@ type Op struct {
 	Client    int    `json:"client"`
 	Kind      Kind   `json:"kind"`
 	Endpoint  string `json:"endpoint"`
-	Bucket    string `json:"bucket"`
+	Bucket    string `json:"bucket,omitempty"`
 	Key       string `json:"key,omitempty"`
+	Name      string `json:"name,omitempty"` // the user of an IAM operation
 	Size      int64  `json:"size,omitempty"`
 	SHA256    string `json:"sha256,omitempty"` // body written (put) or read (get), hex
 	Multipart bool   `json:"multipart,omitempty"`

@@ -3,11 +3,11 @@ package chaos
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -26,10 +26,14 @@ type Config struct {
 	Cluster  *Cluster // nil against existing endpoints: process and drive faults are then off
 	Workload Workload
 	Duration time.Duration // how long the workload runs
-	Faults   []string      // fault kinds, cycled in a seeded order while the workload runs
-	Parity   int           // m of the EC layout: at most m nodes are killed at once
-	// Converge bounds the wait, after the faults healed, for every
-	// endpoint to list the same keys.
+	// Faults are the fault kinds, injected one after the other in a
+	// seeded order (a new order each round) while the workload runs. Kinds
+	// the cluster cannot take (Cluster.FaultOff) are left out and listed
+	// in Report.Skipped.
+	Faults []string
+	Parity int // m of the EC layout: at most m nodes are killed at once
+	// Converge bounds the wait, after the faults healed, for the nodes to
+	// agree and every endpoint to list the same keys.
 	Converge time.Duration
 	Logf     func(format string, args ...any)
 }
@@ -45,18 +49,39 @@ type Report struct {
 	Attempted     int               `json:"ops_attempted"`
 	Acknowledged  int               `json:"ops_acknowledged"`
 	FailedOps     int               `json:"ops_failed"`
-	ByKind        map[string][3]int `json:"by_kind"` // attempted, acknowledged (ok or not found), failed
+	ByKind        map[string][3]int `json:"by_kind"` // attempted, acknowledged (a definite answer: ok, not found, exists), failed
 	BytesWritten  int64             `json:"bytes_acknowledged"`
 	MultipartPuts int               `json:"multipart_puts_acknowledged"`
-	Faults        []FaultEvent      `json:"faults"`
-	ConvergeS     float64           `json:"time_to_converge_s"`
-	Converged     bool              `json:"converged"`
-	Crashes       []string          `json:"crashes,omitempty"`
-	Verdict       Verdict           `json:"verdict"`
+	Faults        []*FaultEvent     `json:"faults"`
+	// Skipped lists the fault kinds asked for that this cluster cannot
+	// take, and why.
+	Skipped   map[string]string `json:"skipped,omitempty"`
+	ConvergeS float64           `json:"time_to_converge_s"`
+	Converged bool              `json:"converged"`
+	Crashes   []string          `json:"crashes,omitempty"`
+	// Unrepaired counts faults whose damage was not repaired in time
+	// (FaultEvent.Unrepaired).
+	Unrepaired int `json:"unrepaired"`
+	// Orphans counts, per drive ("n1/d2"), the shard files no record of
+	// the drive's index refers to at the end of the run: space nothing
+	// frees (deletes and overwrites cut by faults leave them). Reported,
+	// not a failure.
+	Orphans map[string]int `json:"orphan_shard_files,omitempty"`
+	Verdict Verdict        `json:"verdict"`
 }
 
-// Failed reports whether the run broke a guarantee or a node crashed.
-func (r *Report) Failed() bool { return r.Verdict.Failed() || len(r.Crashes) > 0 || !r.Converged }
+// Failed reports whether the run broke a guarantee, a node crashed, the
+// cluster did not converge or damage stayed unrepaired.
+func (r *Report) Failed() bool {
+	return r.Verdict.Failed() || len(r.Crashes) > 0 || !r.Converged || r.Unrepaired > 0
+}
+
+// faultSummary is the worst of each fault kind.
+type faultSummary struct {
+	count                     int
+	unavail, converge, repair float64
+	failed                    int
+}
 
 // String renders the report for people.
 func (r *Report) String() string {
@@ -71,16 +96,75 @@ func (r *Report) String() string {
 	sort.Strings(kinds)
 	for _, k := range kinds {
 		c := r.ByKind[k]
-		fmt.Fprintf(&b, "    %-13s %6d attempted %6d acknowledged %5d failed\n", k, c[0], c[1], c[2])
+		fmt.Fprintf(&b, "    %-14s %6d attempted %6d acknowledged %5d failed\n", k, c[0], c[1], c[2])
 	}
+	fmt.Fprintf(&b, "  %-10s %-26s %7s %7s %7s %7s %6s %8s  %s\n", "fault", "target", "at s", "held s", "unavl s", "conv s", "failed", "repair s", "detail")
+	sum := map[string]*faultSummary{}
+	var order []string
 	for _, f := range r.Faults {
-		fmt.Fprintf(&b, "  fault %-7s %-28s at %6.1fs healed %6.1fs ready %6.1fs  longest unavailable %5.2fs  %s %s\n",
-			f.Kind, f.Target, float64(f.Start)/1e9, float64(f.Healed)/1e9, float64(f.Ready)/1e9, f.LongestUnavailable, f.Detail, f.Err)
+		repair := "-"
+		switch {
+		case f.Unrepaired:
+			repair = "NEVER"
+		case f.RepairS > 0:
+			repair = fmt.Sprintf("%.1f", f.RepairS)
+		}
+		conv := "NEVER"
+		if f.ConvergeS >= 0 {
+			conv = fmt.Sprintf("%.2f", f.ConvergeS)
+		}
+		detail := f.Detail
+		if f.Repair != "" {
+			detail += "; repair: " + f.Repair
+		}
+		if f.Err != "" {
+			detail += "; ERROR " + f.Err
+		}
+		fmt.Fprintf(&b, "  %-10s %-26s %7.1f %7.1f %7.2f %7s %6d %8s  %s\n", f.Kind, f.Target, float64(f.Start)/1e9,
+			float64(f.Healed-f.Start)/1e9, f.LongestUnavailable, conv, f.FailedOps, repair, detail)
+		s := sum[f.Kind]
+		if s == nil {
+			s = &faultSummary{}
+			sum[f.Kind] = s
+			order = append(order, f.Kind)
+		}
+		s.count++
+		s.unavail = max(s.unavail, f.LongestUnavailable)
+		s.converge = max(s.converge, f.ConvergeS)
+		s.repair = max(s.repair, f.RepairS)
+		s.failed += f.FailedOps
+	}
+	sort.Strings(order)
+	fmt.Fprintf(&b, "  per fault kind: %-10s %5s %17s %14s %13s %10s\n", "kind", "count", "longest unavail s", "max converge s", "max repair s", "ops failed")
+	for _, k := range order {
+		s := sum[k]
+		fmt.Fprintf(&b, "  per fault kind: %-10s %5d %17.2f %14.2f %13.1f %10d\n", k, s.count, s.unavail, s.converge, s.repair, s.failed)
+	}
+	skipped := make([]string, 0, len(r.Skipped))
+	for k := range r.Skipped {
+		skipped = append(skipped, k)
+	}
+	sort.Strings(skipped)
+	for _, k := range skipped {
+		fmt.Fprintf(&b, "  SKIPPED fault %s: %s\n", k, r.Skipped[k])
 	}
 	v := r.Verdict
-	fmt.Fprintf(&b, "  converged: %v in %.1fs\n", r.Converged, r.ConvergeS)
-	fmt.Fprintf(&b, "  acknowledged writes lost: %d   corrupt reads: %d   deleted back: %d   stale: %d   unreadable: %d   list mismatches: %d   metadata lost: %d   linearizable: %s (%d keys)\n",
-		v.LostWrites, v.CorruptReads, v.Resurrected, v.Stale, v.Unreadable, v.ListMismatch, v.MetadataLost, v.Linearizable, v.KeysChecked)
+	fmt.Fprintf(&b, "  converged: %v in %.1fs; damage unrepaired: %d\n", r.Converged, r.ConvergeS, r.Unrepaired)
+	fmt.Fprintf(&b, "  acknowledged writes lost: %d   corrupt reads: %d   deleted back: %d   stale: %d   unreadable: %d   list mismatches: %d   metadata lost: %d   linearizable: %s (%d keys, %d bucket/user names)\n",
+		v.LostWrites, v.CorruptReads, v.Resurrected, v.Stale, v.Unreadable, v.ListMismatch, v.MetadataLost, v.Linearizable, v.KeysChecked, v.NamesChecked)
+	if len(r.Orphans) > 0 {
+		drives := make([]string, 0, len(r.Orphans))
+		total := 0
+		for d, c := range r.Orphans {
+			drives = append(drives, fmt.Sprintf("%s %d", d, c))
+			total += c
+		}
+		sort.Strings(drives)
+		fmt.Fprintf(&b, "  orphan shard files (no record refers to them; nothing frees them): %d (%s)\n", total, strings.Join(drives, ", "))
+	}
+	if v.StaleBucketReads > 0 {
+		fmt.Fprintf(&b, "  stale \"bucket exists\" answers (HeadBucket, CreateBucket from a node not yet at a delete; bucket lookups are local by design): %d\n", v.StaleBucketReads)
+	}
 	for _, c := range r.Crashes {
 		fmt.Fprintf(&b, "  CRASH %s\n", c)
 	}
@@ -96,25 +180,18 @@ func (r *Report) String() string {
 
 type adminStatus struct{ c *adminapi.Client }
 
-func (a adminStatus) status(ctx context.Context) (string, map[string]bool, error) {
+func (a adminStatus) status(ctx context.Context) (adminapi.ClusterStatus, error) {
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	st, err := a.c.ClusterStatus(ctx)
-	if err != nil {
-		return "", nil, err
-	}
-	alive := map[string]bool{}
-	for _, n := range st.Nodes {
-		alive[n.ID] = n.Alive
-	}
-	return st.Leader, alive, nil
+	return a.c.ClusterStatus(ctx)
 }
 
 // Run makes the buckets, runs the workload while injecting the faults,
-// heals everything, waits for convergence, reads every key back and checks
-// the history. It returns the report (also written to cfg.Dir) and an
-// error only when the run itself could not be carried out.
-func Run(ctx context.Context, cfg Config) (*Report, error) {
+// heals everything, waits for convergence, reads every key and name back
+// and checks the history. It returns the report (also written to cfg.Dir,
+// with history.jsonl) and an error only when the run itself could not be
+// carried out.
+func Run(ctx context.Context, cfg Config) (_ *Report, err error) {
 	logf := cfg.Logf
 	if logf == nil {
 		logf = func(string, ...any) {}
@@ -124,6 +201,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return nil, err
 	}
+	// The history is kept whatever happens, for the analysis of a failure.
+	defer func() {
+		if werr := h.WriteJSONLines(filepath.Join(cfg.Dir, "history.jsonl")); err == nil {
+			err = werr
+		}
+	}()
 	faultLog, err := os.Create(filepath.Join(cfg.Dir, "faults.log"))
 	if err != nil {
 		return nil, err
@@ -131,13 +214,28 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	defer faultLog.Close()
 	in := &injector{c: cfg.Cluster, h: h, parity: cfg.Parity, logf: logf, log: faultLog,
 		admin: func(ep string) statusGetter { return adminStatus{w.admin(ep)} }}
-	in.note("run %s: seed %d, %d clients, %s, faults %v", cfg.Name, cfg.Seed, w.Clients, cfg.Duration, cfg.Faults)
+	rep := &Report{Name: cfg.Name, Seed: cfg.Seed, Dir: cfg.Dir, Endpoints: len(w.Endpoints), Clients: w.Clients,
+		ByKind: map[string][3]int{}, Skipped: map[string]string{}}
+	var faults []string
+	for _, f := range cfg.Faults {
+		if cfg.Cluster == nil {
+			rep.Skipped[f] = "no cluster of the harness's own (endpoints only)"
+		} else if why := cfg.Cluster.FaultOff(f); why != "" {
+			rep.Skipped[f] = why
+		} else {
+			faults = append(faults, f)
+		}
+	}
+	in.note("run %s: seed %d, %d clients, %s, faults %v", cfg.Name, cfg.Seed, w.Clients, cfg.Duration, faults)
+	for f, why := range rep.Skipped {
+		in.note("run %s: fault %s SKIPPED: %s", cfg.Name, f, why)
+	}
 
 	setup := w.s3Client(w.Endpoints[0])
 	for _, b := range w.Buckets {
 		if err := retry(ctx, 30*time.Second, func() error {
 			_, err := setup.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: &b})
-			if err != nil && (strings.Contains(err.Error(), "BucketAlreadyOwnedByYou") || strings.Contains(err.Error(), "BucketAlreadyExists")) {
+			if c := apiCode(err); c == "BucketAlreadyOwnedByYou" || c == "BucketAlreadyExists" {
 				return nil
 			}
 			return err
@@ -146,39 +244,66 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 	}
 
-	wctx, stop := context.WithTimeout(ctx, cfg.Duration)
-	defer stop()
+	if err := w.WriteCold(ctx, h); err != nil {
+		return nil, err
+	}
+
+	// After stop the clients start no operation: stretches without
+	// success are counted up to it only.
+	stop := h.Now() + int64(cfg.Duration)
+	wctx, cancel := context.WithTimeout(ctx, cfg.Duration)
+	defer cancel()
 	var wg sync.WaitGroup
 	wg.Go(func() { w.Run(wctx, h) })
-	var events []FaultEvent
+	var events []*FaultEvent
 	in.hold = wctx
-	if cfg.Cluster != nil && len(cfg.Faults) > 0 {
+	if len(faults) > 0 {
 		r := rand.New(rand.NewPCG(cfg.Seed, 0xfa17))
-		order := append([]string(nil), cfg.Faults...)
-		r.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
 		in.sleep(wctx, 3*time.Second) // a baseline before the first fault
-		for i := 0; wctx.Err() == nil; i++ {
-			ev := in.Inject(ctx, order[i%len(order)], r)
-			events = append(events, ev)
+		var order []string
+		for wctx.Err() == nil {
+			if len(order) == 0 {
+				order = slices.Clone(faults)
+				r.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+			}
+			events = append(events, in.Inject(ctx, order[0], r))
+			order = order[1:]
 			in.sleep(wctx, in.jitter(r, time.Second, 3*time.Second))
 		}
 	}
 	wg.Wait()
 	end := h.Now()
 	in.note("workload done after %s", time.Duration(end).Round(time.Millisecond))
+	rep.DurationS = float64(end) / 1e9
 
-	rep := &Report{Name: cfg.Name, Seed: cfg.Seed, Dir: cfg.Dir, Endpoints: len(w.Endpoints), Clients: w.Clients,
-		DurationS: float64(end) / 1e9, ByKind: map[string][3]int{}}
 	healStart := time.Now()
+	converged := true
 	if cfg.Cluster != nil {
 		if err := in.healAll(ctx); err != nil {
 			in.note("heal: %v", err)
 		}
+		if _, err := in.agree(ctx, cfg.Converge); err != nil {
+			in.note("heal: %v", err)
+			converged = false
+		}
 	}
 	ops := h.Ops()
-	final, converged := converge(ctx, w, ops, cfg.Converge, in)
-	rep.ConvergeS, rep.Converged = time.Since(healStart).Seconds(), converged
-	in.note("converged=%v after %.1fs", converged, rep.ConvergeS)
+	final, listed := converge(ctx, w, ops, time.Until(healStart.Add(cfg.Converge)))
+	rep.ConvergeS, rep.Converged = time.Since(healStart).Seconds(), converged && listed
+	in.note("converged=%v after %.1fs", rep.Converged, rep.ConvergeS)
+	in.Wait() // repair watchers: they end by repairBound
+	if cfg.Cluster != nil {
+		rep.Orphans = map[string]int{}
+		for _, n := range cfg.Cluster.Nodes {
+			for _, d := range n.Drives {
+				if c, err := orphanShards(d); err != nil {
+					in.note("orphans of %s: %v", d, err)
+				} else if c > 0 {
+					rep.Orphans[n.ID+"/"+filepath.Base(d)] = c
+				}
+			}
+		}
+	}
 
 	for _, op := range ops {
 		c := rep.ByKind[string(op.Kind)]
@@ -199,19 +324,32 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 		rep.ByKind[string(op.Kind)] = c
 	}
-	for i := range events {
-		// Clipped at the workload's end: no operation runs after it.
-		events[i].LongestUnavailable = longestGap(ops, events[i].Start, min(events[i].Ready, end)).Seconds()
+	in.mu.Lock()
+	for _, ev := range events {
+		if ev.Unrepaired {
+			rep.Unrepaired++
+		}
 	}
+	for _, g := range gaps(ops, min(end, stop)) {
+		if i := charge(events, g[0]); i >= 0 {
+			events[i].LongestUnavailable = max(events[i].LongestUnavailable, time.Duration(g[1]-g[0]).Seconds())
+		}
+	}
+	for _, op := range ops {
+		if i := charge(events, op.Start); i >= 0 && op.Status == Fail {
+			events[i].FailedOps++
+		}
+	}
+	in.mu.Unlock()
 	rep.Faults = events
 	if cfg.Cluster != nil {
 		rep.Crashes = cfg.Cluster.Crashes()
 	}
 	rep.Verdict = Check(ops, final, cfg.Dir)
-
-	if err := h.WriteJSONLines(filepath.Join(cfg.Dir, "history.jsonl")); err != nil {
+	if err := writeFinal(filepath.Join(cfg.Dir, "final.jsonl"), final); err != nil {
 		return rep, err
 	}
+
 	b, _ := json.MarshalIndent(rep, "", "  ")
 	if err := os.WriteFile(filepath.Join(cfg.Dir, "report.json"), b, 0o644); err != nil {
 		return rep, err
@@ -219,9 +357,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	return rep, nil
 }
 
-// longestGap is the longest stretch overlapping [from, to] in which no
-// operation succeeded (ended OK or NotFound).
-func longestGap(ops []Op, from, to int64) time.Duration {
+// gaps returns the stretches, up to end, in which no operation
+// succeeded (ended OK or with a definite answer): from one success to the
+// next.
+func gaps(ops []Op, end int64) [][2]int64 {
 	var ends []int64
 	for _, op := range ops {
 		if op.Status != Fail {
@@ -229,15 +368,37 @@ func longestGap(ops []Op, from, to int64) time.Duration {
 		}
 	}
 	sort.Slice(ends, func(i, j int) bool { return ends[i] < ends[j] })
-	var longest int64
-	prev := int64(0)
-	for _, e := range append(ends, to) {
-		if e >= from && prev <= to {
-			longest = max(longest, min(e, to)-max(prev, from)) // the gap clipped to the fault's window
+	var out [][2]int64
+	for i, e := range ends {
+		next := end
+		if i+1 < len(ends) {
+			next = min(ends[i+1], end)
 		}
-		prev = e
+		if next > e {
+			out = append(out, [2]int64{e, next})
+		}
 	}
-	return time.Duration(max(longest, 0))
+	return out
+}
+
+// chargeSlack: a stretch without success, or a failed operation, that
+// began at t is charged to the last fault begun by t+chargeSlack. The last
+// success before a stall, or the start of an operation a fault then broke,
+// may precede the fault by up to about one operation's time; a stall that
+// began in the aftermath of a fault (after it healed, before the next) is
+// that fault's.
+const chargeSlack = int64(time.Second)
+
+// charge returns the index in events (in start order) of the fault that
+// something begun at t is charged to, -1 before the first fault.
+func charge(events []*FaultEvent, t int64) int {
+	i := -1
+	for j, ev := range events {
+		if ev.Start <= t+chargeSlack {
+			i = j
+		}
+	}
+	return i
 }
 
 func retry(ctx context.Context, d time.Duration, fn func() error) error {
@@ -252,9 +413,11 @@ func retry(ctx context.Context, d time.Duration, fn func() error) error {
 }
 
 // converge waits until every endpoint lists every bucket alike and then
-// reads every key and metadata name back. A key whose GET fails is retried
-// until the deadline: unavailability that outlasts it is a finding.
-func converge(ctx context.Context, w Workload, ops []Op, d time.Duration, in *injector) (Final, bool) {
+// reads every key and bucket or user name back, as the history (final
+// reads are recorded there too). A read that fails is retried until the
+// deadline: unavailability that outlasts it is a finding. It reports
+// whether the listings agreed.
+func converge(ctx context.Context, w Workload, ops []Op, d time.Duration) (Final, bool) {
 	deadline := time.Now().Add(d)
 	clients := make([]*s3.Client, len(w.Endpoints))
 	for i, ep := range w.Endpoints {
@@ -285,54 +448,47 @@ func converge(ctx context.Context, w Workload, ops []Op, d time.Duration, in *in
 		}
 	}
 	h := NewHistory()
-	seen := map[ObjKey]bool{}
-	for _, op := range ops {
-		k := ObjKey{op.Bucket, op.Key}
-		if (op.Kind == OpPut || op.Kind == OpDelete || op.Kind == OpGet) && !seen[k] {
-			seen[k] = true
-			fin := Op{Kind: OpGet, Bucket: k.Bucket, Key: k.Key, Endpoint: w.Endpoints[0]}
-			for {
-				fin.Status, fin.Err = "", ""
-				w.do(ctx, h, &fin, func(ctx context.Context) error { return get(ctx, clients[0], &fin) })
-				if fin.Status != Fail || time.Now().After(deadline) {
-					break
-				}
-				time.Sleep(500 * time.Millisecond)
+	// readBack runs a final read until it gives a definite answer or the
+	// deadline passes.
+	readBack := func(op *Op, fn func(context.Context) error) {
+		for {
+			op.Status, op.Err = "", ""
+			w.do(ctx, h, op, fn)
+			if op.Status != Fail || time.Now().After(deadline) || ctx.Err() != nil {
+				return
 			}
+			time.Sleep(500 * time.Millisecond)
+		}
+	}
+	adm := w.admin(w.Endpoints[0])
+	for _, op := range ops {
+		switch key := metaKey(op); {
+		case op.Kind == OpPut || op.Kind == OpDelete || op.Kind == OpGet:
+			k := ObjKey{op.Bucket, op.Key}
+			if _, ok := final.Objects[k]; ok {
+				continue
+			}
+			fin := Op{Kind: OpGet, Bucket: k.Bucket, Key: k.Key, Endpoint: w.Endpoints[0]}
+			readBack(&fin, func(ctx context.Context) error { return get(ctx, clients[0], &fin) })
 			final.Objects[k] = fin
-		}
-		if op.Status != OK {
-			continue
-		}
-		switch op.Kind {
-		case OpCreateBucket:
-			name := op.Bucket
-			m := Op{Kind: OpHeadBucket, Bucket: name}
-			_ = retry(ctx, time.Until(deadline), func() error {
-				w.do(ctx, h, &m, func(ctx context.Context) error {
-					_, err := clients[0].HeadBucket(ctx, &s3.HeadBucketInput{Bucket: &name})
+		case key != "":
+			if _, ok := final.Meta[key]; ok {
+				continue
+			}
+			fin := Op{Kind: OpHeadBucket, Bucket: op.Bucket, Name: op.Name, Endpoint: w.Endpoints[0]}
+			if op.Name != "" {
+				fin.Kind = OpGetUser
+				readBack(&fin, func(ctx context.Context) error {
+					_, err := adm.GetUser(ctx, fin.Name)
 					return err
 				})
-				if m.Status == Fail {
-					return errors.New(m.Err)
-				}
-				return nil
-			})
-			final.Meta["bucket "+name] = m
-		case OpCreateUser:
-			name := op.Bucket
-			m := Op{Kind: OpCreateUser, Bucket: name}
-			_ = retry(ctx, time.Until(deadline), func() error {
-				w.do(ctx, h, &m, func(ctx context.Context) error {
-					_, err := w.admin(w.Endpoints[0]).GetUser(ctx, name)
+			} else {
+				readBack(&fin, func(ctx context.Context) error {
+					_, err := clients[0].HeadBucket(ctx, &s3.HeadBucketInput{Bucket: &fin.Bucket})
 					return err
 				})
-				if m.Status == Fail {
-					return errors.New(m.Err)
-				}
-				return nil
-			})
-			final.Meta["user "+name] = m
+			}
+			final.Meta[key] = fin
 		}
 	}
 	return final, converged
@@ -348,4 +504,17 @@ func sameKeys(a, b map[string]int64) bool {
 		}
 	}
 	return true
+}
+
+// writeFinal writes the reads made after heal, one per line, sorted.
+func writeFinal(path string, final Final) error {
+	h := NewHistory()
+	for _, op := range final.Objects {
+		h.Add(op)
+	}
+	for _, op := range final.Meta {
+		h.Add(op)
+	}
+	sort.Slice(h.ops, func(i, j int) bool { return h.ops[i].Start < h.ops[j].Start })
+	return h.WriteJSONLines(path)
 }

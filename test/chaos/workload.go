@@ -38,11 +38,65 @@ type Workload struct {
 	MaxSize int64
 	// OpTimeout bounds one operation: a hang becomes a failed operation.
 	OpTimeout time.Duration
-	// Metadata adds bucket creates/heads and (with Admin) user creates.
-	Metadata bool
+	// Metadata adds the control-plane operations: CreateBucket,
+	// DeleteBucket and HeadBucket of MetaNames shared bucket names, and
+	// create, remove, show, attach and detach a policy of MetaNames
+	// shared user names (admin API), so that they race.
+	Metadata  bool
+	MetaNames int // default 4
+	// Cold is the number of objects (256 KiB to 4 MiB) written once, in
+	// the first bucket under keys starting with coldPrefix, before the run
+	// and never touched again by the clients: the bitrot fault flips bits
+	// in their shard files, which stay long enough for the scanner's
+	// repair to be timed. They are checked like every key.
+	Cold int
 	// Prefix is put before every bucket and user name the workload makes,
 	// so runs against a shared deployment do not collide.
 	Prefix string
+}
+
+// coldPrefix starts the keys of the cold objects (Workload.Cold).
+const coldPrefix = "cold-"
+
+// WriteCold writes the cold objects, as client number w.Clients, and
+// records them in h; a PUT that fails is retried for up to 30 s.
+func (w *Workload) WriteCold(ctx context.Context, h *History) error {
+	if w.Cold == 0 {
+		return nil
+	}
+	r := rand.New(rand.NewPCG(w.Seed, 0xc01d))
+	cl := w.s3Client(w.Endpoints[0])
+	for i := range w.Cold {
+		size := 256<<10 + r.Int64N(4<<20-256<<10)
+		b := body(w.Seed, w.Clients, i, size)
+		sum := sha256.Sum256(b)
+		op := Op{Client: w.Clients, Kind: OpPut, Endpoint: w.Endpoints[0], Bucket: w.Buckets[0],
+			Key: fmt.Sprintf("%s%03d", coldPrefix, i), Size: size, SHA256: hex.EncodeToString(sum[:])}
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			o := op
+			w.do(ctx, h, &o, func(ctx context.Context) error { return w.put(ctx, cl, &o, b) })
+			if o.Status == OK {
+				break
+			}
+			if time.Now().After(deadline) || ctx.Err() != nil {
+				return fmt.Errorf("cold object %s: %s", o.Key, o.Err)
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
+	}
+	return nil
+}
+
+// metaBucket and metaUser are the shared names of the metadata operations.
+func (w *Workload) metaBucket(i int) string { return fmt.Sprintf("%sm-%d", w.Prefix, i) }
+func (w *Workload) metaUser(i int) string   { return fmt.Sprintf("%su-%d", w.Prefix, i) }
+
+func (w *Workload) metaNames() int {
+	if w.MetaNames > 0 {
+		return w.MetaNames
+	}
+	return 4
 }
 
 func (w *Workload) s3Client(endpoint string) *s3.Client {
@@ -121,7 +175,7 @@ func (w *Workload) client(ctx context.Context, h *History, id int) {
 		op := Op{Client: id, Endpoint: ep, Bucket: bucket, Key: key}
 		p := r.IntN(100)
 		switch {
-		case p < 35:
+		case p < 30:
 			op.Kind = OpPut
 			size := w.size(r)
 			b := body(w.Seed, id, n, size)
@@ -129,33 +183,113 @@ func (w *Workload) client(ctx context.Context, h *History, id int) {
 			op.Size, op.SHA256 = size, hex.EncodeToString(sum[:])
 			op.Multipart = size >= 6<<20 && r.IntN(2) == 0
 			w.do(ctx, h, &op, func(ctx context.Context) error { return w.put(ctx, cl, &op, b) })
-		case p < 70:
+		case p < 58:
 			op.Kind = OpGet
 			w.do(ctx, h, &op, func(ctx context.Context) error { return get(ctx, cl, &op) })
-		case p < 82:
+		case p < 68:
 			op.Kind = OpDelete
 			w.do(ctx, h, &op, func(ctx context.Context) error {
 				_, err := cl.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &bucket, Key: &key})
 				return err
 			})
-		case p < 92 || !w.Metadata:
+		case p < 76 || !w.Metadata:
 			op.Kind, op.Key = OpList, ""
 			w.do(ctx, h, &op, func(ctx context.Context) error { return list(ctx, cl, &op) })
-		case p < 96:
-			op.Kind, op.Key = OpCreateBucket, ""
-			op.Bucket = fmt.Sprintf("%smeta-%d-%d", w.Prefix, id, n)
-			w.do(ctx, h, &op, func(ctx context.Context) error {
-				_, err := cl.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: &op.Bucket})
-				return err
-			})
+		case p < 88:
+			op.Key, op.Bucket = "", w.metaBucket(r.IntN(w.metaNames()))
+			w.bucketOp(ctx, h, cl, &op, p)
 		default:
-			op.Kind, op.Key = OpCreateUser, ""
-			op.Bucket = fmt.Sprintf("%suser-%d-%d", w.Prefix, id, n) // the user's name
-			w.do(ctx, h, &op, func(ctx context.Context) error {
-				_, err := w.admin(ep).CreateUser(ctx, adminapi.CreateUserRequest{Name: op.Bucket})
-				return err
-			})
+			op.Key, op.Bucket, op.Name = "", "", w.metaUser(r.IntN(w.metaNames()))
+			w.userOp(ctx, h, w.admin(ep), &op, p)
 		}
+	}
+}
+
+// Definite answers of the metadata operations, told apart from failures.
+var (
+	errAbsent = errors.New("does not exist")
+	errExists = errors.New("already exists")
+)
+
+func apiCode(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	return ""
+}
+
+// bucketOp creates (p < 80), deletes (p < 84) or heads op.Bucket.
+func (w *Workload) bucketOp(ctx context.Context, h *History, cl *s3.Client, op *Op, p int) {
+	name := op.Bucket
+	switch {
+	case p < 80:
+		op.Kind = OpCreateBucket
+		w.do(ctx, h, op, func(ctx context.Context) error {
+			_, err := cl.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: &name})
+			if c := apiCode(err); c == "BucketAlreadyOwnedByYou" || c == "BucketAlreadyExists" {
+				return errExists
+			}
+			return err
+		})
+	case p < 84:
+		op.Kind = OpDeleteBucket
+		w.do(ctx, h, op, func(ctx context.Context) error {
+			_, err := cl.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: &name})
+			if apiCode(err) == "NoSuchBucket" {
+				return errAbsent
+			}
+			return err
+		})
+	default:
+		op.Kind = OpHeadBucket
+		w.do(ctx, h, op, func(ctx context.Context) error {
+			_, err := cl.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: &name})
+			return err
+		})
+	}
+}
+
+// userOp creates (p < 91), removes (p < 94), shows (p < 96), attaches the
+// readonly policy to (p < 98) or detaches it from op.Name.
+func (w *Workload) userOp(ctx context.Context, h *History, adm *adminapi.Client, op *Op, p int) {
+	name := op.Name
+	attach := adminapi.AttachRequest{User: name}
+	switch {
+	case p < 91:
+		op.Kind = OpCreateUser
+		w.do(ctx, h, op, func(ctx context.Context) error {
+			_, err := adm.CreateUser(ctx, adminapi.CreateUserRequest{Name: name})
+			var ae *adminapi.Error
+			if errors.As(err, &ae) && ae.Code == adminapi.CodeUserExists {
+				return errExists
+			}
+			return err
+		})
+	case p < 94:
+		op.Kind = OpDeleteUser
+		w.do(ctx, h, op, func(ctx context.Context) error { return adm.RemoveUser(ctx, name) })
+	case p < 96:
+		op.Kind = OpGetUser
+		w.do(ctx, h, op, func(ctx context.Context) error {
+			_, err := adm.GetUser(ctx, name)
+			return err
+		})
+	case p < 98:
+		op.Kind = OpAttachPolicy
+		w.do(ctx, h, op, func(ctx context.Context) error { return adm.AttachPolicy(ctx, "readonly", attach) })
+	default:
+		// "Not attached" (InvalidArgument) comes after the user was found:
+		// the user exists.
+		op.Kind = OpDetachPolicy
+		w.do(ctx, h, op, func(ctx context.Context) error {
+			err := adm.DetachPolicy(ctx, "readonly", attach)
+			var ae *adminapi.Error
+			if errors.As(err, &ae) && ae.Code == adminapi.CodeInvalidArgument {
+				return errExists
+			}
+			return err
+		})
 	}
 }
 
@@ -171,7 +305,9 @@ func (w *Workload) do(ctx context.Context, h *History, op *Op, fn func(context.C
 	switch {
 	case err == nil:
 		op.Status = OK
-	case isNotFound(err):
+	case errors.Is(err, errExists):
+		op.Status = Exists
+	case errors.Is(err, errAbsent), isNotFound(err):
 		op.Status = NotFound
 	default:
 		op.Status, op.Err = Fail, err.Error()
@@ -233,8 +369,8 @@ func listAll(ctx context.Context, cl *s3.Client, bucket string) (map[string]int6
 	return keys, nil
 }
 
-// isNotFound reports a definite "absent" answer: NoSuchKey, NoSuchBucket
-// for HeadBucket (404), NoSuchUser.
+// isNotFound reports a definite "absent" answer: NoSuchKey, HeadBucket's
+// 404, an admin API 404 (NoSuchUser).
 func isNotFound(err error) bool {
 	var nsk *types.NoSuchKey
 	var nf *types.NotFound
