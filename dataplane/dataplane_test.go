@@ -584,4 +584,10 @@ func TestSilentDrive(t *testing.T) {
 	if _, err := e.store.HeadObject(ctxb, "b", "k", GetOptions{}); !errors.Is(err, ErrObjectNotFound) {
 		t.Fatalf("head after delete: %v", err)
 	}
+	// A drive that answers for its record but then sends no shard data:
+	// the read switches to parity after the grace, not StallTimeout.
+	e.pgDrives("b", "k")[1].silent.Store(false)
+	e.put("b", "k2", big)
+	e.pgDrives("b", "k2")[0].stall.Store(true)
+	within("read around a stalled data shard", func() { e.mustRead("b", "k2", big) })
 }

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -206,39 +205,52 @@ func (r *objReader) loadBlock(b int64) error {
 	return nil
 }
 
-// readAll reads block b of the shards cands in parallel. A read that takes
-// longer than StallTimeout has its stream cancelled and fails as unavailable,
-// so a silent drive costs a switch to parity, not a hung request.
+// readAll reads block b of the shards cands in parallel. A read still
+// running once the others are done gets the straggler grace (see
+// Store.stragglerGrace), and any read StallTimeout at most; then its stream
+// is cancelled and fails as unavailable, so a silent drive (a paused node)
+// costs a switch to parity after the grace, not a hung request.
 func (r *objReader) readAll(cands []int, b int64) {
-	var wg sync.WaitGroup
+	done := make(chan struct{}, len(cands))
+	start := time.Now()
 	for _, i := range cands {
 		st := &r.streams[i]
 		if st.ctx == nil {
 			st.ctx, st.cancel = context.WithCancel(r.ctx)
 		}
 		st.busy.Store(true)
-		wg.Add(1)
 		go func() {
-			defer wg.Done()
 			err := r.readBlock(i, b)
 			if err != nil && st.stalled.Load() {
-				err = fmt.Errorf("%w: no shard data for %v", errUnreachable, r.o.s.cfg.StallTimeout)
+				err = fmt.Errorf("%w: no shard data after the straggler grace", errUnreachable)
 			}
 			st.err = err
 			st.busy.Store(false)
+			done <- struct{}{}
 		}()
 	}
-	done := make(chan struct{})
-	go func() {
-		wg.Wait()
-		close(done)
-	}()
-	t := time.NewTimer(r.o.s.cfg.StallTimeout)
-	defer t.Stop()
-	select {
-	case <-done:
+	stall := time.NewTimer(r.o.s.cfg.StallTimeout)
+	defer stall.Stop()
+	var grace <-chan time.Time
+	got := 0
+wait:
+	for got < len(cands) {
+		select {
+		case <-done:
+			got++
+			if grace == nil && got < len(cands) {
+				t := time.NewTimer(r.o.s.stragglerGrace(time.Since(start)))
+				defer t.Stop()
+				grace = t.C
+			}
+			continue
+		case <-grace:
+		case <-stall.C:
+		}
+		break wait
+	}
+	if got == len(cands) {
 		return
-	case <-t.C:
 	}
 	for _, i := range cands {
 		if st := &r.streams[i]; st.busy.Load() {
@@ -246,7 +258,9 @@ func (r *objReader) readAll(cands []int, b int64) {
 			st.cancel()
 		}
 	}
-	<-done
+	for ; got < len(cands); got++ {
+		<-done
+	}
 }
 
 // candidates appends up to want shard indexes to read next: streams already
