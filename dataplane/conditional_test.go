@@ -294,3 +294,28 @@ func TestLockMajority(t *testing.T) {
 	}
 	e.mustRead("b", "k", []byte("x"))
 }
+
+// TestLockOfDeadWriter: the leases of a writer whose node gossip declared
+// down are free at once (its node was killed in the middle of a write),
+// while a live writer's lease still holds until it expires.
+func TestLockOfDeadWriter(t *testing.T) {
+	var t0 lockTable
+	down := map[string]bool{}
+	t0.down = func(id string) bool { return down[id] }
+	name := lockName{drive: "d1", bucket: "b", key: "k"}
+	dead, other := newOwner("n2"), newOwner("n3")
+	if !t0.acquire(name, dead, time.Hour) {
+		t.Fatal("first acquire refused")
+	}
+	if t0.acquire(name, other, time.Hour) {
+		t.Fatal("a live writer's lease was taken")
+	}
+	down["n2"] = true
+	if !t0.acquire(name, other, time.Hour) {
+		t.Fatal("the lease of a writer on a down node was not freed")
+	}
+	down["n3"] = false
+	if t0.acquire(name, newOwner("n1"), time.Hour) {
+		t.Fatal("the new holder's lease was taken")
+	}
+}

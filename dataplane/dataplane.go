@@ -276,6 +276,7 @@ func newStore(cfg Config, local map[string]localDrive, topo Topology, tr *rpc.Tr
 		local:    local,
 		maxBody:  MaxPartSize,
 	}
+	s.locks.down = cfg.Down
 	s.heal.init(cfg)
 	s.rebal.pace = newPacer(cfg.RebalanceRate)
 	for id, d := range local {

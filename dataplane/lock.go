@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -60,11 +61,23 @@ type lease struct {
 type lockTable struct {
 	mu     sync.Mutex
 	m      map[lockName]lease
-	sweeps int // acquisitions since the last sweep of expired leases
+	sweeps int                      // acquisitions since the last sweep of expired leases
+	down   func(nodeID string) bool // Config.Down: a dead writer's leases are free
 }
 
-// acquire grants name to owner for ttl if it is free, expired, or already
-// owner's (a retry extends it).
+// newOwner returns a lock owner for a writer on node: node/unique, so that
+// the leases of a writer whose node gossip declared dead (killed in the
+// middle of a write) are free at once instead of after LockTTL.
+func newOwner(node string) string { return node + "/" + newDataDir() }
+
+// ownerDown reports whether owner's node is down (see newOwner).
+func (t *lockTable) ownerDown(owner string) bool {
+	i := strings.LastIndexByte(owner, '/')
+	return i > 0 && t.down != nil && t.down(owner[:i])
+}
+
+// acquire grants name to owner for ttl if it is free, expired, already
+// owner's (a retry extends it) or held by a writer on a node that is down.
 func (t *lockTable) acquire(name lockName, owner string, ttl time.Duration) bool {
 	now := time.Now()
 	t.mu.Lock()
@@ -72,7 +85,7 @@ func (t *lockTable) acquire(name lockName, owner string, ttl time.Duration) bool
 	if t.m == nil {
 		t.m = map[lockName]lease{}
 	}
-	if l, ok := t.m[name]; ok && l.owner != owner && now.Before(l.expires) {
+	if l, ok := t.m[name]; ok && l.owner != owner && now.Before(l.expires) && !t.ownerDown(l.owner) {
 		return false
 	}
 	t.m[name] = lease{owner: owner, expires: now.Add(ttl)}
@@ -182,7 +195,7 @@ func (s *Store) lockKey(ctx context.Context, rt route, bucket, key string, condi
 		wait = s.cfg.LockWait
 	}
 	deadline := time.Now().Add(wait)
-	l := &keyLock{s: s, rt: rt, bucket: bucket, key: key, owner: newDataDir()}
+	l := &keyLock{s: s, rt: rt, bucket: bucket, key: key, owner: newOwner(s.cfg.NodeID)}
 	backoff := time.Millisecond
 	for {
 		l.granted = make([]bool, n)
