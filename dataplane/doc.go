@@ -34,7 +34,12 @@
 //   - quorum reads with bitrot checks and reconstruction (GetObject,
 //     Object.NewReader, across part boundaries), and listings that merge the
 //     nodes' sorted pages (ListObjects, ListObjectVersions,
-//     ListMultipartUploads), and DropBucket;
+//     ListMultipartUploads; list.go: one dp.list_node call per node and
+//     page, its reply in a compact binary form, listwire.go), and
+//     DropBucket;
+//   - DeleteObjects (deletemany.go): many keys deleted as DeleteObject
+//     would, each phase of the lock protocol sent to each node as one
+//     dp.key_ops call for all keys;
 //   - healing (heal.go, scan.go): rebuildShard, the primitive that rebuilds
 //     one shard of one version (inline, shard file or multipart) from the
 //     other shards and restores it on any drive, durable before its record

@@ -42,6 +42,8 @@ type faultDrive struct {
 	silent      atomic.Bool // every call blocks until its ctx ends (a paused node)
 	// commitGate, when set, makes CommitVersion wait until it is closed.
 	commitGate atomic.Pointer[chan struct{}]
+	lists      atomic.Int64 // List calls
+	listed     atomic.Int64 // entries List returned
 }
 
 var errInjected = errors.New("injected fault")
@@ -190,10 +192,13 @@ func (r stallReader) Read([]byte) (int, error) {
 }
 
 func (f *faultDrive) List(ctx context.Context, bucket string, o drive.ListOptions) ([]drive.ListEntry, bool, error) {
+	f.lists.Add(1)
 	if err := f.check(ctx); err != nil {
 		return nil, false, err
 	}
-	return f.localDrive.List(ctx, bucket, o)
+	entries, more, err := f.localDrive.List(ctx, bucket, o)
+	f.listed.Add(int64(len(entries)))
+	return entries, more, err
 }
 
 // testEnv is one node holding all the drives of a single-node cluster.

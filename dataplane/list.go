@@ -3,7 +3,6 @@ package dataplane
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -43,6 +42,9 @@ type listReq struct {
 	// PGs, when set, keeps only the keys of these PGs (the scanner's);
 	// the page's bounds (More, Last) stay those of the unfiltered page.
 	PGs pgSet `json:"pgs,omitempty"`
+	// Enc is the encoding of the reply: listEncBinary, or JSON when empty
+	// (what nodes that predate the binary page answer; see listwire.go).
+	Enc string `json:"enc,omitempty"`
 }
 
 // listVersion is one version of a key and the number of drives whose
@@ -92,15 +94,24 @@ type listPage struct {
 // drivePage converts one drive's List result.
 func drivePage(entries []drive.ListEntry, more bool, mode listMode) listPage {
 	p := listPage{Items: make([]listItem, len(entries))}
+	n := 0
+	for _, e := range entries {
+		n += len(e.Versions)
+	}
+	all := make([]listVersion, 0, n) // one allocation for the page's versions
 	for i, e := range entries {
 		if e.Prefix {
 			p.Items[i] = listItem{Name: e.Name, Prefix: true}
 			continue
 		}
 		it := listItem{Name: e.Name, More: mode == modeLatest && e.More}
+		start := len(all)
 		for _, fi := range e.Versions {
 			fi.Inline, fi.Parts = nil, nil
-			it.Versions = append(it.Versions, listVersion{FI: fi, Count: 1})
+			all = append(all, listVersion{FI: fi, Count: 1})
+		}
+		if len(all) > start {
+			it.Versions = all[start:len(all):len(all)]
 		}
 		p.Items[i] = it
 	}
@@ -174,98 +185,203 @@ func clip(it listItem, lo, hi *subPos) listItem {
 // their counts summed. Only what lies after (after, afterSub) is kept, and,
 // when some page has More, only what lies up to the smallest bound of those
 // pages (the rest is not complete yet).
+//
+// Each page's items are merged in order (a k-way merge; a page out of
+// order is sorted first), and a key's versions are copied once, into slabs
+// the merged page owns, where the other sources' counts are added in
+// place: a 1,000-key page costs no sort and a few allocations. pages are
+// not changed; the merged page may share upload slices with them.
 func mergePages(pages []listPage, after string, afterSub *subPos) listPage {
 	var out listPage
-	for _, p := range pages {
+	items := make([][]listItem, len(pages)) // each page's items, in order
+	most, mostVersions := 0, 0
+	for i, p := range pages {
 		if p.More && (!out.More || posLess(p.Last, p.LastSub, out.Last, out.LastSub)) {
 			out.More, out.Last, out.LastSub = true, p.Last, p.LastSub
 		}
-	}
-	var all []listItem
-	for _, p := range pages {
+		items[i] = p.Items
+		if !slices.IsSortedFunc(p.Items, cmpItems) {
+			items[i] = slices.Clone(p.Items)
+			slices.SortStableFunc(items[i], cmpItems)
+		}
+		most = max(most, len(p.Items))
+		n := 0
 		for _, it := range p.Items {
-			if it.Name < after || it.Name == after && (afterSub == nil || it.Prefix) {
-				continue
-			}
-			if out.More && (it.Name > out.Last || it.Name == out.Last && it.Prefix && out.LastSub != nil) {
-				continue
-			}
-			var lo, hi *subPos
-			if it.Name == after {
-				lo = afterSub
-			}
-			if out.More && it.Name == out.Last {
-				hi = out.LastSub
-			}
-			if !it.Prefix && (lo != nil || hi != nil) {
-				it = clip(it, lo, hi)
-				if len(it.Versions) == 0 && len(it.Uploads) == 0 {
-					continue
-				}
-			}
-			all = append(all, it)
+			n += len(it.Versions)
 		}
+		mostVersions = max(mostVersions, n)
 	}
-	slices.SortStableFunc(all, func(a, b listItem) int {
-		if c := cmp.Compare(a.Name, b.Name); c != 0 {
-			return c
+	out.Items = make([]listItem, 0, most)
+	// The merged items' versions live in slabs owned here, so the counts of
+	// the other sources' copies of a version are added in place.
+	var slab []listVersion
+	own := func(vs []listVersion) []listVersion {
+		if len(vs) == 0 {
+			return nil
 		}
-		switch {
-		case a.Prefix == b.Prefix:
-			return 0
-		case a.Prefix:
-			return 1
-		default:
-			return -1
+		if cap(slab)-len(slab) < len(vs) {
+			slab = make([]listVersion, 0, max(len(vs), mostVersions))
+			mostVersions /= 4 // the first slab is the usual whole
 		}
-	})
-	for _, it := range all {
-		if n := len(out.Items); n > 0 && out.Items[n-1].Name == it.Name && out.Items[n-1].Prefix == it.Prefix {
+		start := len(slab)
+		slab = append(slab, vs...)
+		return slab[start:len(slab):len(slab)]
+	}
+	next := make([]int, len(pages)) // each page's next item
+	for {
+		src := -1
+		for i, its := range items {
+			if next[i] < len(its) && (src < 0 || cmpItems(its[next[i]], items[src][next[src]]) < 0) {
+				src = i
+			}
+		}
+		if src < 0 {
+			return out
+		}
+		it := items[src][next[src]]
+		next[src]++
+		if it.Name < after || it.Name == after && (afterSub == nil || it.Prefix) {
+			continue
+		}
+		if out.More && (it.Name > out.Last || it.Name == out.Last && it.Prefix && out.LastSub != nil) {
+			continue
+		}
+		var lo, hi *subPos
+		if it.Name == after {
+			lo = afterSub
+		}
+		if out.More && it.Name == out.Last {
+			hi = out.LastSub
+		}
+		if !it.Prefix && (lo != nil || hi != nil) {
+			it = clip(it, lo, hi)
+			if len(it.Versions) == 0 && len(it.Uploads) == 0 {
+				continue
+			}
+		}
+		if n := len(out.Items); n > 0 && cmpItems(out.Items[n-1], it) == 0 {
 			last := &out.Items[n-1]
-			last.Versions = mergeVersions(last.Versions, it.Versions)
+			if !addVersions(last.Versions, it.Versions) {
+				last.Versions = own(mergeVersions(last.Versions, it.Versions))
+			}
 			last.Uploads = mergeUploads(last.Uploads, it.Uploads)
 			last.More = last.More || it.More
 			continue
 		}
-		it.Versions = mergeVersions(nil, it.Versions)
+		it.Versions = own(mergeVersions(nil, it.Versions))
 		it.Uploads = mergeUploads(nil, it.Uploads)
 		out.Items = append(out.Items, it)
 	}
-	return out
 }
 
-// mergeVersions adds the versions of add into dst (summing counts of the
-// same VersionID) and keeps dst newest first. dst is owned by the caller.
+// cmpItems orders listing items by name, a key before the common prefix
+// of the same name.
+func cmpItems(a, b listItem) int {
+	if c := cmp.Compare(a.Name, b.Name); c != 0 {
+		return c
+	}
+	switch {
+	case a.Prefix == b.Prefix:
+		return 0
+	case a.Prefix:
+		return 1
+	default:
+		return -1
+	}
+}
+
+// mergeVersions merges the versions of add with dst (summing the counts
+// of the same version), newest first, without changing either; the result
+// may be one of them (see mergeCounted).
 func mergeVersions(dst, add []listVersion) []listVersion {
-	return mergeCounted(dst, add, func(v *listVersion) (string, *int) { return v.FI.VersionID, &v.Count },
+	return mergeCounted(dst, add, func(v *listVersion) *int { return &v.Count },
 		func(a, b listVersion) int { return cmpSub(a.pos(), b.pos()) })
+}
+
+// addVersions adds the counts of add to the same versions in dst, in
+// place, when dst has every version of add (the usual case: the sources
+// agree); else it changes nothing and reports false.
+func addVersions(dst, add []listVersion) bool {
+	add = mergeVersions(nil, add)
+	for pass := range 2 {
+		i := 0
+		for _, a := range add {
+			for i < len(dst) && cmpSub(dst[i].pos(), a.pos()) < 0 {
+				i++
+			}
+			if i == len(dst) || cmpSub(dst[i].pos(), a.pos()) != 0 {
+				return false // pass 0: nothing changed yet
+			}
+			if pass == 1 {
+				dst[i].Count += a.Count
+			}
+		}
+	}
+	return true
 }
 
 // mergeUploads is mergeVersions for uploads, kept in upload id order.
 func mergeUploads(dst, add []listUpload) []listUpload {
-	return mergeCounted(dst, add, func(u *listUpload) (string, *int) { return u.U.UploadID, &u.Count },
+	return mergeCounted(dst, add, func(u *listUpload) *int { return &u.Count },
 		func(a, b listUpload) int { return cmp.Compare(a.U.UploadID, b.U.UploadID) })
 }
 
-// mergeCounted adds the entries of add into dst, summing the counts of
-// entries with the same id (key gives both), and sorts dst by order.
-func mergeCounted[T any](dst, add []T, key func(*T) (string, *int), order func(a, b T) int) []T {
-	if len(add) == 0 {
+// mergeCounted merges two lists in order (order compares positions: a
+// version's (ModTime, VersionID), an upload's id), summing the counts of
+// entries at the same position. Either list is returned as is when the
+// other is empty (and it is in order, with one entry per position, as
+// every source sends it); else the result is a new slice.
+func mergeCounted[T any](dst, add []T, count func(*T) *int, order func(a, b T) int) []T {
+	dst, add = normalize(dst, count, order), normalize(add, count, order)
+	switch {
+	case len(add) == 0:
 		return dst
+	case len(dst) == 0:
+		return add
 	}
-outer:
-	for _, v := range add {
-		id, n := key(&v)
-		for i := range dst {
-			if did, dn := key(&dst[i]); did == id {
-				*dn += *n
-				continue outer
-			}
+	out := make([]T, 0, len(dst)+len(add))
+	i, j := 0, 0
+	for i < len(dst) && j < len(add) {
+		switch c := order(dst[i], add[j]); {
+		case c < 0:
+			out = append(out, dst[i])
+			i++
+		case c > 0:
+			out = append(out, add[j])
+			j++
+		default:
+			v := dst[i]
+			*count(&v) += *count(&add[j])
+			out = append(out, v)
+			i, j = i+1, j+1
 		}
-		dst = append(dst, v)
 	}
-	slices.SortStableFunc(dst, order)
-	return dst
+	out = append(out, dst[i:]...)
+	return append(out, add[j:]...)
+}
+
+// normalize returns vs in strict order, entries at the same position
+// merged into one (summing counts); vs itself when it already is.
+func normalize[T any](vs []T, count func(*T) *int, order func(a, b T) int) []T {
+	if len(vs) < 2 || slices.IsSortedFunc(vs, func(a, b T) int {
+		if c := order(a, b); c != 0 {
+			return c
+		}
+		return -1 // two entries at one position: not strictly ordered
+	}) {
+		return vs
+	}
+	sorted := slices.Clone(vs)
+	slices.SortStableFunc(sorted, order)
+	out := sorted[:1]
+	for _, v := range sorted[1:] {
+		if last := &out[len(out)-1]; order(*last, v) == 0 {
+			*count(last) += *count(&v)
+			continue
+		}
+		out = append(out, v)
+	}
+	return out
 }
 
 // listed reports whether a listed version exists, counting extra drives of
@@ -408,9 +524,14 @@ func (s *Store) listLocal(ctx context.Context, bucket string, req listReq) listP
 // version that is not a tombstone (Versions mode). It scans page by page
 // and stops at the first; a drive that fails counts as live, so an error
 // never hides a prefix.
+//
+// It runs for every common prefix of a delimiter listing, and the first
+// key under a prefix is nearly always live: the first page asks for one
+// key, later ones for more (up to prefixScanMax), so the usual check reads
+// one record per drive, not a page of them.
 func (s *Store) prefixLive(ctx context.Context, bucket, p string, mode listMode) bool {
 	for _, id := range s.localIDs {
-		o := drive.ListOptions{Prefix: p, Limit: 64}
+		o := drive.ListOptions{Prefix: p, Limit: 1}
 		for {
 			entries, more, err := s.local[id].List(ctx, bucket, o)
 			if err != nil {
@@ -438,10 +559,14 @@ func (s *Store) prefixLive(ctx context.Context, bucket, p string, mode listMode)
 				break
 			}
 			o.After = entries[len(entries)-1].Name
+			o.Limit = min(8*o.Limit, prefixScanMax)
 		}
 	}
 	return false
 }
+
+// prefixScanMax is the largest page prefixLive asks a drive for.
+const prefixScanMax = 64
 
 // maxListBody bounds a node's list reply (1000 records with metadata fit
 // comfortably).
@@ -458,6 +583,7 @@ func (s *Store) listNode(ctx context.Context, p peer, bucket string, req listReq
 	if s.cfg.Down != nil && s.cfg.Down(p.id) {
 		return listPage{}, fmt.Errorf("%w: node %s is down", errUnreachable, p.id)
 	}
+	req.Enc = listEncBinary
 	resp, err := callNode(ctx, s.tr, p.addr, methodListNode, wireReq{Bucket: bucket, List: &req}, nil)
 	if err != nil {
 		return listPage{}, err
@@ -469,8 +595,8 @@ func (s *Store) listNode(ctx context.Context, p peer, bucket string, req listReq
 	if err != nil {
 		return listPage{}, fromRemote(err)
 	}
-	var page listPage
-	if err := json.Unmarshal(body, &page); err != nil {
+	page, err := decodeNodePage(body)
+	if err != nil {
 		return listPage{}, fmt.Errorf("dataplane: %s reply from %s: %w", methodListNode, p.id, err)
 	}
 	return page, nil
@@ -751,6 +877,14 @@ func (s *Store) ListMultipartUploads(ctx context.Context, bucket string, opts Li
 
 // listRound asks every node for a page and merges them. extra is nil when
 // every placed drive answered, else the number of silent drives per PG.
+//
+// It waits for every node (bounded by MetaTimeout; nodes gossip declared
+// down are not asked): a listing without a node counts that node's drives
+// as possibly holding every version (silentPerPG), which is right for a
+// node that failed but would let a marker on one drive hide a key whenever
+// a node is merely slow. (A straggler grace of 500 ms or twice the others'
+// time dropped a node from about one page in eight under 16 concurrent
+// listings on 2 cores.)
 func (s *Store) listRound(ctx context.Context, cv clusterView, bucket string, req listReq) (listPage, []int, error) {
 	lctx, cancel := s.metaCtx(ctx)
 	defer cancel()
@@ -778,6 +912,17 @@ func (s *Store) listRound(ctx context.Context, cv clusterView, bucket string, re
 			answered[id] = true
 		}
 	}
+	extra, err := silentPerPG(cv, answered)
+	if err != nil {
+		return listPage{}, nil, err
+	}
+	return mergePages(ok, req.After, req.AfterSub), extra, nil
+}
+
+// silentPerPG is the number of placed drives of each PG that are not in
+// answered: nil when every placed drive answered, a *QuorumError when a PG
+// has fewer than K answering drives (its objects could be missing).
+func silentPerPG(cv clusterView, answered map[string]bool) ([]int, error) {
 	var extra []int
 	for _, id := range cv.tc.placed {
 		if !answered[id] {
@@ -785,19 +930,20 @@ func (s *Store) listRound(ctx context.Context, cv clusterView, bucket string, re
 			break
 		}
 	}
-	if extra != nil {
-		for pg, ids := range cv.tc.pgs {
-			for _, id := range ids {
-				if !answered[id] {
-					extra[pg]++
-				}
-			}
-			if have := len(ids) - extra[pg]; have < cv.k {
-				return listPage{}, nil, &QuorumError{Op: "list", Have: have, Need: cv.k}
+	if extra == nil {
+		return nil, nil
+	}
+	for pg, ids := range cv.tc.pgs {
+		for _, id := range ids {
+			if !answered[id] {
+				extra[pg]++
 			}
 		}
+		if have := len(ids) - extra[pg]; have < cv.k {
+			return nil, &QuorumError{Op: "list", Have: have, Need: cv.k}
+		}
 	}
-	return mergePages(ok, req.After, req.AfterSub), extra, nil
+	return extra, nil
 }
 
 // dropLocal drops bucket from every local drive.

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/strata-io/strata/dataplane/drive"
@@ -257,5 +258,128 @@ func TestMergePages(t *testing.T) {
 	got = mergePages([]listPage{p2}, "k", &subPos{Mod: 8, ID: "b"})
 	if len(got.Items) != 2 || len(got.Items[0].Versions) != 1 || got.Items[0].Versions[0].FI.VersionID != "c" {
 		t.Fatalf("resumed inside a key: %+v", got)
+	}
+}
+
+// putKeys writes keys (each its own name as the body) through the nodes
+// of c in turn, 32 at once.
+func putKeys(tb testing.TB, c *testCluster, bucket string, keys []string) {
+	tb.Helper()
+	var wg sync.WaitGroup
+	jobs := make(chan int)
+	for range 32 {
+		wg.Go(func() {
+			for i := range jobs {
+				k := keys[i]
+				if _, err := c.stores[i%len(c.stores)].PutObject(context.Background(), bucket, k, strings.NewReader(k), int64(len(k)), PutOptions{}); err != nil {
+					tb.Errorf("put %s: %v", k, err)
+				}
+			}
+		})
+	}
+	for i := range keys {
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+}
+
+// driveLists is the number of List calls and of entries returned by every
+// drive of c so far.
+func driveLists(c *testCluster) (calls, entries int64) {
+	for _, ds := range c.drives {
+		for _, d := range ds {
+			calls += d.lists.Load()
+			entries += d.listed.Load()
+		}
+	}
+	return calls, entries
+}
+
+// TestListRoundTrips pins the cost of a listing on a 4-node cluster with 2
+// drives per node (EC 6+2, every drive holds every key): one drive listing
+// per drive and 1,000-key page, whatever node coordinates, with no second
+// round and no per-key reads; and a delimiter listing reads one record per
+// common prefix to check it is live.
+func TestListRoundTrips(t *testing.T) {
+	c := newTestCluster(t, 4, 2, 6, 2)
+	var keys []string
+	for d := range 20 {
+		for i := range 100 {
+			keys = append(keys, fmt.Sprintf("dir%02d/key%04d", d, i))
+		}
+	}
+	putKeys(t, c, "b", keys)
+	drives := int64(4 * 2)
+
+	for node := range c.stores {
+		calls0, entries0 := driveLists(c)
+		objs, _ := listAll(t, c.stores[node], "b", "", "", 1000)
+		if !slices.Equal(objs, keys) {
+			t.Fatalf("via n%d: listed %d keys, want %d", node+1, len(objs), len(keys))
+		}
+		calls, entries := driveLists(c)
+		// 2 pages of 1,000 keys; a drive returns at most one entry more
+		// than a page (the bound of the next one).
+		if calls-calls0 != 2*drives || entries-entries0 > 2*drives*1001 {
+			t.Fatalf("via n%d: 2,000 keys took %d drive listings returning %d entries, want %d listings of at most 1,001",
+				node+1, calls-calls0, entries-entries0, 2*drives)
+		}
+	}
+
+	calls0, entries0 := driveLists(c)
+	_, prefixes := listAll(t, c.stores[1], "b", "", "/", 1000)
+	if len(prefixes) != 20 {
+		t.Fatalf("%d common prefixes, want 20", len(prefixes))
+	}
+	calls, entries := driveLists(c)
+	// Each drive lists the 20 prefixes once; each node then checks each
+	// prefix on its first drive with a one-key listing.
+	if want := drives + 4*20; calls-calls0 != want || entries-entries0 != drives*20+4*20 {
+		t.Fatalf("delimiter listing: %d drive listings returning %d entries, want %d returning %d",
+			calls-calls0, entries-entries0, want, drives*20+4*20)
+	}
+}
+
+// BenchmarkListObjects lists one 1,000-key page of 2,000 keys on a 4-node
+// cluster (2 drives per node, EC 6+2) through rpc on loopback.
+func BenchmarkListObjects(b *testing.B) {
+	c := newTestCluster(b, 4, 2, 6, 2)
+	keys := make([]string, 2000)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("list/%06d", i)
+	}
+	putKeys(b, c, "b", keys)
+	for b.Loop() {
+		res, err := c.stores[0].ListObjects(context.Background(), "b", ListOptions{Prefix: "list/", Max: 1000})
+		if err != nil || len(res.Objects) != 1000 {
+			b.Fatal(len(res.Objects), err)
+		}
+	}
+}
+
+// TestMergePagesUnordered: sources out of order (items, or a key's
+// versions, or one version twice) still merge into one sorted page with
+// the counts summed, and the sources are left as they were.
+func TestMergePagesUnordered(t *testing.T) {
+	v := func(id string, mod int64, n int) listVersion {
+		return listVersion{FI: drive.FileInfo{VersionID: id, ModTime: mod, K: 2}, Count: n}
+	}
+	p1 := listPage{Items: []listItem{{Name: "b", Versions: []listVersion{v("x", 1, 1)}}, {Name: "a", Versions: []listVersion{v("old", 1, 1), v("new", 2, 1)}}}}
+	p2 := listPage{Items: []listItem{{Name: "a", Versions: []listVersion{v("new", 2, 1), v("new", 2, 1), v("mid", 1, 1)}}}}
+	p3 := listPage{Items: []listItem{{Name: "a", Versions: []listVersion{v("new", 2, 1), v("old", 1, 1)}}}}
+	got := mergePages([]listPage{p1, p2, p3}, "", nil)
+	if len(got.Items) != 2 || got.Items[0].Name != "a" || got.Items[1].Name != "b" {
+		t.Fatalf("items %+v", got.Items)
+	}
+	var vs []string
+	for _, x := range got.Items[0].Versions {
+		vs = append(vs, fmt.Sprintf("%s:%d", x.FI.VersionID, x.Count))
+	}
+	if want := []string{"new:4", "mid:1", "old:2"}; !slices.Equal(vs, want) {
+		t.Fatalf("versions of a %v, want %v", vs, want)
+	}
+	if p1.Items[0].Name != "b" || p2.Items[0].Versions[0].Count != 1 || p3.Items[0].Versions[0].Count != 1 {
+		t.Fatal("a source page was changed")
 	}
 }

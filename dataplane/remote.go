@@ -637,6 +637,7 @@ func (s *Store) registerHandlers(tr *rpc.Transport) {
 	tr.Handle(methodLockKey, s.handleLockKey)
 	tr.Handle(methodUnlockKey, s.handleUnlockKey)
 	tr.Handle(methodListNode, s.handleListNode)
+	tr.Handle(methodKeyOps, s.handleKeyOps)
 	tr.Handle(methodDropBucket, s.handleDropBucket)
 	tr.Handle(methodRestore, s.handleRestore)
 	tr.Handle(methodVerifyShard, s.handleVerifyShard)
@@ -931,7 +932,7 @@ func (s *Store) handleListNode(ctx context.Context, req *rpc.Request) ([]byte, i
 	lr := *w.List
 	lr.Limit = clampLimit(lr.Limit)
 	page := s.listLocal(ctx, w.Bucket, lr)
-	body, err := json.Marshal(page)
+	body, err := encodeNodePage(page, lr.Enc)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -1,11 +1,13 @@
 package s3api
 
 import (
+	"context"
 	"crypto/md5"
 	"encoding/base64"
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -13,10 +15,52 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/minio/minio-go/v7"
 	miniocreds "github.com/minio/minio-go/v7/pkg/credentials"
+
+	"github.com/strata-io/strata/dataplane"
 )
 
+// batchObjects gives the fake Objects the data plane's batch path: each
+// item deleted with DeleteObject, every batch recorded.
+type batchObjects struct {
+	Objects
+	mu      sync.Mutex
+	batches [][]dataplane.DeleteItem
+}
+
+func (b *batchObjects) DeleteObjects(ctx context.Context, bucket string, items []dataplane.DeleteItem) []dataplane.DeleteOutcome {
+	b.mu.Lock()
+	b.batches = append(b.batches, items)
+	b.mu.Unlock()
+	outs := make([]dataplane.DeleteOutcome, len(items))
+	for i, it := range items {
+		outs[i].Result, outs[i].Err = b.DeleteObject(ctx, bucket, it.Key, it.Options)
+	}
+	return outs
+}
+
+// TestSDKDeleteObjects runs DeleteObjects with one DeleteObject per key
+// and through the batch path (batchDeleter): same answers; the batch gets
+// only the keys that passed the checks and authorization.
 func TestSDKDeleteObjects(t *testing.T) {
-	ts := startTestServer(t)
+	t.Run("per key", func(t *testing.T) { testSDKDeleteObjects(t, startTestServer(t)) })
+	t.Run("batch", func(t *testing.T) {
+		var bo *batchObjects
+		ts := startTestServerDeps(t, func(d *Deps) { bo = &batchObjects{Objects: d.Objects}; d.Objects = bo })
+		testSDKDeleteObjects(t, ts)
+		if len(bo.batches) != 3 {
+			t.Fatalf("%d batches, want one per request that had a key to delete", len(bo.batches))
+		}
+		for _, batch := range bo.batches {
+			for _, it := range batch {
+				if len(it.Key) > maxKeyLength || it.Options.VersionID == "bad id" {
+					t.Errorf("batch got a key that failed its checks: %.20q %q", it.Key, it.Options.VersionID)
+				}
+			}
+		}
+	})
+}
+
+func testSDKDeleteObjects(t *testing.T, ts *testServer) {
 	c := sdkClient(t, ts, testAccessKey, testSecretKey)
 	ctx := t.Context()
 	mustBucket(t, c, "many")
