@@ -130,13 +130,15 @@ func (r *objReader) Close() error {
 	if r.bb == nil {
 		return nil
 	}
-	r.cancel()
+	// Streams first: a stream read to its end goes back to the pool on
+	// Close, while cancelling its context first would close its connection.
 	for i := range r.streams {
 		if rc := r.streams[i].rc; rc != nil {
 			_ = rc.Close()
 			r.streams[i].rc = nil
 		}
 	}
+	r.cancel()
 	r.cd.release(r.bb)
 	r.bb = nil
 	if r.err == nil {

@@ -294,12 +294,19 @@ func (b *respBody) end(err error) {
 	}
 }
 
-// Close releases the call. Before the end of the body it closes the
-// connection instead of draining it.
+// Close releases the call. A body read to its last byte whose end marker
+// has already arrived ends normally (its connection goes back to the pool:
+// a reader that stops at the length it asked for does not cost a new
+// connection); otherwise Close closes the connection instead of draining it.
 func (b *respBody) Close() error {
 	if !b.done {
-		b.done = true
-		b.c.finish(false)
+		b.c.fr.endIfBuffered()
+		if b.c.fr.err == io.EOF {
+			b.end(io.EOF)
+		} else {
+			b.done = true
+			b.c.finish(false)
+		}
 	}
 	b.err = ErrBodyClosed
 	return nil

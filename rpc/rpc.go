@@ -20,6 +20,10 @@ type Config struct {
 	// DialTimeout bounds connection set-up including the handshake.
 	DialTimeout time.Duration
 	// IdleConns is the number of idle connections kept per peer address.
+	// A call holds a connection to itself, so this should cover the calls
+	// a node has in flight to one peer under load (every request fans out
+	// to the peer's drives): fewer, and connections are closed and dialled
+	// again (a TCP and cluster-key handshake each) all the time.
 	IdleConns int
 	// TLS, when set, runs every connection over mutual TLS beneath the
 	// cluster-key handshake. Every node of a cluster must agree on it.
@@ -29,7 +33,7 @@ type Config struct {
 // DefaultConfig returns a Config with sensible timeouts; Addr and ClusterKey
 // must still be set.
 func DefaultConfig() Config {
-	return Config{DialTimeout: 5 * time.Second, IdleConns: 16}
+	return Config{DialTimeout: 5 * time.Second, IdleConns: 64}
 }
 
 // LogValue redacts the cluster key so a logged Config never leaks it.

@@ -462,6 +462,30 @@ func TestEarlyBodyClose(t *testing.T) {
 	}
 }
 
+// TestReadToLengthClose: a body read to its last byte and closed without
+// reading the end marker (a reader that stops at the length it asked for)
+// keeps its connection when the marker has arrived.
+func TestReadToLengthClose(t *testing.T) {
+	srv := newTransport(t, testKey, dataHandlers)
+	cl := newTransport(t, testKey, nil)
+	for range 3 {
+		hdr := binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(nil, 7), 3000)
+		resp, err := cl.Call(context.Background(), srv.Addr(), "download", hdr, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(resp.Body, make([]byte, 3000)); err != nil {
+			t.Fatal(err)
+		}
+		// The end marker follows the last frame at once; let it arrive.
+		time.Sleep(20 * time.Millisecond)
+		resp.Body.Close()
+	}
+	if d := rpc.Dials(cl); d != 1 {
+		t.Fatalf("%d dials for 3 calls read to their length, want 1", d)
+	}
+}
+
 type closeNotifier struct {
 	io.Reader
 	closed chan struct{}
