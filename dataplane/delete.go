@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/strata-io/strata/dataplane/drive"
-	"github.com/strata-io/strata/meta"
 )
 
 // DeleteObject deletes bucket/key as DeleteOptions documents: with a
@@ -36,24 +35,9 @@ func (s *Store) DeleteObject(ctx context.Context, bucket, key string, opts Delet
 		return DeleteResult{}, err
 	}
 	defer lk.release()
-	fi := drive.FileInfo{Bucket: bucket, Key: key, Deleted: true, K: rt.k, M: rt.m}
-	var res DeleteResult
-	switch opts.Versioning {
-	case meta.VersioningEnabled:
-		res.DeleteMarker = true
-	case meta.VersioningSuspended:
-		fi.Null = true
-		res.DeleteMarker = true
-	default:
-		if !v.hasRecords() {
-			return DeleteResult{}, nil // nothing to hide
-		}
-		fi.Null, fi.Tombstone = true, true
-	}
-	fi.ModTime = v.newModTime()
-	fi.VersionID = newVersionID(fi.ModTime)
-	if res.DeleteMarker {
-		res.VersionID = extVersionID(fi)
+	fi, res, write := deleteWrite(rt, v, opts)
+	if !write {
+		return DeleteResult{}, nil // nothing to hide
 	}
 	need := writeQuorum(rt.k, rt.m)
 	_, _, ok := s.commitAll(context.WithoutCancel(ctx), rt, lk, fi, v.reachable, nil)
@@ -75,21 +59,9 @@ func (s *Store) deleteVersion(ctx context.Context, rt route, ref drive.Ref, vers
 	}
 	defer lk.release()
 	res := DeleteResult{VersionID: versionID}
-	var groups []*versionGroup
-	for _, g := range v.groups {
-		if ref.Null && g.fi.Null || !ref.Null && g.fi.VersionID == ref.ID && g.fi.ModTime == ref.ModTime {
-			groups = append(groups, g)
-		}
-	}
+	groups, main := versionsToRemove(v, ref)
 	if len(groups) == 0 {
 		return res, nil
-	}
-	main := groups[0]
-	for _, g := range groups {
-		if v.present(g) {
-			main = g
-			break
-		}
 	}
 	res.DeleteMarker = main.fi.Deleted && !main.fi.Tombstone
 	need := writeQuorum(rt.k, rt.m)

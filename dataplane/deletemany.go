@@ -675,18 +675,9 @@ func (s *Store) callKeyOps(ctx context.Context, node, addr, bucket string, ops [
 	if err != nil {
 		return nil, err
 	}
-	resp, err := callNode(ctx, s.tr, addr, methodKeyOps, wireReq{Bucket: bucket, TTL: s.cfg.LockTTL}, bytes.NewReader(body))
+	b, err := replyBody(callNode(ctx, s.tr, addr, methodKeyOps, wireReq{Bucket: bucket, TTL: s.cfg.LockTTL}, bytes.NewReader(body)))
 	if err != nil {
 		return nil, err
-	}
-	b, err := readBody(resp.Body)
-	if resp.Body != nil {
-		if cerr := resp.Body.Close(); err == nil {
-			err = cerr
-		}
-	}
-	if err != nil {
-		return nil, fromRemote(err)
 	}
 	var res []keyOpResult
 	if err := json.Unmarshal(b, &res); err != nil || len(res) != len(ops) {

@@ -378,7 +378,12 @@ func (r *remoteDrive) callSimple(ctx context.Context, method string, req wireReq
 
 // callBody is a call whose reply is a body read whole.
 func (r *remoteDrive) callBody(ctx context.Context, method string, req wireReq) ([]byte, error) {
-	resp, err := r.call(ctx, method, req, nil)
+	return replyBody(r.call(ctx, method, req, nil))
+}
+
+// replyBody reads the body of a call's reply whole (an error of the call
+// is returned as is).
+func replyBody(resp *rpc.Response, err error) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
