@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"time"
 )
 
 // inlineBodyMax is the largest in-memory request body written by the
@@ -294,13 +295,24 @@ func (b *respBody) end(err error) {
 	}
 }
 
-// Close releases the call. A body read to its last byte whose end marker
-// has already arrived ends normally (its connection goes back to the pool:
-// a reader that stops at the length it asked for does not cost a new
-// connection); otherwise Close closes the connection instead of draining it.
+// endMarkerWait bounds how long Close waits for the end marker of a body
+// read to its last byte (it normally follows the data at once).
+var endMarkerWait = 50 * time.Millisecond
+
+// Close releases the call. A body read to its last byte ends normally when
+// its end marker arrives within endMarkerWait (its connection goes back to
+// the pool: a reader that stops at the length it asked for does not cost a
+// new connection); otherwise Close closes the connection instead of
+// draining it.
 func (b *respBody) Close() error {
 	if !b.done {
-		b.c.fr.endIfBuffered()
+		if fr := &b.c.fr; fr.err == nil && fr.left == 0 {
+			if fr.br.Buffered() < 4 {
+				_ = b.c.cc.c.SetReadDeadline(time.Now().Add(endMarkerWait))
+			}
+			fr.next() // the marker, or a frame header: the body was not over
+			_ = b.c.cc.c.SetReadDeadline(time.Time{})
+		}
 		if b.c.fr.err == io.EOF {
 			b.end(io.EOF)
 		} else {

@@ -1,5 +1,7 @@
 package rpc
 
+import "time"
+
 // Dials returns how many connections t has dialled (calls and streams), so
 // tests can check pooling.
 func Dials(t *Transport) int64 { return t.dials.Load() }
@@ -9,4 +11,12 @@ func IdleConns(t *Transport, addr string) int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return len(t.idle[addr])
+}
+
+// SetEndMarkerWait sets how long Close waits for a read body's end marker
+// and returns a func restoring it.
+func SetEndMarkerWait(d time.Duration) func() {
+	old := endMarkerWait
+	endMarkerWait = d
+	return func() { endMarkerWait = old }
 }
