@@ -761,13 +761,13 @@ func (s *Store) writeStream(ctx context.Context, rt route, cd *codec, lay layout
 }
 
 // commitAll commits fi (with Shard set per drive, and that drive's inline
-// bytes when inline != nil) on every PG drive selected by which (nil:
-// all), releasing lk's lease there in the same call,
-// in parallel (see fanOut for drives that do not answer). It returns which
-// drives committed, which failed (a drive in neither is still committing)
-// and how many committed. A null
-// version also removes the null version it replaces from the position's
-// alts (see route); the position counts only if that worked too.
+// bytes when inline != nil) on every PG drive selected by which (nil: all)
+// in parallel, releasing lk's lease on each drive in the same call (see
+// fanOut for drives that do not answer). It returns which drives
+// committed, which failed (a drive in neither is still committing) and how
+// many committed. A null version also removes the null version it
+// replaces from the position's alts (see route); the position counts only
+// if that worked too.
 func (s *Store) commitAll(ctx context.Context, rt route, lk *keyLock, fi drive.FileInfo, which []bool, inline [][]byte) (committed, failed []bool, n int) {
 	committed, failed = s.fanOut(ctx, rt, which, func(ctx context.Context, i int, d shardStore) error {
 		rec := fi

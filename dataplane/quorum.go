@@ -5,42 +5,55 @@ import (
 	"time"
 )
 
-// awaitQuorum collects the outcomes of calls parallel calls from done (one
-// value per call: whether it counts towards the quorum) and returns how
-// many counted, once every call has reported. When need have counted while
-// others are still out, those get the straggler grace (see
-// Config.WriteStragglerWait) and are then stopped with stop, which must make
-// them return soon (cancel their context); awaitQuorum still waits for
-// their reports, so the caller's per-call results are complete and no
-// longer written to when it returns.
-//
-// This is what keeps a write from waiting MetaTimeout or StallTimeout for a
-// node that accepts connections but does not answer (a paused process): the
-// write completes on the quorum, and the silent drive misses it as if it had
-// failed.
-func (s *Store) awaitQuorum(done <-chan bool, calls, need int, stop func()) int {
+// graceWait receives the answers of calls parallel calls from ch, giving
+// each to take (if not nil), until all have answered or, once need of them
+// counted (counts) while others are still out, until the straggler grace
+// (stragglerGrace of the time the quorum took) has passed. It returns how
+// many answered; the others still send to ch (which must have room).
+func graceWait[A any](s *Store, ch <-chan A, calls, need int, counts func(A) bool, take func(A)) int {
 	start := time.Now()
 	var grace <-chan time.Time
-	stopped := false
-	ok := 0
-	for got := 0; got < calls; {
+	got, ok := 0, 0
+	for got < calls {
 		select {
-		case counted := <-done:
+		case a := <-ch:
 			got++
-			if counted {
+			if take != nil {
+				take(a)
+			}
+			if counts(a) {
 				ok++
 			}
-			if ok >= need && grace == nil && !stopped && got < calls {
+			if ok >= need && grace == nil && got < calls {
 				t := time.NewTimer(s.stragglerGrace(time.Since(start)))
 				defer t.Stop()
 				grace = t.C
 			}
 		case <-grace:
-			stop()
-			stopped, grace = true, nil
+			return got
 		}
 	}
-	return ok
+	return got
+}
+
+// awaitQuorum waits for calls parallel calls that report on done whether
+// they count towards the quorum (graceWait); calls still out after the
+// grace are stopped with stop, which must make them return soon (cancel
+// their context), and awaited, so the caller's per-call results are
+// complete and no longer written to when it returns.
+//
+// This is what keeps a streamed write from waiting StallTimeout for a node
+// that accepts connections but does not answer (a paused process): the
+// write completes on the quorum, and the silent drive misses it as if it had
+// failed.
+func (s *Store) awaitQuorum(done <-chan bool, calls, need int, stop func()) {
+	got := graceWait(s, done, calls, need, func(counted bool) bool { return counted }, nil)
+	if got < calls {
+		stop()
+		for ; got < calls; got++ {
+			<-done
+		}
+	}
 }
 
 // stragglerGrace is how long a write waits for the remaining drives after a
@@ -89,27 +102,8 @@ func runQuorum[T any](s *Store, ctx context.Context, n int, sel func(i int) bool
 		}()
 	}
 	res := make([]callResult[T], n)
-	start := time.Now()
-	var grace <-chan time.Time
-	got, ok := 0, 0
-wait:
-	for got < calls {
-		select {
-		case a := <-ch:
-			got++
-			res[a.i] = callResult[T]{v: a.v, err: a.err, done: true}
-			if counts(a.v, a.err) {
-				ok++
-			}
-			if ok >= need && grace == nil && got < calls {
-				t := time.NewTimer(s.stragglerGrace(time.Since(start)))
-				defer t.Stop()
-				grace = t.C
-			}
-		case <-grace:
-			break wait
-		}
-	}
+	got := graceWait(s, ch, calls, need, func(a answer) bool { return counts(a.v, a.err) },
+		func(a answer) { res[a.i] = callResult[T]{v: a.v, err: a.err, done: true} })
 	if got == calls {
 		cancel()
 		return res

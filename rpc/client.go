@@ -150,12 +150,8 @@ func (t *Transport) call(ctx context.Context, addr, method string, hdr []byte, b
 	rb.c = c
 	// A bodiless reply usually arrives whole: finish now, so the connection
 	// is back in the pool even before the caller closes Body.
-	if cc.br.Buffered() >= 4 {
-		if p, _ := cc.br.Peek(4); p[0]|p[1]|p[2]|p[3] == 0 {
-			_, _ = cc.br.Discard(4)
-			c.fr.err = io.EOF
-			rb.end(io.EOF)
-		}
+	if c.fr.endIfBuffered(); c.fr.err == io.EOF {
+		rb.end(io.EOF)
 	}
 	return &Response{Header: h.header, Body: rb}, nil
 }
