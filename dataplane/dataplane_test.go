@@ -553,6 +553,7 @@ func TestSilentDrive(t *testing.T) {
 	e.store.cfg.MetaTimeout = time.Hour
 	e.store.cfg.StallTimeout = time.Hour
 	e.store.cfg.LockTTL = time.Hour
+	e.store.cfg.WriteStragglerWait = 100 * time.Millisecond // keeps the test short: graces of 0.1-1 s
 	big, small := randBytes(40, 3<<20+7), randBytes(41, 1000)
 	e.put("b", "k", big)
 	e.pgDrives("b", "k")[1].silent.Store(true)

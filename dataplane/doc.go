@@ -25,8 +25,10 @@
 //     reads; for writes max(WriteStragglerWait, twice the quorum's time));
 //     calls still running then finish in the background (up to
 //     MetaTimeout), so a slow drive still gets the write. A streamed PUT
-//     cuts off, after the same grace, a drive that falls a block behind a
-//     write quorum (it misses the object as a failed drive would). Nodes
+//     cuts off a drive that lags a block behind a write quorum (or has not
+//     stored its shard when a quorum has) after a longer grace
+//     (max(10*WriteStragglerWait, 4x the quorum's time), at most
+//     StallTimeout): it misses the object as a failed drive would. Nodes
 //     gossip declared down (Config.Down) are not called at all. A paused
 //     node thus costs a request the grace, not MetaTimeout or StallTimeout;
 //   - multipart uploads (multipart.go): parts erasure-coded on their own,

@@ -575,8 +575,8 @@ func (f *shardFeed) finish() {
 }
 
 // waitBlock waits until every drive released pb. Drives that still hold
-// it once need healthy drives released it get the straggler grace
-// (stragglerGrace of the time the quorum took), and all of them
+// it once need healthy drives released it get the stream grace
+// (streamGrace of the time the quorum took), and all of them
 // StallTimeout at most; then evict is called with a predicate telling which
 // feeds still hold the block: it cancels their WriteShard (for a remote
 // drive this closes the connection, which unblocks it), they release the
@@ -606,7 +606,7 @@ wait:
 			break wait
 		case <-pb.progress:
 			if grace == nil && pb.keptUp(feeds) >= need {
-				t := time.NewTimer(s.stragglerGrace(time.Since(pb.armed)))
+				t := time.NewTimer(s.streamGrace(time.Since(pb.armed)))
 				defer t.Stop()
 				grace = t.C
 			}
@@ -728,7 +728,7 @@ func (s *Store) writeStream(ctx context.Context, rt route, cd *codec, lay layout
 		close(f.ch) // EOF: each drive fsyncs and closes its temporary shard
 	}
 	// Drives that have not stored their shard once a quorum has are given
-	// the straggler grace, then cancelled.
+	// the stream grace (streamGrace), then cancelled.
 	s.awaitQuorum(finished, n, need, func() {
 		for _, stop := range stops {
 			stop() // a writer already done is not affected

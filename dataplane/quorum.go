@@ -7,12 +7,12 @@ import (
 
 // graceWait receives the answers of calls parallel calls from ch, giving
 // each to take (if not nil), until all have answered or, once need of them
-// counted (counts) while others are still out, until the straggler grace
-// (stragglerGrace of the time the quorum took) has passed. It returns how
-// many answered; the others still send to ch (which must have room).
-func graceWait[A any](s *Store, ch <-chan A, calls, need int, counts func(A) bool, take func(A)) int {
+// counted (counts) while others are still out, until the grace (of the
+// time the quorum took) has passed. It returns how many answered; the
+// others still send to ch (which must have room).
+func graceWait[A any](ch <-chan A, calls, need int, counts func(A) bool, take func(A), grace func(took time.Duration) time.Duration) int {
 	start := time.Now()
-	var grace <-chan time.Time
+	var expired <-chan time.Time
 	got, ok := 0, 0
 	for got < calls {
 		select {
@@ -24,12 +24,12 @@ func graceWait[A any](s *Store, ch <-chan A, calls, need int, counts func(A) boo
 			if counts(a) {
 				ok++
 			}
-			if ok >= need && grace == nil && got < calls {
-				t := time.NewTimer(s.stragglerGrace(time.Since(start)))
+			if ok >= need && expired == nil && got < calls {
+				t := time.NewTimer(grace(time.Since(start)))
 				defer t.Stop()
-				grace = t.C
+				expired = t.C
 			}
-		case <-grace:
+		case <-expired:
 			return got
 		}
 	}
@@ -37,8 +37,8 @@ func graceWait[A any](s *Store, ch <-chan A, calls, need int, counts func(A) boo
 }
 
 // awaitQuorum waits for calls parallel calls that report on done whether
-// they count towards the quorum (graceWait); calls still out after the
-// grace are stopped with stop, which must make them return soon (cancel
+// they count towards the quorum (graceWait with streamGrace); calls still
+// out after the grace are stopped with stop, which must make them return soon (cancel
 // their context), and awaited, so the caller's per-call results are
 // complete and no longer written to when it returns.
 //
@@ -47,7 +47,7 @@ func graceWait[A any](s *Store, ch <-chan A, calls, need int, counts func(A) boo
 // write completes on the quorum, and the silent drive misses it as if it had
 // failed.
 func (s *Store) awaitQuorum(done <-chan bool, calls, need int, stop func()) {
-	got := graceWait(s, done, calls, need, func(counted bool) bool { return counted }, nil)
+	got := graceWait(done, calls, need, func(counted bool) bool { return counted }, nil, s.streamGrace)
 	if got < calls {
 		stop()
 		for ; got < calls; got++ {
@@ -60,6 +60,16 @@ func (s *Store) awaitQuorum(done <-chan bool, calls, need int, stop func()) {
 // quorum answered in took: WriteStragglerWait, or 2*took when longer.
 func (s *Store) stragglerGrace(took time.Duration) time.Duration {
 	return max(s.cfg.WriteStragglerWait, 2*took)
+}
+
+// streamGrace is how long a streamed PUT waits for a drive that lags
+// behind a write quorum before it cuts the drive off (the object is then
+// stored without that shard until healed, so it is longer than
+// stragglerGrace, where a slow drive only finishes late):
+// 10*WriteStragglerWait or 4*took, at most StallTimeout. A drive that is
+// merely slow under load keeps up within it; a paused node does not.
+func (s *Store) streamGrace(took time.Duration) time.Duration {
+	return min(s.cfg.StallTimeout, max(10*s.cfg.WriteStragglerWait, 4*took))
 }
 
 // callResult is one call of a runQuorum fan-out as the caller sees it.
@@ -102,8 +112,8 @@ func runQuorum[T any](s *Store, ctx context.Context, n int, sel func(i int) bool
 		}()
 	}
 	res := make([]callResult[T], n)
-	got := graceWait(s, ch, calls, need, func(a answer) bool { return counts(a.v, a.err) },
-		func(a answer) { res[a.i] = callResult[T]{v: a.v, err: a.err, done: true} })
+	got := graceWait(ch, calls, need, func(a answer) bool { return counts(a.v, a.err) },
+		func(a answer) { res[a.i] = callResult[T]{v: a.v, err: a.err, done: true} }, s.stragglerGrace)
 	if got == calls {
 		cancel()
 		return res

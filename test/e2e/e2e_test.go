@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -59,12 +60,21 @@ func freePort(t *testing.T) int {
 		}
 		p := l.Addr().(*net.TCPAddr).Port
 		l.Close()
+		// The kernel may hand a port out again once it is closed: never
+		// give the same one twice (two nodes of one cluster got the same
+		// gossip port once).
+		if _, taken := handedOut.LoadOrStore(p, true); taken {
+			continue
+		}
 		if u, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", p)); err == nil {
 			u.Close()
 			return p
 		}
 	}
 }
+
+// handedOut holds the ports freePort returned.
+var handedOut sync.Map
 
 type proc struct {
 	id     string
