@@ -42,7 +42,7 @@ lint:
 	staticcheck ./...
 
 # The long fault-injection suite (test/chaos); CHAOS_SEED=N replays a run.
-# A 90 s smoke of it (every fault kind but partitions) runs in make test (TestChaosSmoke).
+# A 90 s smoke of it runs in make test (TestChaosSmoke).
 chaos: build
 	$(GO) test -p 1 -count=1 -timeout 30m -v ./test/chaos/ -run TestChaosFull -chaos.full -chaos.bin $(CURDIR)/$(BIN)
 

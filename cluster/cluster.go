@@ -111,8 +111,24 @@ type Cluster struct {
 	meta []byte
 
 	downMu sync.RWMutex
-	down   map[string]bool // members gossip declared dead or gone, until they rejoin
+	down   map[string]*downMember // members gossip declared dead or gone, until they rejoin
+
+	rejoinBase time.Duration // first retry of a down member's address
+	stop       chan struct{}
+	wg         sync.WaitGroup
 }
+
+// downMember is a member gossip declared dead or gone, and when to try its
+// last known address again.
+type downMember struct {
+	addr    string
+	wait    time.Duration // current backoff
+	next    time.Time     // next attempt
+	joining bool          // an attempt is in flight
+}
+
+// rejoinMax caps the backoff between attempts to reach a down member.
+const rejoinMax = 30 * time.Second
 
 // New starts gossip on cfg.BindAddr. It does not join anyone: call Join.
 func New(cfg Config, logger *slog.Logger) (*Cluster, error) {
@@ -134,10 +150,14 @@ func New(cfg Config, logger *slog.Logger) (*Cluster, error) {
 		log:    logger.With("component", "cluster"),
 		events: make(chan Event, 256),
 		meta:   encodeMeta(cfg.Meta),
-		down:   map[string]bool{},
+		down:   map[string]*downMember{},
+		stop:   make(chan struct{}),
+
+		rejoinBase: 5 * time.Second,
 	}
 	mc := memberlist.DefaultLANConfig()
 	if cfg.Fast {
+		c.rejoinBase = time.Second
 		mc = memberlist.DefaultLocalConfig()
 		mc.ProbeInterval = 500 * time.Millisecond
 		mc.ProbeTimeout = 250 * time.Millisecond
@@ -168,7 +188,59 @@ func New(cfg Config, logger *slog.Logger) (*Cluster, error) {
 		return nil, fmt.Errorf("cluster: start gossip on %s: %w", cfg.BindAddr, err)
 	}
 	c.ml = ml
+	c.wg.Add(1)
+	go c.rejoinLoop()
 	return c, nil
+}
+
+// rejoinLoop keeps knocking on the last known address of every member gossip
+// declared down, with a backoff from rejoinBase to rejoinMax, until it is
+// seen alive again. memberlist alone does not heal a split in which each side
+// has declared the other dead: it probes and gossips only to members it
+// believes alive (and to the dead for a short while), so two halves of a
+// healed partition could stay apart forever. A Join is a full state exchange;
+// the other side refutes its death and gossip carries the news to everyone.
+func (c *Cluster) rejoinLoop() {
+	defer c.wg.Done()
+	t := time.NewTicker(c.rejoinBase / 4)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.stop:
+			return
+		case now := <-t.C:
+			c.downMu.Lock()
+			for name, d := range c.down {
+				if d.joining || d.addr == "" || now.Before(d.next) {
+					continue
+				}
+				d.joining = true
+				c.wg.Add(1)
+				go c.rejoin(name, d)
+			}
+			c.downMu.Unlock()
+		}
+	}
+}
+
+// rejoin makes one attempt to reach down member name at its last address.
+func (c *Cluster) rejoin(name string, d *downMember) {
+	defer c.wg.Done()
+	addr := d.addr
+	n, err := c.ml.Join([]string{addr})
+	c.downMu.Lock()
+	defer c.downMu.Unlock()
+	if c.down[name] != d { // it came back while we knocked
+		return
+	}
+	d.joining = false
+	if n > 0 {
+		c.log.Info("reached a member declared down; gossip merges again", "member", name, "addr", addr)
+	} else {
+		c.log.Debug("down member still unreachable", "member", name, "addr", addr, "err", err)
+	}
+	d.wait = min(2*d.wait, rejoinMax)
+	d.next = time.Now().Add(d.wait)
 }
 
 // Join contacts the given gossip addresses; it succeeds when at least one
@@ -221,8 +293,11 @@ func (c *Cluster) SetMeta(m Meta) error {
 
 // Close leaves the cluster gracefully (bounded) and stops gossip.
 func (c *Cluster) Close() error {
+	close(c.stop)
 	_ = c.ml.Leave(2 * time.Second)
-	return c.ml.Shutdown()
+	err := c.ml.Shutdown()
+	c.wg.Wait()
+	return err
 }
 
 // Down reports whether gossip has declared node id dead (or seen it leave)
@@ -233,13 +308,15 @@ func (c *Cluster) Close() error {
 func (c *Cluster) Down(id string) bool {
 	c.downMu.RLock()
 	defer c.downMu.RUnlock()
-	return c.down[id]
+	return c.down[id] != nil
 }
 
 func (c *Cluster) emit(t EventType, n *memberlist.Node) {
 	c.downMu.Lock()
 	if t == EventLeave {
-		c.down[n.Name] = true
+		if c.down[n.Name] == nil {
+			c.down[n.Name] = &downMember{addr: n.Address(), wait: c.rejoinBase, next: time.Now().Add(c.rejoinBase)}
+		}
 	} else {
 		delete(c.down, n.Name)
 	}

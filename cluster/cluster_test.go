@@ -176,3 +176,47 @@ func TestDown(t *testing.T) {
 	}
 	waitFor("b to be up again", func() bool { return !a.Down("b") })
 }
+
+// TestRejoinAfterSplit: when both sides of a split have declared each other
+// dead, nothing in memberlist brings them together again; the cluster keeps
+// knocking on the down member's last address. Here b is cut off (shut down
+// without leaving) and comes back at the same address without joining
+// anyone: only a's rejoin can reunite them.
+func TestRejoinAfterSplit(t *testing.T) {
+	key := make([]byte, 32)
+	rand.Read(key)
+	a := start(t, "a", key)
+	bAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	b, err := New(Config{NodeID: "b", BindAddr: bAddr, Key: key, Fast: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Join([]string{a.LocalAddr()}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	waitFor("b to join", func() bool { return len(a.Members()) == 2 })
+	close(b.stop)
+	if err := b.ml.Shutdown(); err != nil {
+		t.Fatal(err)
+	}
+	b.wg.Wait()
+	waitFor("b to be declared down", func() bool { return a.Down("b") })
+	b2, err := New(Config{NodeID: "b", BindAddr: bAddr, Key: key, Fast: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b2.Close() })
+	waitFor("a and b to find each other again", func() bool {
+		return !a.Down("b") && len(a.Members()) == 2 && len(b2.Members()) == 2
+	})
+}

@@ -175,11 +175,8 @@ func (sc scenario) run(t *testing.T) {
 }
 
 // TestChaosSmoke is the make test smoke: 4 nodes EC 2+2 in network
-// namespaces, faults of every kind but partitions in a seeded order while 4
-// clients run for 80 s, then the checks. Partitions run in make chaos
-// only for now: after a one-way partition that cut a node's incoming
-// traffic, that node sometimes knows no leader for longer than the check
-// allows (seed 7107641698755873745; an open product bug, docs/chaos.md).
+// namespaces, faults of every kind in a seeded order while 4 clients run
+// for 80 s, then the checks.
 func TestChaosSmoke(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs node processes")
@@ -187,12 +184,7 @@ func TestChaosSmoke(t *testing.T) {
 	if *flagFull || *flagEndpoints != "" {
 		t.Skip("-chaos.full / -chaos.endpoints run the other entry points")
 	}
-	var faults []string
-	for _, f := range AllFaults {
-		if f != FaultPartition {
-			faults = append(faults, f)
-		}
-	}
+	faults := AllFaults
 	scenario{name: "smoke", nodes: 4, ec: "2+2", parity: 2, faults: faults, dur: 80 * time.Second,
 		maxSize: 12 << 20, netns: true, small: true}.run(t)
 }
