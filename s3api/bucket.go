@@ -184,7 +184,7 @@ func (s *Server) createBucket(r *request) error {
 	// A bucket created with a service account's or a session's keys
 	// belongs to their user.
 	me := r.who.ownerKey()
-	if err := s.bucketTaken(r.bucket, me); err != nil {
+	if err := s.bucketTakenNow(r, me); err != nil {
 		return err
 	}
 	cmd := meta.CreateBucket{Bucket: meta.Bucket{
@@ -196,7 +196,8 @@ func (s *Server) createBucket(r *request) error {
 	}}
 	if err := s.deps.Control.Propose(r.ctx, cmd); err != nil {
 		if errors.Is(err, meta.ErrBucketExists) {
-			if err := s.bucketTaken(r.bucket, me); err != nil {
+			// The leader has it; this node may not have applied it yet.
+			if err := s.bucketTakenNow(r, me); err != nil {
 				return err
 			}
 		}
@@ -205,6 +206,20 @@ func (s *Server) createBucket(r *request) error {
 	r.fctx.Response.Header.Set("Location", "/"+r.bucket)
 	r.fctx.SetStatusCode(fasthttp.StatusOK)
 	return nil
+}
+
+// bucketTakenNow is bucketTaken of the request's bucket, answered only from
+// a state that has caught up with the leader: a local state that still has
+// a bucket another node deleted a moment ago would tell the client it owns
+// a bucket that is gone (then NoSuchBucket on its next request).
+func (s *Server) bucketTakenNow(r *request, me string) error {
+	if s.bucketTaken(r.bucket, me) == nil {
+		return nil // not here: the proposal decides
+	}
+	if err := s.deps.Control.Barrier(r.ctx); err != nil {
+		return err
+	}
+	return s.bucketTaken(r.bucket, me)
 }
 
 // bucketTaken returns BucketAlreadyOwnedByYou or BucketAlreadyExists when

@@ -47,6 +47,9 @@ type fakeControl struct {
 	pending  *meta.State
 	barriers int
 	ready    bool
+	// goneAtBarrier: buckets the leader deleted that this node still has;
+	// a Barrier removes them.
+	goneAtBarrier []string
 	failNext error // returned by the next Propose or Barrier
 }
 
@@ -83,6 +86,10 @@ func (c *fakeControl) Barrier(ctx context.Context) error {
 	}
 	maps.Copy(c.st.Buckets, c.pending.Buckets)
 	maps.Copy(c.st.Users, c.pending.Users)
+	for _, name := range c.goneAtBarrier {
+		delete(c.st.Buckets, name)
+	}
+	c.goneAtBarrier = nil
 	c.pending = meta.NewState()
 	return nil
 }

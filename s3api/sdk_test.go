@@ -412,6 +412,18 @@ func TestSDKAuthFailures(t *testing.T) {
 		t.Errorf("bucket after barrier: %v", err)
 	}
 
+	// CreateBucket of a bucket this node still has but the leader deleted
+	// creates it, instead of a stale BucketAlreadyOwnedByYou.
+	ts.ctl.mu.Lock()
+	ts.ctl.st.Buckets["stale"] = &meta.Bucket{Name: "stale", Owner: testAccessKey}
+	ts.ctl.goneAtBarrier = []string{"stale"}
+	ts.ctl.mu.Unlock()
+	if _, err := sdkClient(t, ts, testAccessKey, testSecretKey).CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("stale")}); err != nil {
+		t.Errorf("CreateBucket of a bucket deleted at the leader: %v", err)
+	}
+	_, err = sdkClient(t, ts, testAccessKey, testSecretKey).CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("stale")})
+	wantCode(t, "CreateBucket again", err, "BucketAlreadyOwnedByYou")
+
 	// No leader for the barrier: 503, not a false "no such bucket".
 	ts.ctl.mu.Lock()
 	ts.ctl.failNext = errTestNoLeader

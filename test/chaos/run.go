@@ -163,7 +163,7 @@ func (r *Report) String() string {
 		fmt.Fprintf(&b, "  orphan shard files (no record refers to them; nothing frees them): %d (%s)\n", total, strings.Join(drives, ", "))
 	}
 	if v.StaleBucketReads > 0 {
-		fmt.Fprintf(&b, "  stale \"bucket exists\" answers (HeadBucket, CreateBucket from a node not yet at a delete; bucket lookups are local by design): %d\n", v.StaleBucketReads)
+		fmt.Fprintf(&b, "  stale \"bucket exists\" answers (HeadBucket from a node not yet at a delete; bucket lookups are local by design): %d\n", v.StaleBucketReads)
 	}
 	for _, c := range r.Crashes {
 		fmt.Fprintf(&b, "  CRASH %s\n", c)
