@@ -50,7 +50,7 @@ type fakeControl struct {
 	// goneAtBarrier: buckets the leader deleted that this node still has;
 	// a Barrier removes them.
 	goneAtBarrier []string
-	failNext error // returned by the next Propose or Barrier
+	failNext      error // returned by the next Propose or Barrier
 }
 
 func newFakeControl() *fakeControl {
