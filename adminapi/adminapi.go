@@ -104,6 +104,10 @@ type DriveStatus struct {
 	Used     uint64 `json:"used"`
 	Free     uint64 `json:"free"`            // available to the node
 	Error    string `json:"error,omitempty"` // why it is offline, when known
+	// IndexResets counts the times its node found the drive's index
+	// damaged and replaced it by a fresh one (refilled from the other
+	// drives) since the node started.
+	IndexResets int `json:"index_resets,omitempty"`
 }
 
 // RaftStatus is the control plane's consensus state.

@@ -17,6 +17,7 @@ var (
 	descDriveCapacity = desc("strata_drive_capacity_bytes", "Size of the file system holding the drive.", "drive", "path")
 	descDriveUsed     = desc("strata_drive_used_bytes", "Bytes in use on the drive's file system (by anyone).", "drive", "path")
 	descDriveFree     = desc("strata_drive_free_bytes", "Bytes available to the node on the drive's file system.", "drive", "path")
+	descDriveResets   = desc("strata_drive_index_resets_total", "Times the drive's index was found damaged and replaced by a fresh one (then refilled) since the node started.", "drive", "path")
 
 	descPGs = desc("strata_pgs", "Placement groups by health, as this node sees the cluster: healthy (all shards online), degraded (at least K), unavailable.", "state")
 
@@ -84,6 +85,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 			gauge(descDriveCapacity, float64(d.Capacity), d.ID, d.Path)
 			gauge(descDriveUsed, float64(d.Used), d.ID, d.Path)
 			gauge(descDriveFree, float64(d.Free), d.ID, d.Path)
+			counter(descDriveResets, float64(d.IndexResets), d.ID, d.Path)
 		}
 	}
 	if s.PGs != nil {

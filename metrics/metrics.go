@@ -15,6 +15,7 @@ type Drive struct {
 	ID, Path             string
 	Online               bool
 	Capacity, Used, Free uint64 // bytes of its file system
+	IndexResets          int    // damaged indexes replaced since the node started
 }
 
 // PGHealth counts the placement groups by health.

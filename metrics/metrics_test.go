@@ -12,7 +12,7 @@ import (
 func TestRegistryExposition(t *testing.T) {
 	r := New("n1", "v1.2.3", Sources{
 		Drives: func() []Drive {
-			return []Drive{{ID: "d1", Path: "/mnt/a", Online: true, Capacity: 1000, Used: 400, Free: 600}, {ID: "d2", Path: "/mnt/b"}}
+			return []Drive{{ID: "d1", Path: "/mnt/a", Online: true, Capacity: 1000, Used: 400, Free: 600, IndexResets: 2}, {ID: "d2", Path: "/mnt/b"}}
 		},
 		PGs: func() PGHealth { return PGHealth{Total: 8, Healthy: 5, Degraded: 2, Unavailable: 1} },
 		Raft: func() Raft {
@@ -71,6 +71,8 @@ func TestRegistryExposition(t *testing.T) {
 		{"strata_request_sent_bytes_total", []string{"api", "GetObject"}, 300},
 		{"strata_drive_online", []string{"drive", "d2"}, 0},
 		{"strata_drive_used_bytes", []string{"drive", "d1", "path", "/mnt/a"}, 400},
+		{"strata_drive_index_resets_total", []string{"drive", "d1"}, 2},
+		{"strata_drive_index_resets_total", []string{"drive", "d2"}, 0},
 		{"strata_pgs", []string{"state", "degraded"}, 2},
 		{"strata_raft_leader", nil, 1},
 		{"strata_raft_commit_index", nil, 40},

@@ -67,6 +67,9 @@ type driveReport struct {
 	Used     uint64 `json:"used"`     // bytes in use on it (by anyone)
 	Free     uint64 `json:"free"`     // bytes available to this process
 	Error    string `json:"error,omitempty"`
+	// IndexResets counts the times a damaged index of the drive was
+	// replaced by a fresh one since the node started (then refilled).
+	IndexResets int `json:"index_resets,omitempty"`
 }
 
 // localReport describes this node: its version, drives, heal, rebalance
@@ -81,7 +84,7 @@ func (n *Node) localReport() nodeReport {
 func (n *Node) driveReports() []driveReport {
 	var out []driveReport
 	for _, d := range n.drives {
-		dr := driveReport{ID: d.ID(), Path: d.Path()}
+		dr := driveReport{ID: d.ID(), Path: d.Path(), IndexResets: d.IndexResets()}
 		if fi, err := os.Stat(d.Path()); err != nil {
 			dr.Error = err.Error()
 		} else if !fi.IsDir() {

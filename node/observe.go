@@ -62,7 +62,7 @@ func (n *Node) newMetrics() *metrics.Registry {
 		Drives: func() []metrics.Drive {
 			var out []metrics.Drive
 			for _, d := range n.driveReports() {
-				out = append(out, metrics.Drive{ID: d.ID, Path: d.Path, Online: d.Online, Capacity: d.Capacity, Used: d.Used, Free: d.Free})
+				out = append(out, metrics.Drive{ID: d.ID, Path: d.Path, Online: d.Online, Capacity: d.Capacity, Used: d.Used, Free: d.Free, IndexResets: d.IndexResets})
 			}
 			return out
 		},

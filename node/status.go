@@ -181,7 +181,7 @@ func (n *Node) fillDrives(ctx context.Context, nodes []adminapi.NodeStatus, live
 			case !ok:
 				d.Error = "not reported by its node"
 			default:
-				d.Online, d.Error = r.Online, r.Error
+				d.Online, d.Error, d.IndexResets = r.Online, r.Error, r.IndexResets
 				d.Capacity, d.Used, d.Free = r.Capacity, r.Used, r.Free
 				if d.Path == "" {
 					d.Path = r.Path

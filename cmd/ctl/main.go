@@ -32,7 +32,8 @@ const usage = `usage: stratactl [--endpoint URL] [--access-key AK] [--secret-key
                      unavailable), heal and rebalance progress, and how
                      many drive and node losses the data survives now
   cluster nodes      every node: addresses, state, Raft role, liveness, version
-  cluster drives     every drive: node, online, size, used, placement groups
+  cluster drives     every drive: node, online/offline/refilling, size, used,
+                     placement groups, index resets
   heal status        self-healing on every node: scanner pass, repairs, read-repair
                      queue, drives being refilled (live on a terminal)
   rebalance status [--wait]

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -85,7 +86,7 @@ func printNodes(out io.Writer, st adminapi.ClusterStatus) {
 func printDrives(out io.Writer, st adminapi.ClusterStatus) {
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	defer tw.Flush()
-	fmt.Fprintln(tw, "NODE\tDRIVE\tSTATUS\tSTATE\tSIZE\tUSED\tPGS\tPATH")
+	fmt.Fprintln(tw, "NODE\tDRIVE\tSTATUS\tSTATE\tSIZE\tUSED\tPGS\tINDEX RESETS\tPATH")
 	for _, d := range drivesOf(st) {
 		size, used := "-", "-"
 		if d.Capacity > 0 {
@@ -93,23 +94,33 @@ func printDrives(out io.Writer, st adminapi.ClusterStatus) {
 			used = fmt.Sprintf("%s (%d%%)", bytesIEC(d.Used), d.Used*100/d.Capacity)
 		}
 		status := "online"
-		if !d.Online {
+		switch {
+		case !d.Online:
 			status = "offline"
+		case d.Refilling:
+			status = "refilling"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", d.Node, d.ID, status, d.State, size, used, d.PGs, first(d.Path, "-"))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\n", d.Node, d.ID, status, d.State, size, used, d.PGs, d.IndexResets, first(d.Path, "-"))
 	}
 }
 
 type nodeDrive struct {
 	Node string `json:"node"`
 	adminapi.DriveStatus
+	// Refilling: its node is rebuilding the drive's shards and records
+	// from the other drives (a replaced drive, or a damaged index).
+	Refilling bool `json:"refilling,omitempty"`
 }
 
 func drivesOf(st adminapi.ClusterStatus) []nodeDrive {
 	var out []nodeDrive
 	for _, n := range st.Nodes {
+		var refilling []string
+		if n.Heal != nil {
+			refilling = n.Heal.Refilling
+		}
 		for _, d := range n.Drives {
-			out = append(out, nodeDrive{n.ID, d})
+			out = append(out, nodeDrive{n.ID, d, slices.Contains(refilling, d.ID)})
 		}
 	}
 	return out

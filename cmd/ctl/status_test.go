@@ -16,7 +16,8 @@ func fixtureStatus() adminapi.ClusterStatus {
 		Leader: "n1", Buckets: 3, Node: "n2",
 		Nodes: []adminapi.NodeStatus{
 			{ID: "n1", S3Addr: "10.0.0.1:9000", RPCAddr: "10.0.0.1:9100", State: "up", Raft: "voter", Alive: true, Version: "v1.2.3",
-				Drives: []adminapi.DriveStatus{{ID: "d1", Path: "/mnt/a", State: "up", Online: true, PGs: 32, Capacity: 4 << 40, Used: 1 << 40, Free: 3 << 40}}},
+				Drives: []adminapi.DriveStatus{{ID: "d1", Path: "/mnt/a", State: "up", Online: true, PGs: 32, Capacity: 4 << 40, Used: 1 << 40, Free: 3 << 40, IndexResets: 1}},
+				Heal:   &adminapi.NodeHeal{Refilling: []string{"d1"}}},
 			{ID: "n2", S3Addr: "10.0.0.2:9000", RPCAddr: "10.0.0.2:9100", State: "up", Raft: "nonvoter", Alive: false,
 				Drives: []adminapi.DriveStatus{{ID: "d2", State: "up", PGs: 32}}},
 		},
@@ -43,8 +44,8 @@ func TestPrintStatusHuman(t *testing.T) {
 		"rebalance         epoch 2: 16/64 PGs (25%), 3.0 GiB, 50.0 MiB/s",
 		"n1    up      up     leader    v1.2.3",
 		"n2    down    up     nonvoter  -",
-		"n1    d1     online   up     4.0 TiB  1.0 TiB (25%)  32   /mnt/a",
-		"n2    d2     offline  up     -        -              32   -",
+		"n1    d1     refilling  up     4.0 TiB  1.0 TiB (25%)  32   1             /mnt/a",
+		"n2    d2     offline    up     -        -              32   0             -",
 		"\nData survives the loss of any 1 drive now, but not of a whole node.\n",
 	} {
 		if !strings.Contains(got, want) {
@@ -71,7 +72,8 @@ func TestPrintStatusJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	var drives []map[string]any
-	if err := json.Unmarshal(out.Bytes(), &drives); err != nil || len(drives) != 2 || drives[0]["node"] != "n1" || drives[0]["capacity"] != float64(4<<40) {
+	if err := json.Unmarshal(out.Bytes(), &drives); err != nil || len(drives) != 2 || drives[0]["node"] != "n1" || drives[0]["capacity"] != float64(4<<40) ||
+		drives[0]["refilling"] != true || drives[0]["index_resets"] != float64(1) {
 		t.Fatalf("drives JSON %s: %v", out.String(), err)
 	}
 }

@@ -53,6 +53,22 @@ func TestIndexDamagedNodeRestart(t *testing.T) {
 	if kept, _ := filepath.Glob(filepath.Join(dir, "index.db.damaged-*")); len(kept) != 1 || st.Errors != 0 || st.ShardsRepaired == 0 {
 		t.Fatalf("damaged index kept as %v; heal status %+v", kept, st)
 	}
+	// The reset is reported with the drive (stratactl cluster drives).
+	status, err := rootAdmin(c, 0).ClusterStatus(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resets := -1
+	for _, ns := range status.Nodes {
+		for _, d := range ns.Drives {
+			if d.Path == dir {
+				resets = d.IndexResets
+			}
+		}
+	}
+	if resets != 1 {
+		t.Fatalf("cluster status reports %d index resets of the damaged drive %s, want 1", resets, dir)
+	}
 	for key, data := range objs {
 		for i := range c.N() {
 			if got := get(t, c.S3Client(i), "idx", key, ""); !bytes.Equal(got, data) {
