@@ -210,6 +210,10 @@ func New(cfg Config, local []*drive.Drive, topo Topology, tr *rpc.Transport, log
 	}
 	for _, d := range local {
 		s.refillOnReset(d)
+		if d.RefillPending() {
+			s.log.Warn("resuming a refill cut short by a restart", "drive", d.ID())
+			_ = s.Refill(d.ID()) // a local drive: cannot fail
+		}
 	}
 	return s, nil
 }

@@ -287,14 +287,15 @@ func TestHealRefill(t *testing.T) {
 	if err := e.store.Refill(victim.id); err != nil {
 		t.Fatal(err)
 	}
-	if st := e.store.HealStatus(); len(st.Refilling) != 1 {
-		t.Fatalf("refill not pending: %+v", st)
+	if st := e.store.HealStatus(); len(st.Refilling) != 1 || !nd.RefillPending() {
+		t.Fatalf("refill not pending: %+v, recorded on the drive: %v", st, nd.RefillPending())
 	}
 	ctx, cancel := context.WithCancel(ctxb)
 	done := make(chan struct{})
 	go func() { e.store.Run(ctx); close(done) }()
 	defer func() { cancel(); <-done }()
 	waitFor(t, 20*time.Second, func() bool { return len(e.store.HealStatus().Refilling) == 0 })
+	waitFor(t, 5*time.Second, func() bool { return !nd.RefillPending() })
 	st := e.store.HealStatus()
 	t.Logf("after refill: %+v", st)
 	if st.Errors != 0 || st.ShardsRepaired < int64(len(objs)) {

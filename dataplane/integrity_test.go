@@ -204,6 +204,29 @@ func TestIndexDamageRefill(t *testing.T) {
 	}
 }
 
+// TestNewResumesRefill: a drive whose refill a restart cut short (its
+// refill mark still there) is queued again by New.
+func TestNewResumesRefill(t *testing.T) {
+	d, err := drive.Open(t.TempDir(), drive.Options{Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if err := d.MarkRefill(true); err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(Config{NodeID: "n1"}, []*drive.Drive{d}, &testTopo{st: meta.NewState()}, nil, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := s.HealStatus(); !slices.Equal(st.Refilling, []string{d.ID()}) {
+		t.Fatalf("interrupted refill not queued again by New: %+v", st)
+	}
+	if err := d.MarkRefill(false); err != nil || d.RefillPending() {
+		t.Fatalf("refill mark not cleared: %v", err)
+	}
+}
+
 // TestNewRefillsResetDrive: New queues the refill of a drive whose Open
 // replaced a damaged index (the node's restart path).
 func TestNewRefillsResetDrive(t *testing.T) {

@@ -167,6 +167,7 @@ func (s *Store) Refill(id string) error {
 	if _, ok := s.local[id]; !ok {
 		return fmt.Errorf("dataplane: refill: no local drive %s", id)
 	}
+	s.markRefill(id, true)
 	h := &s.heal
 	h.mu.Lock()
 	// A drive being refilled is queued again: it may have lost what the
@@ -262,10 +263,38 @@ func (s *Store) refillLoop(ctx context.Context) {
 			return
 		}
 		h.mu.Lock()
-		if !slices.Contains(h.refills, id) { // else queued again meanwhile
+		done := !slices.Contains(h.refills, id) // else queued again meanwhile
+		if done {
 			h.status.Refilling = slices.DeleteFunc(h.status.Refilling, func(x string) bool { return x == id })
 		}
 		h.mu.Unlock()
+		if done {
+			s.markRefill(id, false)
+		}
+	}
+}
+
+// refillMarker is a local drive that remembers a queued refill across
+// restarts of the node (*drive.Drive: MarkRefill, RefillPending).
+type refillMarker interface {
+	MarkRefill(pending bool) error
+}
+
+// markRefill records on local drive id that its refill is pending or
+// done, so that New queues a refill a restart cut short again. A drive
+// that cannot record it is refilled all the same; the scanner's next pass
+// repairs what a restart then leaves.
+func (s *Store) markRefill(id string, pending bool) {
+	d := s.local[id]
+	if f, ok := d.(fencedDrive); ok {
+		d = f.localDrive
+	}
+	m, ok := d.(refillMarker)
+	if !ok {
+		return
+	}
+	if err := m.MarkRefill(pending); err != nil {
+		s.log.Warn("cannot record the drive's refill state", "drive", id, "pending", pending, "err", err)
 	}
 }
 

@@ -48,7 +48,10 @@
 // files written under temporary names of the caller's choice, renamed over
 // a corrupt copy, then the record), never replacing a newer null version;
 // Options.FormatID formats an empty folder with the id of the drive it
-// replaces, and Formatted reports that Open did so.
+// replaces, and Formatted reports that Open did so. MarkRefill keeps a
+// refill-pending file in the folder from the moment the data plane queues
+// a refill until it completes, and RefillPending reports it, so that a
+// refill a restart cut short is queued again.
 //
 // Main types: Drive (opened with Open, OnIndexReset, IndexResets),
 // FileInfo (one version record), Part
