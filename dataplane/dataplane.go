@@ -97,6 +97,15 @@ type Config struct {
 	ScanInterval time.Duration
 	ScanDelay    time.Duration
 	ScanRate     float64
+	// OrphanSweepInterval is the least time between two orphan sweeps of
+	// a local drive (sweep.go: shard files no record refers to), run by
+	// the scanner after a pass, so never more often than ScanInterval nor
+	// when the scanner is disabled; negative disables the sweep.
+	// OrphanMinAge is how long ago such a file must have been committed
+	// to go: longer than any commit takes between its shard's rename and
+	// its record.
+	OrphanSweepInterval time.Duration
+	OrphanMinAge        time.Duration
 	// Alive reports whether a node is up (gossip); it decides which node
 	// scans a PG: the node of the PG's first drive whose node is alive.
 	// nil: every node counts as alive.
@@ -129,6 +138,7 @@ func DefaultConfig() Config {
 	return Config{MetaTimeout: 10 * time.Second, StragglerWait: 50 * time.Millisecond, WriteStragglerWait: 500 * time.Millisecond, StallTimeout: 30 * time.Second,
 		LockTTL: 30 * time.Second, LockWait: 2 * time.Second,
 		HealWorkers: 2, HealQueue: 10000, HealRate: 64, ScanInterval: 24 * time.Hour, ScanDelay: 10 * time.Minute, ScanRate: 32,
+		OrphanSweepInterval: 24 * time.Hour, OrphanMinAge: time.Hour,
 		RebalanceInterval: 2 * time.Second, RebalanceRate: 128}
 }
 
@@ -137,7 +147,7 @@ func (c Config) Validate() error {
 	if c.NodeID == "" {
 		return errors.New("dataplane: config: NodeID is empty")
 	}
-	if c.MetaTimeout < 0 || c.StragglerWait < 0 || c.WriteStragglerWait < 0 || c.StallTimeout < 0 || c.LockTTL < 0 || c.LockWait < 0 || c.ScanDelay < 0 {
+	if c.MetaTimeout < 0 || c.StragglerWait < 0 || c.WriteStragglerWait < 0 || c.StallTimeout < 0 || c.LockTTL < 0 || c.LockWait < 0 || c.ScanDelay < 0 || c.OrphanMinAge < 0 {
 		return errors.New("dataplane: config: negative timeout")
 	}
 	if c.HealWorkers < 0 || c.HealQueue < 0 {
@@ -262,6 +272,12 @@ func newStore(cfg Config, local map[string]localDrive, topo Topology, tr *rpc.Tr
 	}
 	if cfg.ScanRate == 0 {
 		cfg.ScanRate = def.ScanRate
+	}
+	if cfg.OrphanSweepInterval == 0 {
+		cfg.OrphanSweepInterval = def.OrphanSweepInterval
+	}
+	if cfg.OrphanMinAge == 0 {
+		cfg.OrphanMinAge = def.OrphanMinAge
 	}
 	if cfg.RebalanceInterval == 0 {
 		cfg.RebalanceInterval = def.RebalanceInterval

@@ -54,7 +54,11 @@
 //     with the same id (Refill), or of a drive that replaced its damaged
 //     index by an empty one (drive.Drive.OnIndexReset, registered by New);
 //     all repairs at HealRate, progress in
-//     HealStatus, background work in Run;
+//     HealStatus, background work in Run; after each scanner pass, the
+//     orphan sweep (sweep.go) of every local drive not swept for
+//     OrphanSweepInterval removes shard files no record refers to that
+//     are older than OrphanMinAge (drive.Drive.SweepOrphans), never on a
+//     drive waiting for or in a refill;
 //   - the rpc messages and handlers ("dp.*") through which other nodes use
 //     this node's drives and lock table.
 //

@@ -27,7 +27,8 @@ import (
 // that exists, verifying every shard's block CRCs where the drive is. A
 // refill (Store.Refill) walks the PGs of one drive, whoever scans them,
 // and only writes to that drive: records and shards of every version it
-// should hold.
+// should hold. After each pass the scanner sweeps the local drives' orphan
+// shard files (sweep.go).
 
 // healKey deduplicates queued repairs.
 type healKey struct {
@@ -49,6 +50,12 @@ type healer struct {
 	lastPass int64      // versions seen by the last complete pass (for the ETA)
 
 	scanned, verified, repairedShards, repairedRecords, repairedBytes, errs, dropped, queuedTotal atomic.Int64
+
+	// swept: when each local drive's last complete orphan sweep ended
+	// (sweep.go; used by scanLoop only).
+	swept map[string]time.Time
+
+	orphanSweeps, orphansRemoved, orphanBytes atomic.Int64
 }
 
 func (h *healer) init(cfg Config) {
@@ -57,6 +64,7 @@ func (h *healer) init(cfg Config) {
 	h.pending = map[healKey]bool{}
 	h.queue = make(chan healJob, cfg.HealQueue)
 	h.refillCh = make(chan struct{}, 1)
+	h.swept = map[string]time.Time{}
 }
 
 // HealStatus is the progress of healing on one node (stratactl heal
@@ -86,6 +94,10 @@ type HealStatus struct {
 	QueuedAll int64    `json:"queued_all"` // read repairs ever queued
 	Dropped   int64    `json:"dropped"`    // read repairs dropped (queue full)
 	Refilling []string `json:"refilling"`  // drives being refilled
+
+	OrphanSweeps     int64 `json:"orphan_sweeps"`      // complete orphan sweeps of local drives (sweep.go)
+	OrphansRemoved   int64 `json:"orphans_removed"`    // orphan shard files they removed
+	OrphanBytesFreed int64 `json:"orphan_bytes_freed"` // and their bytes
 }
 
 // HealStatus returns a snapshot of the healing progress.
@@ -106,6 +118,9 @@ func (s *Store) HealStatus() HealStatus {
 	st.Queued = len(h.queue)
 	st.QueuedAll = h.queuedTotal.Load()
 	st.Dropped = h.dropped.Load()
+	st.OrphanSweeps = h.orphanSweeps.Load()
+	st.OrphansRemoved = h.orphansRemoved.Load()
+	st.OrphanBytesFreed = h.orphanBytes.Load()
 	if st.Scanning && last > 0 && st.PassVersions > 0 && st.PassVersions < last {
 		el := time.Since(st.PassStarted)
 		st.ETA = time.Duration(float64(el) * float64(last-st.PassVersions) / float64(st.PassVersions)).Round(time.Second)
@@ -259,9 +274,11 @@ func (s *Store) refillLoop(ctx context.Context) {
 				continue
 			}
 		}
+		resets := s.local[id].IndexResets() // the resets this refill covers
 		if err := s.refill(ctx, id); err != nil {
 			return
 		}
+		s.local[id].ResetsRefilled(resets) // the orphan sweep may run on it again
 		h.mu.Lock()
 		done := !slices.Contains(h.refills, id) // else queued again meanwhile
 		if done {
@@ -357,6 +374,7 @@ func (s *Store) scanLoop(ctx context.Context) {
 		if err := s.ScanPass(ctx); err != nil && ctx.Err() == nil {
 			s.log.Warn("scan pass incomplete", "err", err)
 		}
+		s.sweepOrphans(ctx)
 		wait = s.cfg.ScanInterval
 	}
 }

@@ -42,7 +42,15 @@
 // the other drives of its PGs, as a drive replaced by an empty one. Shard
 // files are left in place: no record references them; the refill renames
 // over those still needed, the rest stay as unreferenced files (like a
-// crash's leftovers), so an unwarranted reset can be undone by hand.
+// crash's leftovers), so an unwarranted reset can be undone by hand until
+// the drive is refilled (ResetsRefilled).
+//
+// Orphans (sweep.go): SweepOrphans removes the shard files no record
+// refers to (names collected in one read transaction) whose change time is
+// older than a minimum age before the sweep began, so a shard committed
+// meanwhile is never removed; it refuses to run while the index is
+// damaged, not yet checked since Open, or reset and not yet refilled, and
+// while a refill is pending.
 //
 // Healing: RestoreVersion commits a version rebuilt for this drive (shard
 // files written under temporary names of the caller's choice, renamed over
@@ -53,7 +61,8 @@
 // a refill until it completes, and RefillPending reports it, so that a
 // refill a restart cut short is queued again.
 //
-// Main types: Drive (opened with Open, OnIndexReset, IndexResets),
+// Main types: Drive (opened with Open, OnIndexReset, IndexResets,
+// SweepOrphans with SweepStats),
 // FileInfo (one version record), Part
 // and Upload (multipart), Ref (names a version), KeyVersions, ListOptions,
 // ListEntry and UploadEntry, Format, and the FS seam through which all file

@@ -179,8 +179,9 @@ type Drive struct {
 	lockTimeout time.Duration         // Options.LockTimeout, for the index lock
 	closeWait   time.Duration         // bounds the wait for a damaged index to close (closeBolt)
 	damage      atomic.Pointer[error] // non-nil while the index is damaged: the drive is offline
-	resetMu     sync.Mutex            // guards indexResets and onReset
+	resetMu     sync.Mutex            // guards indexResets, refilled and onReset
 	indexResets int                   // damaged indexes replaced since Open (Open included)
+	refilled    int                   // indexResets covered by a finished refill (ResetsRefilled)
 	onReset     []func()              // OnIndexReset callbacks
 	verified    atomic.Bool           // the index was checked since Open (markClean)
 	stopCheck   context.CancelFunc    // stops the background check; nil if none
@@ -194,6 +195,9 @@ type Drive struct {
 	closed atomic.Bool
 	bufs   sync.Pool // *[]byte of copyBufSize, for WriteShard
 	fanout sync.Map  // names of shards/<xx> folders known durable (fsync'd in shards/)
+	// sweepMu is held shared by every rename into shards/, exclusively by
+	// the orphan sweep while it checks and removes one file (sweep.go).
+	sweepMu sync.RWMutex
 }
 
 // Open opens the drive folder dir, creating and formatting it (new drive id,

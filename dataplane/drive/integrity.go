@@ -49,7 +49,8 @@ import (
 // they are never read; the refill rewrites (renames over) those the PGs
 // still need, and the others stay as unreferenced files, like those a
 // crash leaves. Keeping them, and the old index, lets an operator undo a
-// reset that should not have happened.
+// reset that should not have happened; the orphan sweep (sweep.go) leaves
+// them until the data plane has refilled the drive (ResetsRefilled).
 
 // damageFile is the name a damaged index is moved to.
 func damageFile(now time.Time) string {
@@ -254,6 +255,7 @@ func (d *Drive) resetIndex() {
 		return
 	}
 	x.db = db
+	d.verified.Store(true) // a fresh index is sound (markClean, SweepOrphans)
 	d.damage.Store(nil)
 	fns := d.noteReset()
 	x.mu.Unlock()

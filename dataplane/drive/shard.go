@@ -203,7 +203,9 @@ func (d *Drive) commitShardAs(tmpID, dataDir string) (moved bool, err error) {
 		}
 		d.fanout.Store(fan, struct{}{})
 	}
+	d.sweepMu.RLock() // the orphan sweep never removes a file renamed in after it looked
 	err = d.fs.Rename(d.tmpPath(tmpID), d.shardPath(dataDir))
+	d.sweepMu.RUnlock()
 	if errors.Is(err, os.ErrNotExist) {
 		if _, serr := d.fs.Stat(d.shardPath(dataDir)); serr == nil && tmpID == dataDir {
 			return false, nil // already committed by an earlier attempt
