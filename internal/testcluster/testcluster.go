@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -210,8 +211,24 @@ func (c *Cluster) startInstance(in *Instance) {
 	// ones; a restart keeps its addresses and tries again shortly.
 	for try := 0; err != nil && strings.Contains(err.Error(), "address already in use") && try < 5; try++ {
 		if !in.started {
+			// The failed start may have written Raft state in its fresh
+			// folders (a node with Raft state does not bootstrap): start
+			// from empty ones, and tell the others the new gossip address.
+			for _, d := range in.Config.Data {
+				if err := os.RemoveAll(d); err != nil {
+					c.t.Fatal(err)
+				}
+			}
 			c.mu.Lock()
+			old := in.Config.GossipAddr
 			in.Config.S3Addr, in.Config.RPCAddr, in.Config.GossipAddr = freeAddr(c.t), freeAddr(c.t), freeUDPTCPAddr(c.t)
+			for _, other := range c.nodes {
+				for j, a := range other.Config.Join {
+					if a == old {
+						other.Config.Join[j] = in.Config.GossipAddr
+					}
+				}
+			}
 			c.mu.Unlock()
 		} else {
 			time.Sleep(200 * time.Millisecond)
