@@ -89,6 +89,11 @@ type NodeHeal struct {
 	Queued          int      `json:"queued"` // read repairs waiting
 	Dropped         int64    `json:"dropped"`
 	Refilling       []string `json:"refilling,omitempty"` // drive ids
+	// Orphan sweeps of the node's drives: shard files no record refers
+	// to, removed once old enough.
+	OrphanSweeps     int64 `json:"orphan_sweeps,omitempty"`
+	OrphansRemoved   int64 `json:"orphans_removed,omitempty"`
+	OrphanBytesFreed int64 `json:"orphan_bytes_freed,omitempty"`
 }
 
 // DriveStatus is one drive of a node. Capacity, Used and Free are the

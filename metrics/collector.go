@@ -31,6 +31,8 @@ var (
 	descHealQueued         = desc("strata_heal_queued", "Read repairs waiting.")
 	descHealDropped        = desc("strata_heal_dropped_total", "Read repairs dropped because the queue was full.")
 	descHealRefilling      = desc("strata_heal_refilling_drives", "Local drives being refilled.")
+	descHealOrphans        = desc("strata_heal_orphans_removed_total", "Shard files no record referred to, removed by the orphan sweep.")
+	descHealOrphanBytes    = desc("strata_heal_orphan_bytes_freed_total", "Bytes of the shard files the orphan sweep removed.")
 
 	descRebalanceMoving  = desc("strata_rebalance_moving_pgs", "Placement groups of the current epoch still moving (cluster-wide).")
 	descRebalanceTotal   = desc("strata_rebalance_epoch_moving_pgs", "Placement groups the current epoch moves (cluster-wide).")
@@ -106,6 +108,8 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		gauge(descHealQueued, float64(h.Queued))
 		counter(descHealDropped, float64(h.Dropped))
 		gauge(descHealRefilling, float64(h.Refilling))
+		counter(descHealOrphans, float64(h.OrphansRemoved))
+		counter(descHealOrphanBytes, float64(h.OrphanBytesFreed))
 	}
 	if s.Rebalance != nil {
 		r := s.Rebalance()

@@ -29,6 +29,7 @@ type Heal struct {
 	Passes, ObjectsScanned, BytesVerified, ShardsRepaired int64
 	BytesRepaired, Errors, Dropped                        int64
 	Queued, Refilling                                     int
+	OrphansRemoved, OrphanBytesFreed                      int64
 }
 
 // Rebalance is the placement's rebalance and this node's part in it.

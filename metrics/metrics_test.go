@@ -14,7 +14,8 @@ func TestRegistryExposition(t *testing.T) {
 		Drives: func() []Drive {
 			return []Drive{{ID: "d1", Path: "/mnt/a", Online: true, Capacity: 1000, Used: 400, Free: 600, IndexResets: 2}, {ID: "d2", Path: "/mnt/b"}}
 		},
-		PGs: func() PGHealth { return PGHealth{Total: 8, Healthy: 5, Degraded: 2, Unavailable: 1} },
+		PGs:  func() PGHealth { return PGHealth{Total: 8, Healthy: 5, Degraded: 2, Unavailable: 1} },
+		Heal: func() Heal { return Heal{OrphansRemoved: 3, OrphanBytesFreed: 4096} },
 		Raft: func() Raft {
 			return Raft{Leader: true, HasLeader: true, Term: 3, CommitIndex: 40, AppliedIndex: 39, LastIndex: 41}
 		},
@@ -72,6 +73,8 @@ func TestRegistryExposition(t *testing.T) {
 		{"strata_drive_online", []string{"drive", "d2"}, 0},
 		{"strata_drive_used_bytes", []string{"drive", "d1", "path", "/mnt/a"}, 400},
 		{"strata_drive_index_resets_total", []string{"drive", "d1"}, 2},
+		{"strata_heal_orphans_removed_total", nil, 3},
+		{"strata_heal_orphan_bytes_freed_total", nil, 4096},
 		{"strata_drive_index_resets_total", []string{"drive", "d2"}, 0},
 		{"strata_pgs", []string{"state", "degraded"}, 2},
 		{"strata_raft_leader", nil, 1},
@@ -85,7 +88,7 @@ func TestRegistryExposition(t *testing.T) {
 		}
 	}
 	// A nil source leaves its families out.
-	if mfs["strata_heal_passes_total"] != nil || mfs["strata_rebalance_moving_pgs"] != nil {
+	if mfs["strata_rebalance_moving_pgs"] != nil || mfs["strata_ilm_passes_total"] != nil {
 		t.Error("families of nil sources exported")
 	}
 }

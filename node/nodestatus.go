@@ -22,6 +22,7 @@ func healReport(h dataplane.HealStatus) *adminapi.NodeHeal {
 		ObjectsScanned: h.ObjectsScanned, BytesVerified: h.BytesVerified, ShardsRepaired: h.ShardsRepaired,
 		RecordsRepaired: h.RecordsRepaired, BytesRepaired: h.BytesRepaired, Errors: h.Errors,
 		Queued: h.Queued, Dropped: h.Dropped, Refilling: h.Refilling,
+		OrphanSweeps: h.OrphanSweeps, OrphansRemoved: h.OrphansRemoved, OrphanBytesFreed: h.OrphanBytesFreed,
 	}
 }
 

@@ -71,7 +71,7 @@ func (n *Node) newMetrics() *metrics.Registry {
 			h := n.data.HealStatus()
 			return metrics.Heal{Scanning: h.Scanning, Passes: h.Passes, ObjectsScanned: h.ObjectsScanned, BytesVerified: h.BytesVerified,
 				ShardsRepaired: h.ShardsRepaired, BytesRepaired: h.BytesRepaired, Errors: h.Errors, Dropped: h.Dropped,
-				Queued: h.Queued, Refilling: len(h.Refilling)}
+				Queued: h.Queued, Refilling: len(h.Refilling), OrphansRemoved: h.OrphansRemoved, OrphanBytesFreed: h.OrphanBytesFreed}
 		},
 		Rebalance: func() metrics.Rebalance {
 			r := n.data.RebalanceStatus()

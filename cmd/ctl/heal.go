@@ -79,11 +79,11 @@ func printHeal(out io.Writer, st adminapi.ClusterStatus, asJSON bool, rate map[s
 		return enc.Encode(map[string]any{"active": st.Heal.Active, "bytes_repaired": st.Heal.BytesDone, "nodes": list})
 	}
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NODE\tSCANNER\tPASS\tSCANNED\tVERIFIED\tREPAIRED\tERRORS\tQUEUED\tREFILLING")
+	fmt.Fprintln(tw, "NODE\tSCANNER\tPASS\tSCANNED\tVERIFIED\tREPAIRED\tERRORS\tQUEUED\tREFILLING\tORPHANS REMOVED")
 	for _, n := range st.Nodes {
 		h := n.Heal
 		if h == nil {
-			fmt.Fprintf(tw, "%s\t(down or not reporting)\t\t\t\t\t\t\t\n", n.ID)
+			fmt.Fprintf(tw, "%s\t(down or not reporting)\t\t\t\t\t\t\t\t\n", n.ID)
 			continue
 		}
 		scanner := "idle"
@@ -99,8 +99,9 @@ func printHeal(out io.Writer, st adminapi.ClusterStatus, asJSON bool, rate map[s
 		if r, ok := rate[n.ID]; ok {
 			scanner += fmt.Sprintf(" %.1f MiB/s", r/(1<<20))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%d shards, %s\t%d\t%d\t%s\n", n.ID, scanner, h.Passes, h.ObjectsScanned,
-			mib(h.BytesVerified), h.ShardsRepaired+h.RecordsRepaired, mib(h.BytesRepaired), h.Errors, h.Queued, first(strings.Join(h.Refilling, ","), "-"))
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%d shards, %s\t%d\t%d\t%s\t%d, %s\n", n.ID, scanner, h.Passes, h.ObjectsScanned,
+			mib(h.BytesVerified), h.ShardsRepaired+h.RecordsRepaired, mib(h.BytesRepaired), h.Errors, h.Queued, first(strings.Join(h.Refilling, ","), "-"),
+			h.OrphansRemoved, mib(h.OrphanBytesFreed))
 	}
 	return tw.Flush()
 }

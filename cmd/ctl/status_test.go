@@ -88,14 +88,15 @@ func TestBytesIEC(t *testing.T) {
 
 func TestPrintHeal(t *testing.T) {
 	st := adminapi.ClusterStatus{Nodes: []adminapi.NodeStatus{
-		{ID: "n1", Heal: &adminapi.NodeHeal{Scanning: true, Passes: 2, PassVersions: 50, LastPassSeen: 200, ObjectsScanned: 450, ShardsRepaired: 3, BytesRepaired: 3 << 20, Refilling: []string{"d9"}}},
+		{ID: "n1", Heal: &adminapi.NodeHeal{Scanning: true, Passes: 2, PassVersions: 50, LastPassSeen: 200, ObjectsScanned: 450, ShardsRepaired: 3, BytesRepaired: 3 << 20, Refilling: []string{"d9"},
+			OrphansRemoved: 7, OrphanBytesFreed: 5 << 20}},
 		{ID: "n2"},
 	}}
 	var out bytes.Buffer
 	if err := printHeal(&out, st, false, map[string]float64{"n1": 2 << 20}); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"[#####...............]  25%", "2.0 MiB/s", "3 shards", "d9", "n2", "down or not reporting"} {
+	for _, want := range []string{"[#####...............]  25%", "2.0 MiB/s", "3 shards", "d9", "n2", "down or not reporting", "7, 5.0 MiB"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("missing %q in\n%s", want, out.String())
 		}
