@@ -132,14 +132,25 @@ func TestGossipJoinAndWrongKey(t *testing.T) {
 	}
 }
 
-// TestDown: a member that stops answering (here: shut down without leaving)
-// is reported down once gossip declares it dead, and no longer once a
-// process with its name rejoins.
-func TestDown(t *testing.T) {
-	key := make([]byte, 32)
-	rand.Read(key)
-	a := start(t, "a", key)
-	bAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+// waitFor polls cond until it holds, failing t after 30 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// killedPeer starts a, and b at bAddr joined to it, then stops b without
+// leaving (like a paused, killed or cut-off process) and waits until a
+// declares b down. b's address is free again for a restarted b.
+func killedPeer(t *testing.T, key []byte) (a *Cluster, bAddr string) {
+	t.Helper()
+	a = start(t, "a", key)
+	bAddr = fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	b, err := New(Config{NodeID: "b", BindAddr: bAddr, Key: key, Fast: true}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -147,24 +158,26 @@ func TestDown(t *testing.T) {
 	if _, err := b.Join([]string{a.LocalAddr()}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor := func(what string, cond func() bool) {
-		t.Helper()
-		deadline := time.Now().Add(15 * time.Second)
-		for !cond() {
-			if time.Now().After(deadline) {
-				t.Fatalf("timed out waiting for %s", what)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
-	waitFor("b to join", func() bool { return len(a.Members()) == 2 })
+	waitFor(t, "b to join", func() bool { return len(a.Members()) == 2 })
 	if a.Down("b") || a.Down("never-seen") {
 		t.Fatal("a live or unknown member reported down")
 	}
-	if err := b.ml.Shutdown(); err != nil { // no Leave: like a paused or killed process
+	close(b.stop)
+	if err := b.ml.Shutdown(); err != nil { // no Leave
 		t.Fatal(err)
 	}
-	waitFor("b to be declared down", func() bool { return a.Down("b") })
+	b.wg.Wait()
+	waitFor(t, "b to be declared down", func() bool { return a.Down("b") })
+	return a, bAddr
+}
+
+// TestDown: a member that stops answering (here: shut down without leaving)
+// is reported down once gossip declares it dead, and no longer once a
+// process with its name rejoins.
+func TestDown(t *testing.T) {
+	key := make([]byte, 32)
+	rand.Read(key)
+	a, bAddr := killedPeer(t, key)
 	// The same name at the same address, like a restarted process.
 	b2, err := New(Config{NodeID: "b", BindAddr: bAddr, Key: key, Fast: true}, nil)
 	if err != nil {
@@ -174,7 +187,7 @@ func TestDown(t *testing.T) {
 	if _, err := b2.Join([]string{a.LocalAddr()}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor("b to be up again", func() bool { return !a.Down("b") })
+	waitFor(t, "b to be up again", func() bool { return !a.Down("b") })
 }
 
 // TestRejoinAfterSplit: when both sides of a split have declared each other
@@ -185,38 +198,13 @@ func TestDown(t *testing.T) {
 func TestRejoinAfterSplit(t *testing.T) {
 	key := make([]byte, 32)
 	rand.Read(key)
-	a := start(t, "a", key)
-	bAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	b, err := New(Config{NodeID: "b", BindAddr: bAddr, Key: key, Fast: true}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := b.Join([]string{a.LocalAddr()}); err != nil {
-		t.Fatal(err)
-	}
-	waitFor := func(what string, cond func() bool) {
-		t.Helper()
-		deadline := time.Now().Add(30 * time.Second)
-		for !cond() {
-			if time.Now().After(deadline) {
-				t.Fatalf("timed out waiting for %s", what)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
-	waitFor("b to join", func() bool { return len(a.Members()) == 2 })
-	close(b.stop)
-	if err := b.ml.Shutdown(); err != nil {
-		t.Fatal(err)
-	}
-	b.wg.Wait()
-	waitFor("b to be declared down", func() bool { return a.Down("b") })
+	a, bAddr := killedPeer(t, key)
 	b2, err := New(Config{NodeID: "b", BindAddr: bAddr, Key: key, Fast: true}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { b2.Close() })
-	waitFor("a and b to find each other again", func() bool {
+	waitFor(t, "a and b to find each other again", func() bool {
 		return !a.Down("b") && len(a.Members()) == 2 && len(b2.Members()) == 2
 	})
 }
