@@ -122,13 +122,20 @@ type Cluster struct {
 // last known address again.
 type downMember struct {
 	addr    string
+	since   time.Time     // declared down
 	wait    time.Duration // current backoff
 	next    time.Time     // next attempt
 	joining bool          // an attempt is in flight
 }
 
-// rejoinMax caps the backoff between attempts to reach a down member.
-const rejoinMax = 30 * time.Second
+const (
+	// rejoinMax caps the backoff between attempts to reach a down member.
+	rejoinMax = 30 * time.Second
+	// rejoinGiveUp is how long a down member's last address is tried: a
+	// node removed for good is not called twice a minute for ever. A
+	// member that comes back later still rejoins by itself (--join).
+	rejoinGiveUp = 72 * time.Hour
+)
 
 // New starts gossip on cfg.BindAddr. It does not join anyone: call Join.
 func New(cfg Config, logger *slog.Logger) (*Cluster, error) {
@@ -195,7 +202,7 @@ func New(cfg Config, logger *slog.Logger) (*Cluster, error) {
 
 // rejoinLoop keeps knocking on the last known address of every member gossip
 // declared down, with a backoff from rejoinBase to rejoinMax, until it is
-// seen alive again. memberlist alone does not heal a split in which each side
+// seen alive again (or for rejoinGiveUp). memberlist alone does not heal a split in which each side
 // has declared the other dead: it probes and gossips only to members it
 // believes alive (and to the dead for a short while), so two halves of a
 // healed partition could stay apart forever. A Join is a full state exchange;
@@ -212,6 +219,11 @@ func (c *Cluster) rejoinLoop() {
 			c.downMu.Lock()
 			for name, d := range c.down {
 				if d.joining || d.addr == "" || now.Before(d.next) {
+					continue
+				}
+				if now.Sub(d.since) > rejoinGiveUp {
+					c.log.Info("no longer trying to reach a member down for long", "member", name, "addr", d.addr, "down_since", d.since)
+					d.addr = ""
 					continue
 				}
 				d.joining = true
@@ -315,7 +327,8 @@ func (c *Cluster) emit(t EventType, n *memberlist.Node) {
 	c.downMu.Lock()
 	if t == EventLeave {
 		if c.down[n.Name] == nil {
-			c.down[n.Name] = &downMember{addr: n.Address(), wait: c.rejoinBase, next: time.Now().Add(c.rejoinBase)}
+			now := time.Now()
+			c.down[n.Name] = &downMember{addr: n.Address(), since: now, wait: c.rejoinBase, next: now.Add(c.rejoinBase)}
 		}
 	} else {
 		delete(c.down, n.Name)
