@@ -144,13 +144,16 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// killedPeer starts a, and b at bAddr joined to it, then stops b without
-// leaving (like a paused, killed or cut-off process) and waits until a
-// declares b down. b's address is free again for a restarted b.
-func killedPeer(t *testing.T, key []byte) (a *Cluster, bAddr string) {
+// killedPeer starts a, and b joined to it, then stops b without leaving
+// (like a paused, killed or cut-off process) and waits until a declares b
+// down. restartB starts a new b at the same address (like a restarted
+// process), joining no one.
+func killedPeer(t *testing.T) (a *Cluster, restartB func() *Cluster) {
 	t.Helper()
+	key := make([]byte, 32)
+	rand.Read(key)
 	a = start(t, "a", key)
-	bAddr = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	bAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	b, err := New(Config{NodeID: "b", BindAddr: bAddr, Key: key, Fast: true}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -168,23 +171,23 @@ func killedPeer(t *testing.T, key []byte) (a *Cluster, bAddr string) {
 	}
 	b.wg.Wait()
 	waitFor(t, "b to be declared down", func() bool { return a.Down("b") })
-	return a, bAddr
+	return a, func() *Cluster {
+		t.Helper()
+		b2, err := New(Config{NodeID: "b", BindAddr: bAddr, Key: key, Fast: true}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { b2.Close() })
+		return b2
+	}
 }
 
 // TestDown: a member that stops answering (here: shut down without leaving)
 // is reported down once gossip declares it dead, and no longer once a
 // process with its name rejoins.
 func TestDown(t *testing.T) {
-	key := make([]byte, 32)
-	rand.Read(key)
-	a, bAddr := killedPeer(t, key)
-	// The same name at the same address, like a restarted process.
-	b2, err := New(Config{NodeID: "b", BindAddr: bAddr, Key: key, Fast: true}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b2.Close() })
-	if _, err := b2.Join([]string{a.LocalAddr()}); err != nil {
+	a, restartB := killedPeer(t)
+	if _, err := restartB().Join([]string{a.LocalAddr()}); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "b to be up again", func() bool { return !a.Down("b") })
@@ -196,14 +199,8 @@ func TestDown(t *testing.T) {
 // without leaving) and comes back at the same address without joining
 // anyone: only a's rejoin can reunite them.
 func TestRejoinAfterSplit(t *testing.T) {
-	key := make([]byte, 32)
-	rand.Read(key)
-	a, bAddr := killedPeer(t, key)
-	b2, err := New(Config{NodeID: "b", BindAddr: bAddr, Key: key, Fast: true}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b2.Close() })
+	a, restartB := killedPeer(t)
+	b2 := restartB()
 	waitFor(t, "a and b to find each other again", func() bool {
 		return !a.Down("b") && len(a.Members()) == 2 && len(b2.Members()) == 2
 	})
