@@ -30,15 +30,6 @@ func (t *testTopo) View(fn func(*meta.State)) {
 }
 
 // faultDrive wraps a real drive to inject failures.
-// MarkRefill passes the refill mark to the drive (the data plane finds it
-// through an interface the embedded localDrive does not promote).
-func (f *faultDrive) MarkRefill(pending bool) error {
-	if m, ok := f.localDrive.(refillMarker); ok {
-		return m.MarkRefill(pending)
-	}
-	return nil
-}
-
 type faultDrive struct {
 	localDrive
 	id          string

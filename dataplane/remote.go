@@ -65,10 +65,12 @@ type localDrive interface {
 	ListUploads(ctx context.Context, bucket string, o drive.ListOptions) ([]drive.UploadEntry, bool, error)
 	DropBucket(ctx context.Context, bucket string) error
 	DropKeys(ctx context.Context, match func(bucket, key string) bool, guard func(fn func() error) error) (int, error)
-	// Orphan sweep (sweep.go) and the refill that gates it.
+	// Orphan sweep (sweep.go) and the refill that gates it; MarkRefill
+	// keeps a queued refill across restarts.
 	SweepOrphans(ctx context.Context, minAge time.Duration) (drive.SweepStats, error)
 	IndexResets() int
 	ResetsRefilled(resets int)
+	MarkRefill(pending bool) error
 }
 
 // readLimit is how many of a key's newest versions a read asks each drive

@@ -291,26 +291,12 @@ func (s *Store) refillLoop(ctx context.Context) {
 	}
 }
 
-// refillMarker is a local drive that remembers a queued refill across
-// restarts of the node (*drive.Drive: MarkRefill, RefillPending).
-type refillMarker interface {
-	MarkRefill(pending bool) error
-}
-
 // markRefill records on local drive id that its refill is pending or
 // done, so that New queues a refill a restart cut short again. A drive
 // that cannot record it is refilled all the same; the scanner's next pass
 // repairs what a restart then leaves.
 func (s *Store) markRefill(id string, pending bool) {
-	d := s.local[id]
-	if f, ok := d.(fencedDrive); ok {
-		d = f.localDrive
-	}
-	m, ok := d.(refillMarker)
-	if !ok {
-		return
-	}
-	if err := m.MarkRefill(pending); err != nil {
+	if err := s.local[id].MarkRefill(pending); err != nil {
 		s.log.Warn("cannot record the drive's refill state", "drive", id, "pending", pending, "err", err)
 	}
 }

@@ -315,7 +315,8 @@ func (d *Drive) noteReset() []func() {
 // index by a fresh empty one (see the package doc), and at once if that
 // already happened since Open (Open included). The drive is then empty
 // but for unreferenced shard files, and must be refilled (the data plane
-// registers its Refill). fn must not block.
+// registers its Refill). fn must return promptly (the data plane's writes
+// and fsyncs one small file, the refill mark).
 func (d *Drive) OnIndexReset(fn func()) {
 	d.resetMu.Lock()
 	d.onReset = append(d.onReset, fn)
