@@ -193,8 +193,11 @@ type Drive struct {
 	formatted bool // this Open created the format file
 
 	closed atomic.Bool
-	bufs   sync.Pool // *[]byte of copyBufSize, for WriteShard
-	fanout sync.Map  // names of shards/<xx> folders known durable (fsync'd in shards/)
+	bufs   sync.Pool // *[]byte of copyBufSize aligned for direct I/O, for WriteShard
+	// noDirect: the file system refused direct I/O; shard writes go
+	// through the page cache (copyShard).
+	noDirect atomic.Bool
+	fanout   sync.Map // names of shards/<xx> folders known durable (fsync'd in shards/)
 	// sweepMu is held shared by every rename into shards/, exclusively by
 	// the orphan sweep while it checks and removes one file (sweep.go).
 	sweepMu sync.RWMutex
@@ -266,7 +269,7 @@ func Open(dir string, opts Options) (*Drive, error) {
 	d := &Drive{dir: dir, fs: fsys, log: log, lockTimeout: timeout, closeWait: closeWait}
 	d.db = &indexDB{d: d}
 	d.bufs.New = func() any {
-		b := make([]byte, copyBufSize)
+		b := alignedBuf(copyBufSize)
 		return &b
 	}
 	// A damaged index is never opened by bbolt: it is moved aside and the

@@ -26,4 +26,9 @@ type File interface {
 	io.Closer
 	Sync() error
 	Stat() (fs.FileInfo, error)
+	// SetDirect turns direct I/O (no page cache: O_DIRECT on Linux) on or
+	// off for later writes, whose offsets, lengths and buffers must then
+	// be multiples of directAlign. An error where the OS or the file
+	// system has none; the file is then unchanged.
+	SetDirect(on bool) error
 }

@@ -11,17 +11,20 @@ type OSFS struct{}
 
 var _ FS = OSFS{}
 
-// OpenFile opens name with os.OpenFile.
+// OpenFile opens name like os.OpenFile (see openFile).
 func (OSFS) OpenFile(name string, flag int, perm fs.FileMode) (File, error) {
-	f, err := os.OpenFile(name, flag, perm)
+	f, err := openFile(name, flag, perm)
 	if err != nil {
 		return nil, err // a nil *os.File must not become a non-nil File
 	}
-	return f, nil
+	return osFile{f}, nil
 }
 
-// Rename renames oldpath to newpath with os.Rename.
-func (OSFS) Rename(oldpath, newpath string) error { return os.Rename(oldpath, newpath) }
+// osFile is an *os.File with SetDirect (direct_linux.go).
+type osFile struct{ *os.File }
+
+// Rename renames oldpath to newpath like os.Rename (see rename).
+func (OSFS) Rename(oldpath, newpath string) error { return rename(oldpath, newpath) }
 
 // Remove removes name with os.Remove.
 func (OSFS) Remove(name string) error { return os.Remove(name) }

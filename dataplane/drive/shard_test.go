@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -134,6 +135,36 @@ func TestWriteCommitRead(t *testing.T) {
 	}
 	if _, err := d.OpenShard(ctx, "nosuchshard", 0, -1); !errors.Is(err, drive.ErrNotFound) {
 		t.Errorf("OpenShard(missing) = %v", err)
+	}
+}
+
+// TestWriteShardSizes writes shards of sizes around the direct-I/O
+// alignment and the copy buffer, read in odd pieces, with and without
+// direct I/O, and reads each back whole.
+func TestWriteShardSizes(t *testing.T) {
+	ctx := context.Background()
+	sizes := []int{0, 1, 2735, 4095, 4096, 4097, 174767, 256<<10 - 1, 256 << 10, 256<<10 + 1, 512 << 10, 1<<20 + 4096 + 3}
+	for _, direct := range []bool{true, false} {
+		ffs := drivetest.NewFaultFS(nil)
+		if !direct {
+			ffs.RefuseDirect()
+		}
+		d := drivetest.NewDrive(t, ffs)
+		for i, size := range sizes {
+			data := pattern(size)
+			id := fmt.Sprintf("size%02d", i)
+			// HalfReader: reads that end anywhere, never aligned for long.
+			n, err := d.WriteShard(ctx, id, iotest.HalfReader(bytes.NewReader(data)))
+			if err != nil || n != int64(size) {
+				t.Fatalf("direct %v: WriteShard(%d bytes) = %d, %v", direct, size, n, err)
+			}
+			if err := d.CommitVersion(ctx, drive.FileInfo{Bucket: "b", Key: id, VersionID: "v", ModTime: 1, DataDir: id}); err != nil {
+				t.Fatal(err)
+			}
+			if got := readShard(t, d, id, 0, -1); !bytes.Equal(got, data) {
+				t.Fatalf("direct %v: shard of %d bytes reads back %d bytes, different", direct, size, len(got))
+			}
+		}
 	}
 }
 

@@ -27,6 +27,7 @@ type FaultFS struct {
 	rename    func(oldpath, newpath string) bool
 	open      func(name string, flag int) bool
 	tear      func(name string) bool
+	noDirect  bool
 }
 
 var _ drive.FS = (*FaultFS)(nil)
@@ -73,11 +74,19 @@ func (f *FaultFS) TearWrites(match func(name string) bool) {
 	f.tear = match
 }
 
+// RefuseDirect makes SetDirect(true) fail with ErrInjected, as on a file
+// system without direct I/O.
+func (f *FaultFS) RefuseDirect() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.noDirect = true
+}
+
 // Reset disarms every fault.
 func (f *FaultFS) Reset() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.syncs, f.failSync, f.syncMatch, f.rename, f.open, f.tear = 0, 0, nil, nil, nil, nil
+	f.syncs, f.failSync, f.syncMatch, f.rename, f.open, f.tear, f.noDirect = 0, 0, nil, nil, nil, nil, false
 }
 
 // shouldFailSync counts a Sync of name and reports whether it must fail.
@@ -156,6 +165,18 @@ func (w *faultFile) Write(p []byte) (int, error) {
 		return n, err
 	}
 	return n, &fs.PathError{Op: "write", Path: w.name, Err: ErrInjected}
+}
+
+// SetDirect switches direct I/O on the inner file, unless RefuseDirect
+// is armed.
+func (w *faultFile) SetDirect(on bool) error {
+	w.fs.mu.Lock()
+	refuse := on && w.fs.noDirect
+	w.fs.mu.Unlock()
+	if refuse {
+		return &fs.PathError{Op: "fcntl", Path: w.name, Err: ErrInjected}
+	}
+	return w.File.SetDirect(on)
 }
 
 // Sync fsyncs the file, unless a sync fault fires.
