@@ -14,7 +14,8 @@
 // per part, whose shard files a completing version takes over (schema.go
 // has the layout, record.go the value encodings).
 //
-// Durability protocol: WriteShard writes tmp/<id> and fsyncs it;
+// Durability protocol: WriteShard writes tmp/<id> (with direct I/O where
+// the file system has it, shard.go) and fsyncs it;
 // CommitVersion (or CommitPart) renames it to shards/<id[:2]>/<id>, fsyncs
 // that folder, and only then writes the record in one bbolt transaction
 // (fsync'd by bbolt). A crash before the transaction leaves at worst an
