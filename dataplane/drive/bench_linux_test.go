@@ -1,0 +1,58 @@
+package drive_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/strata-io/strata/dataplane/drive/drivetest"
+)
+
+// processCPU is the CPU time (user + system) the process has used.
+func processCPU(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkWriteShardCPU writes the shards of 1 MiB objects on EC 6+2
+// (174,767 bytes) from 16 writers at once, with direct I/O and through the
+// page cache, and reports the process CPU per shard (cpu-us/shard): what
+// a PUT pays per drive for its shard file (create, write, fsync, close).
+// Files are not removed during the run (a delete makes the next creates
+// dearer on ext4 without a journal, docs/benchmarks.md).
+func BenchmarkWriteShardCPU(b *testing.B) {
+	data := bytes.Repeat([]byte("0123456789abcdefg"), 174767/17+1)[:174767]
+	for _, direct := range []bool{true, false} {
+		b.Run(fmt.Sprintf("direct=%v", direct), func(b *testing.B) {
+			ffs := drivetest.NewFaultFS(nil)
+			if !direct {
+				ffs.RefuseDirect()
+			}
+			d := drivetest.NewDrive(b, ffs)
+			ctx := context.Background()
+			var seq atomic.Int64
+			b.SetParallelism(16)
+			b.SetBytes(int64(len(data)))
+			cpu0 := processCPU(b)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					id := fmt.Sprintf("shard%09d", seq.Add(1))
+					if _, err := d.WriteShard(ctx, id, bytes.NewReader(data)); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			b.StopTimer()
+			b.ReportMetric(float64((processCPU(b)-cpu0).Microseconds())/float64(b.N), "cpu-us/shard")
+		})
+	}
+}
