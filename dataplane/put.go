@@ -19,6 +19,7 @@ import (
 
 	"github.com/strata-io/strata/dataplane/drive"
 	"github.com/strata-io/strata/meta"
+	"github.com/strata-io/strata/rpc"
 )
 
 // PutObject reads the body (size bytes, or to EOF when size is -1),
@@ -534,6 +535,12 @@ func (f *shardFeed) Read(p []byte) (int, error) {
 	f.advance(n)
 	return n, nil
 }
+
+// Regions marks the feed as an rpc.RegionSource: a remote drive's shard
+// stream goes out region by region without a copy.
+func (f *shardFeed) Regions() {}
+
+var _ rpc.RegionSource = (*shardFeed)(nil)
 
 // WriteTo implements io.WriterTo, so io.Copy hands whole regions to w.
 func (f *shardFeed) WriteTo(w io.Writer) (int64, error) {

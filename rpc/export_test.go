@@ -20,3 +20,7 @@ func SetEndMarkerWait(d time.Duration) func() {
 	endMarkerWait = d
 	return func() { endMarkerWait = old }
 }
+
+// NewRegionSource is a RegionSource of the given in-memory regions (see
+// regionSrc in frame_test.go).
+func NewRegionSource(regions ...[]byte) RegionSource { return &regionSrc{left: regions} }

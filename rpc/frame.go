@@ -375,6 +375,19 @@ func (w *frameWriter) frame(p []byte) error {
 	return err
 }
 
+// RegionSource is a body held in memory in whole regions that become
+// ready one after the other (the dataplane's shard feed): the writer
+// hands each region to the connection as it comes (WriteTo), instead of
+// copying it into a buffer first.
+type RegionSource interface {
+	io.Reader
+	io.WriterTo
+	// Regions marks the type: WriteTo writes whole in-memory regions and
+	// blocks only to wait for the next one. Its errors are the source's
+	// unless a Write failed.
+	Regions()
+}
+
 // copyFrom frames everything src yields. rerr is an error of src (the body
 // should then be aborted in-band), werr an error of the connection.
 func (w *frameWriter) copyFrom(src io.Reader) (rerr, werr error) {
@@ -382,6 +395,14 @@ func (w *frameWriter) copyFrom(src io.Reader) (rerr, werr error) {
 	case *bytes.Reader, *bytes.Buffer, *strings.Reader:
 		// In memory: one big Write, no copy, no per-frame flush.
 		w.flush = false
+		_, err := src.(io.WriterTo).WriteTo(w)
+		if w.err != nil {
+			return nil, w.err
+		}
+		return err, nil
+	case RegionSource:
+		// Region by region, each flushed: the next may be a while.
+		w.flush = true
 		_, err := src.(io.WriterTo).WriteTo(w)
 		if w.err != nil {
 			return nil, w.err

@@ -110,6 +110,7 @@ func TestFrameRoundTrip(t *testing.T) {
 	}{
 		{"in memory", bytes.NewReader(payload), 0},
 		{"streaming", io.MultiReader(bytes.NewReader(payload[:100]), bytes.NewReader(payload[100:])), frameEndClose},
+		{"regions", &regionSrc{left: [][]byte{payload[:100], payload[100 : 100+maxFrame+7], payload[100+maxFrame+7:]}}, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var wire bytes.Buffer
@@ -130,6 +131,15 @@ func TestFrameRoundTrip(t *testing.T) {
 			}
 		})
 	}
+	t.Run("region source fails", func(t *testing.T) {
+		var wire bytes.Buffer
+		bw := bufio.NewWriterSize(&wire, bufSize)
+		fw := frameWriter{bw: bw, conn: &wire}
+		boom := errors.New("feed aborted")
+		if rerr, werr := fw.copyFrom(&regionSrc{left: [][]byte{payload[:10]}, err: boom}); rerr != boom || werr != nil {
+			t.Fatalf("copyFrom = %v, %v; want the source's error, no write error", rerr, werr)
+		}
+	})
 	t.Run("abort", func(t *testing.T) {
 		var wire bytes.Buffer
 		bw := bufio.NewWriterSize(&wire, bufSize)
@@ -144,4 +154,27 @@ func TestFrameRoundTrip(t *testing.T) {
 			t.Fatalf("got %q, %v", got, err)
 		}
 	})
+}
+
+// regionSrc is a RegionSource of in-memory regions whose WriteTo ends with
+// err (nil: the end of the body). Read panics: copyFrom must not copy it.
+type regionSrc struct {
+	left [][]byte
+	err  error
+}
+
+func (r *regionSrc) Regions() {}
+
+func (r *regionSrc) Read([]byte) (int, error) { panic("a RegionSource was read through a copy buffer") }
+
+func (r *regionSrc) WriteTo(w io.Writer) (int64, error) {
+	var total int64
+	for ; len(r.left) > 0; r.left = r.left[1:] {
+		n, err := w.Write(r.left[0])
+		total += int64(n)
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, r.err
 }
