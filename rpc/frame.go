@@ -392,17 +392,12 @@ type RegionSource interface {
 // should then be aborted in-band), werr an error of the connection.
 func (w *frameWriter) copyFrom(src io.Reader) (rerr, werr error) {
 	switch src.(type) {
-	case *bytes.Reader, *bytes.Buffer, *strings.Reader:
-		// In memory: one big Write, no copy, no per-frame flush.
-		w.flush = false
-		_, err := src.(io.WriterTo).WriteTo(w)
-		if w.err != nil {
-			return nil, w.err
-		}
-		return err, nil
-	case RegionSource:
-		// Region by region, each flushed: the next may be a while.
-		w.flush = true
+	case *bytes.Reader, *bytes.Buffer, *strings.Reader, RegionSource:
+		// In memory: written from where it lies, no copy. A whole body is
+		// one big Write, not flushed per frame; a RegionSource's regions
+		// are flushed one by one (the next may be a while).
+		_, isRegions := src.(RegionSource)
+		w.flush = isRegions
 		_, err := src.(io.WriterTo).WriteTo(w)
 		if w.err != nil {
 			return nil, w.err

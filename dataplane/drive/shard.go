@@ -110,74 +110,52 @@ func (d *Drive) copyShard(ctx context.Context, f File, r io.Reader) (int64, erro
 	bp := d.copyBuf()
 	defer d.putBuf(bp)
 	buf := *bp
-	if d.noDirect.Load() || f.SetDirect(true) != nil {
+	direct := !d.noDirect.Load() && f.SetDirect(true) == nil
+	if !direct {
 		d.directOff()
-		return copyBuffered(ctx, f, r, buf)
 	}
 	var n int64
+	write := func(p []byte) error {
+		nw, err := f.Write(p)
+		n += int64(nw)
+		return err
+	}
 	for {
 		m, rerr := fill(ctx, r, buf)
 		if rerr != nil && rerr != io.EOF {
 			return n, rerr
 		}
-		whole := m &^ (directAlign - 1)
-		if whole > 0 {
-			nw, werr := f.Write(buf[:whole])
-			if werr != nil && nw == 0 && n == 0 && errors.Is(werr, syscall.EINVAL) {
+		head := m
+		if direct {
+			head = m &^ (directAlign - 1)
+		}
+		if head > 0 {
+			err := write(buf[:head])
+			if err != nil && direct && n == 0 && errors.Is(err, syscall.EINVAL) {
 				// The file system took the flag but not the write:
 				// no direct I/O on this drive from now on.
 				d.directOff()
-				if err := f.SetDirect(false); err != nil {
-					return n, err
+				if err = f.SetDirect(false); err == nil {
+					direct = false
+					err = write(buf[:head])
 				}
-				nw, werr = f.Write(buf[:whole])
 			}
-			n += int64(nw)
-			if werr != nil {
-				return n, werr
+			if err != nil {
+				return n, err
 			}
 		}
-		if whole < m {
+		if head < m {
 			// The end of the stream, not a multiple of directAlign.
 			if err := f.SetDirect(false); err != nil {
 				return n, err
 			}
-			nw, werr := f.Write(buf[whole:m])
-			n += int64(nw)
-			if werr != nil {
-				return n, werr
+			direct = false
+			if err := write(buf[head:m]); err != nil {
+				return n, err
 			}
 		}
 		if rerr == io.EOF || m < len(buf) {
 			return n, nil
-		}
-	}
-}
-
-// copyBuffered copies r to f through the page cache, checking ctx between
-// reads.
-func copyBuffered(ctx context.Context, f File, r io.Reader, buf []byte) (int64, error) {
-	var n int64
-	for {
-		if err := ctx.Err(); err != nil {
-			return n, err
-		}
-		nr, rerr := r.Read(buf)
-		if nr > 0 {
-			nw, werr := f.Write(buf[:nr])
-			n += int64(nw)
-			if werr != nil {
-				return n, werr
-			}
-			if nw < nr {
-				return n, io.ErrShortWrite
-			}
-		}
-		if rerr == io.EOF {
-			return n, nil
-		}
-		if rerr != nil {
-			return n, fmt.Errorf("read shard data: %w", rerr)
 		}
 	}
 }
