@@ -345,8 +345,8 @@ func TestHealStaleVersion(t *testing.T) {
 	if got := e.driveVersions("b", "k"); got[1] != 0 {
 		t.Fatalf("deleted version back on the drive: %v", got)
 	}
-	if n := countFiles(t, filepath.Join(pg[1].path, "tmp")); n != 0 {
-		t.Fatalf("%d temporary files left", n)
+	if n := countFiles(t, filepath.Join(pg[1].path, "shards")); n != 0 {
+		t.Fatalf("%d shard files left (the rebuilt one not aborted?)", n)
 	}
 }
 

@@ -95,9 +95,18 @@ func ValidUploadID(id string) bool {
 	return ok
 }
 
-// newDataDir returns a fresh shard file id: 32 random hex characters.
+// dataDirSlot is how long shards get ids that start alike: the drives
+// keep a shard in the fan-out folder of its id's first two characters
+// (shards/<id[:2]>/), and writes that share a folder share its fsyncs
+// (dataplane/drive: WriteShard). Over 256 slots (42 hours) the folders
+// fill evenly.
+const dataDirSlot = 10 * time.Minute
+
+// newDataDir returns a fresh shard file id: 32 hex characters, the first
+// two naming the current time slot (dataDirSlot), the rest random.
 func newDataDir() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
+	b[0] = byte(time.Now().UnixNano() / int64(dataDirSlot))
 	return hex.EncodeToString(b[:])
 }

@@ -395,7 +395,11 @@ func TestLegacyNullVersion(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(d.path, "tmp", legacyDir), b, 0o600); err != nil {
+		dst := filepath.Join(d.path, "shards", legacyDir[:2], legacyDir)
+		if err := os.MkdirAll(filepath.Dir(dst), 0o750); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(dst, b, 0o600); err != nil {
 			t.Fatal(err)
 		}
 		if err := d.DeleteVersion(ctxb, "b", "old", drive.RefOf(fi)); err != nil {

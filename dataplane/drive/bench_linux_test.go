@@ -3,12 +3,15 @@ package drive_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/strata-io/strata/dataplane/drive"
 	"github.com/strata-io/strata/dataplane/drive/drivetest"
 )
 
@@ -55,4 +58,38 @@ func BenchmarkWriteShardCPU(b *testing.B) {
 			b.ReportMetric(float64((processCPU(b)-cpu0).Microseconds())/float64(b.N), "cpu-us/shard")
 		})
 	}
+}
+
+// BenchmarkPutShardCPU writes and commits the shards of 1 MiB objects on
+// EC 6+2 (174,767 bytes; one key per shard) from 8 writers at once, with
+// ids of the data plane's form (one time slot: one fan-out folder), and
+// reports the process CPU per shard: what a PUT pays per drive (create,
+// write, fsync, folder fsync shared, touch, bbolt commit). Run it on a
+// fresh file system for comparable figures (docs/benchmarks.md).
+func BenchmarkPutShardCPU(b *testing.B) {
+	data := bytes.Repeat([]byte("0123456789abcdefg"), 174767/17+1)[:174767]
+	d := drivetest.NewDrive(b, nil)
+	ctx := context.Background()
+	b.SetParallelism(4)
+	b.SetBytes(int64(len(data)))
+	cpu0 := processCPU(b)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			var r [16]byte
+			_, _ = rand.Read(r[:])
+			r[0] = 0xaa
+			id := hex.EncodeToString(r[:])
+			if _, err := d.WriteShard(ctx, id, bytes.NewReader(data)); err != nil {
+				b.Error(err)
+				return
+			}
+			if err := d.CommitVersion(ctx, drive.FileInfo{Bucket: "b", Key: id, VersionID: "v", ModTime: 1, DataDir: id}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.StopTimer()
+	b.ReportMetric(float64((processCPU(b)-cpu0).Microseconds())/float64(b.N), "cpu-us/shard")
 }

@@ -14,15 +14,21 @@
 // per part, whose shard files a completing version takes over (schema.go
 // has the layout, record.go the value encodings).
 //
-// Durability protocol: WriteShard writes tmp/<id> (with direct I/O where
-// the file system has it, shard.go) and fsyncs it;
-// CommitVersion (or CommitPart) renames it to shards/<id[:2]>/<id>, fsyncs
-// that folder, and only then writes the record in one bbolt transaction
-// (fsync'd by bbolt). A crash before the transaction leaves at worst an
-// unreferenced file. Shards no record references any more (replaced null
-// versions, deleted versions, aborted uploads, parts a completion did not
-// list, dropped buckets) are removed after the transaction that dropped
-// them.
+// Durability protocol: WriteShard writes the shard in its final place,
+// shards/<id[:2]>/<id> (with direct I/O where the file system has it,
+// shard.go), fsyncs it, and fsyncs its folder (one fsync shared by the
+// writes in flight: the data plane's ids start with a time slot, so they
+// share a folder); the shard is then pending (pending.go): no reader opens
+// it, AbortShard may remove it, the orphan sweep never does. CommitVersion
+// (or CommitPart) claims it, sets its change time (for the sweep), and
+// only then writes the record in one bbolt transaction (fsync'd by bbolt).
+// A crash before the transaction leaves at worst an unreferenced file,
+// which the orphan sweep removes. Shards no record references any more
+// (replaced null versions, deleted versions, aborted uploads, parts a
+// completion did not list, dropped buckets) are removed after the
+// transaction that dropped them. (Shards were once written in tmp/ and
+// renamed into place at commit: a rename and a folder fsync more per
+// shard; docs/benchmarks.md.)
 //
 // Integrity (integrity.go): bbolt keeps no page checksums, so the drive
 // checks what it reads. Every record carries CRC32C (version 3 records,
@@ -47,9 +53,9 @@
 // the drive is refilled (ResetsRefilled).
 //
 // Orphans (sweep.go): SweepOrphans removes the shard files no record
-// refers to (names collected in one read transaction) whose change time is
-// older than a minimum age before the sweep began, so a shard committed
-// meanwhile is never removed; it refuses to run while the index is
+// refers to (names collected in one read transaction), that are not
+// pending, and whose change time is older than a minimum age before the
+// sweep began, so a shard committed meanwhile is never removed; it refuses to run while the index is
 // damaged, not yet checked since Open, or reset and not yet refilled, and
 // while a refill is pending.
 //

@@ -198,8 +198,13 @@ type Drive struct {
 	// through the page cache (copyShard).
 	noDirect atomic.Bool
 	fanout   sync.Map // names of shards/<xx> folders known durable (fsync'd in shards/)
-	// sweepMu is held shared by every rename into shards/, exclusively by
-	// the orphan sweep while it checks and removes one file (sweep.go).
+	// pending: shards written and not committed (pending.go);
+	// folderSyncs: the shared fsyncs of fan-out folders.
+	pending     pendingShards
+	folderSyncs folderSyncs
+	// sweepMu is held shared by every commit while it sets its shard's
+	// change time (chmod) or renames it into place, exclusively by the
+	// orphan sweep while it checks and removes one file (sweep.go).
 	sweepMu sync.RWMutex
 }
 
@@ -209,7 +214,8 @@ type Drive struct {
 //
 // Open takes an exclusive lock on the index: a second Open of the same folder
 // (by this or another process) fails with ErrInUse after Options.LockTimeout.
-// It empties tmp/ (shards of writes that never committed).
+// It empties tmp/ (the drive's own short-lived files; shards written and
+// never committed are left to the orphan sweep).
 //
 // Open checks the index before bbolt opens it (after an unclean shutdown,
 // or when it is small; else in the background once open; see the package
@@ -335,7 +341,7 @@ func (d *Drive) init(formatID string) error {
 
 	tmp := filepath.Join(d.dir, tmpDir)
 	if left, err := d.fs.ReadDir(tmp); err == nil && len(left) > 0 {
-		d.log.Info("removing temporary shards of unfinished writes", "count", len(left))
+		d.log.Info("removing temporary files", "count", len(left))
 	}
 	if err := d.fs.RemoveAll(tmp); err != nil {
 		return fmt.Errorf("drive %s: empty %s: %w", d.dir, tmp, err)

@@ -10,6 +10,7 @@ import (
 type FS interface {
 	OpenFile(name string, flag int, perm fs.FileMode) (File, error)
 	Rename(oldpath, newpath string) error
+	Chmod(name string, mode fs.FileMode) error
 	Remove(name string) error
 	RemoveAll(name string) error
 	MkdirAll(name string, perm fs.FileMode) error

@@ -295,10 +295,10 @@ func (d *Drive) CommitVersion(ctx context.Context, fi FileInfo) error {
 		return err
 	}
 	multipart := fi.UploadID != "" && len(fi.Parts) > 0
-	moved := false
+	claimed := false
 	if fi.DataDir != "" {
 		var err error
-		if moved, err = d.commitShard(fi.DataDir); err != nil {
+		if claimed, err = d.commitShard(fi.DataDir); err != nil {
 			return err
 		}
 	}
@@ -362,10 +362,13 @@ func (d *Drive) CommitVersion(ctx context.Context, fi FileInfo) error {
 		return kb.Put(vk, val)
 	})
 	if err != nil {
-		if moved {
+		if claimed {
 			d.uncommitShard(fi.DataDir)
 		}
 		return fmt.Errorf("drive %s: commit %s/%s: %w", d.dir, fi.Bucket, fi.Key, dbErr(err))
+	}
+	if claimed {
+		d.settleShard(fi.DataDir)
 	}
 	for _, dd := range drop {
 		d.removeShard(dd)

@@ -26,6 +26,9 @@ type osFile struct{ *os.File }
 // Rename renames oldpath to newpath like os.Rename (see rename).
 func (OSFS) Rename(oldpath, newpath string) error { return rename(oldpath, newpath) }
 
+// Chmod sets name's permission bits with os.Chmod (and its change time).
+func (OSFS) Chmod(name string, mode fs.FileMode) error { return os.Chmod(name, mode) }
+
 // Remove removes name with os.Remove.
 func (OSFS) Remove(name string) error { return os.Remove(name) }
 

@@ -14,7 +14,7 @@ import (
 // for this drive: shards maps some of the version's shard files (fi.DataDir
 // or the DataDir of one of fi.Parts) to the temporary shards written for
 // them with WriteShard, under names of the caller's choice, so that two
-// repairs of one shard never meet in tmp/. It moves each into place,
+// repairs of one shard never meet. It moves each into place,
 // replacing a committed shard file of that name (a corrupt or truncated
 // copy), fsyncs, and only then writes fi in one bbolt transaction. Until that transaction commits, readers see the drive
 // as it was (at worst a shard file that was corrupt is now good).
@@ -33,8 +33,8 @@ import (
 //   - Any other version is added beside the key's versions.
 //
 // An upload's parts are never taken over (fi.UploadID is kept only as a
-// field). When the transaction fails, the moved shards go back to tmp/
-// for AbortShard, and the index is unchanged.
+// field). When the transaction fails, the moved shards go back to their
+// pending names for AbortShard, and the index is unchanged.
 func (d *Drive) RestoreVersion(ctx context.Context, fi FileInfo, shards map[string]string) error {
 	if err := checkBucket(fi.Bucket); err != nil {
 		return err
@@ -68,15 +68,17 @@ func (d *Drive) RestoreVersion(ctx context.Context, fi FileInfo, shards map[stri
 			d.uncommitShardAs(shards[dd], dd)
 		}
 	}
+	settle := func() {
+		for _, dd := range moved {
+			d.settleShard(shards[dd])
+		}
+	}
 	for dd, tmp := range shards {
-		ok, err := d.commitShardAs(tmp, dd)
-		if err != nil {
+		if err := d.commitShardAs(tmp, dd); err != nil {
 			uncommit()
 			return err
 		}
-		if ok {
-			moved = append(moved, dd)
-		}
+		moved = append(moved, dd)
 	}
 	var drop []string
 	err := d.db.Update(func(tx *bolt.Tx) error {
@@ -137,6 +139,7 @@ func (d *Drive) RestoreVersion(ctx context.Context, fi FileInfo, shards map[stri
 		return kb.Put(vk, val)
 	})
 	if errors.Is(err, errStale) {
+		settle()
 		for _, dd := range drop {
 			d.removeShard(dd)
 		}
@@ -146,6 +149,7 @@ func (d *Drive) RestoreVersion(ctx context.Context, fi FileInfo, shards map[stri
 		uncommit()
 		return fmt.Errorf("drive %s: restore %s/%s: %w", d.dir, fi.Bucket, fi.Key, dbErr(err))
 	}
+	settle()
 	for _, dd := range drop {
 		d.removeShard(dd)
 	}

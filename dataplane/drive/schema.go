@@ -12,8 +12,8 @@ const (
 	formatTmpFile = "strata.format.tmp" // written, fsync'd, then renamed over formatFile
 	indexFile     = "index.db"          // bbolt index; a damaged one is kept as index.db.damaged-<unix time> (integrity.go)
 	cleanFile     = "index.clean"       // written by Close after a clean shutdown, removed by Open (integrity.go)
-	tmpDir        = "tmp"               // shards being written; emptied by Open
-	shardsDir     = "shards"            // committed shards: shards/<id[:2]>/<id>
+	tmpDir        = "tmp"               // the drive's short-lived files (Open's probe; shards of older versions); emptied by Open
+	shardsDir     = "shards"            // shards, pending and committed: shards/<id[:2]>/<id>
 	probeFile     = ".open-probe"       // in tmp/: Open's writability check
 
 	dirPerm  fs.FileMode = 0o750

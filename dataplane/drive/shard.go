@@ -33,27 +33,28 @@ func checkDataDir(dataDir string) error {
 	return nil
 }
 
-// tmpPath is where WriteShard writes shard dataDir.
-func (d *Drive) tmpPath(dataDir string) string {
-	return filepath.Join(d.dir, tmpDir, dataDir)
-}
-
-// shardDir is the fan-out folder of a committed shard: shards/<id[:2]>.
+// shardDir is the fan-out folder of a shard: shards/<id[:2]>.
 func (d *Drive) shardDir(dataDir string) string {
 	return filepath.Join(d.dir, shardsDir, dataDir[:min(2, len(dataDir))])
 }
 
-// shardPath is where a committed shard dataDir lives.
+// shardPath is where shard dataDir lives, pending or committed.
 func (d *Drive) shardPath(dataDir string) string {
 	return filepath.Join(d.shardDir(dataDir), dataDir)
 }
 
-// WriteShard streams r into a temporary shard file named dataDir, fsyncs and
-// closes it. The shard is invisible until CommitVersion names it.
+// WriteShard streams r into a new shard file named dataDir, fsyncs it and
+// its folder, and closes it. The shard is pending (pending.go) and
+// invisible to readers until a commit's record names it.
 //
-// The file is created exclusively: an existing temporary shard of the same
-// name is an error. ctx is checked between reads. On any error (including
-// r's, returned wrapped) the temporary file is removed.
+// The file is written in its final place, shards/<id[:2]>/<id>: a commit
+// then renames nothing and fsyncs no folder, and the folder fsync here is
+// shared by the writes in flight (the data plane's ids start with a time
+// slot, so concurrent writes share a folder; pending.go).
+//
+// The file is created exclusively: an existing shard of the same name is an
+// error. ctx is checked between reads. On any error (including r's,
+// returned wrapped) the file is removed.
 func (d *Drive) WriteShard(ctx context.Context, dataDir string, r io.Reader) (int64, error) {
 	if err := checkDataDir(dataDir); err != nil {
 		return 0, err
@@ -61,9 +62,17 @@ func (d *Drive) WriteShard(ctx context.Context, dataDir string, r io.Reader) (in
 	if err := d.live(ctx); err != nil {
 		return 0, err
 	}
-	path := d.tmpPath(dataDir)
+	if !d.pending.add(dataDir) {
+		return 0, fmt.Errorf("drive %s: write shard %s: %w", d.dir, dataDir, os.ErrExist)
+	}
+	if err := d.ensureFanout(dataDir); err != nil {
+		d.pending.settle(dataDir)
+		return 0, fmt.Errorf("drive %s: write shard %s: %w", d.dir, dataDir, err)
+	}
+	path := d.shardPath(dataDir)
 	f, err := d.fs.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, filePerm)
 	if err != nil {
+		d.pending.settle(dataDir)
 		return 0, fmt.Errorf("drive %s: create shard %s: %w", d.dir, dataDir, err)
 	}
 	n, err := d.copyShard(ctx, f, r)
@@ -73,13 +82,39 @@ func (d *Drive) WriteShard(ctx context.Context, dataDir string, r io.Reader) (in
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
+	if err == nil {
+		dir := d.shardDir(dataDir)
+		err = d.folderSyncs.sync(dir, func() error { return syncDir(d.fs, dir) })
+	}
 	if err != nil {
 		if rerr := d.fs.Remove(path); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
-			d.log.Warn("remove failed temporary shard", "data_dir", dataDir, "err", rerr)
+			d.log.Warn("remove failed shard", "data_dir", dataDir, "err", rerr)
 		}
+		d.pending.settle(dataDir)
 		return n, fmt.Errorf("drive %s: write shard %s: %w", d.dir, dataDir, err)
 	}
+	d.pending.move(dataDir, shardWriting, shardWritten)
 	return n, nil
+}
+
+// ensureFanout creates the fan-out folder of dataDir, durably (fsyncing
+// shards/), unless it is known durable.
+func (d *Drive) ensureFanout(dataDir string) error {
+	dst := d.shardDir(dataDir)
+	fan := filepath.Base(dst)
+	if _, ok := d.fanout.Load(fan); ok {
+		return nil
+	}
+	// Concurrent writers may both do this; only a successful fsync marks
+	// the folder durable.
+	if err := d.fs.MkdirAll(dst, dirPerm); err != nil {
+		return err
+	}
+	if err := syncDir(d.fs, filepath.Join(d.dir, shardsDir)); err != nil {
+		return err
+	}
+	d.fanout.Store(fan, struct{}{})
+	return nil
 }
 
 // directAlign is the alignment of direct writes (offsets, lengths and
@@ -189,9 +224,10 @@ func (d *Drive) directOff() {
 	}
 }
 
-// AbortShard removes a temporary shard file written by WriteShard.
-// ErrNotFound if there is none (never written, already committed or
-// aborted, or removed by Open).
+// AbortShard removes a pending shard file written by WriteShard.
+// ErrNotFound if there is none (never written, still being written,
+// committed or being committed, already aborted, or written before the
+// drive was last opened: that one stays for the orphan sweep).
 func (d *Drive) AbortShard(ctx context.Context, dataDir string) error {
 	if err := checkDataDir(dataDir); err != nil {
 		return err
@@ -199,9 +235,12 @@ func (d *Drive) AbortShard(ctx context.Context, dataDir string) error {
 	if err := d.live(ctx); err != nil {
 		return err
 	}
-	err := d.fs.Remove(d.tmpPath(dataDir))
+	if !d.pending.drop(dataDir) {
+		return fmt.Errorf("drive %s: no pending shard %s: %w", d.dir, dataDir, ErrNotFound)
+	}
+	err := d.fs.Remove(d.shardPath(dataDir))
 	if errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("drive %s: temporary shard %s: %w", d.dir, dataDir, ErrNotFound)
+		return fmt.Errorf("drive %s: pending shard %s: %w", d.dir, dataDir, ErrNotFound)
 	}
 	if err != nil {
 		return fmt.Errorf("drive %s: abort shard %s: %w", d.dir, dataDir, err)
@@ -210,7 +249,8 @@ func (d *Drive) AbortShard(ctx context.Context, dataDir string) error {
 }
 
 // OpenShard opens the committed shard file dataDir for reading length bytes
-// from offset (length < 0: to the end).
+// from offset (length < 0: to the end). A pending shard (written, not
+// committed) is not found.
 //
 // ErrNotFound when the shard does not exist; ErrBadRange for a negative
 // offset or one past the end. A range running past the end is cut at the
@@ -221,6 +261,10 @@ func (d *Drive) OpenShard(ctx context.Context, dataDir string, offset, length in
 	}
 	if err := d.live(ctx); err != nil {
 		return nil, err
+	}
+	if d.pending.unwritten(dataDir) {
+		// Not committed: no record names it yet.
+		return nil, fmt.Errorf("drive %s: shard %s is not committed: %w", d.dir, dataDir, ErrNotFound)
 	}
 	f, err := d.fs.OpenFile(d.shardPath(dataDir), os.O_RDONLY, 0)
 	if errors.Is(err, os.ErrNotExist) {
@@ -254,64 +298,84 @@ type shardReader struct {
 // Close closes the shard file.
 func (s *shardReader) Close() error { return s.f.Close() }
 
-// commitShard moves temporary shard dataDir into shards/ durably: it creates
-// the fan-out folder if it is not known durable (fsyncing shards/ then), renames, and fsyncs
-// the fan-out folder. moved reports whether this call did the rename: a
-// retried commit whose shard is already in place (no temporary file,
-// committed file present) succeeds with moved false.
-func (d *Drive) commitShard(dataDir string) (moved bool, err error) {
-	return d.commitShardAs(dataDir, dataDir)
-}
-
-// commitShardAs is commitShard of the temporary shard tmpID under the name
-// dataDir (RestoreVersion writes under unique temporary names, so that two
-// repairs of the same shard never touch each other's files). Only a retry
-// of the same name (tmpID == dataDir) succeeds without a temporary file.
-func (d *Drive) commitShardAs(tmpID, dataDir string) (moved bool, err error) {
-	dst := d.shardDir(dataDir)
-	fan := filepath.Base(dst)
-	if _, ok := d.fanout.Load(fan); !ok {
-		// Not known durable: create it (or find it) and fsync shards/ so
-		// its entry survives a crash. Concurrent commits may both do this;
-		// only a successful fsync marks the folder durable.
-		if err := d.fs.MkdirAll(dst, dirPerm); err != nil {
-			return false, fmt.Errorf("drive %s: commit shard %s: %w", d.dir, dataDir, err)
-		}
-		if err := syncDir(d.fs, filepath.Join(d.dir, shardsDir)); err != nil {
-			return false, fmt.Errorf("drive %s: commit shard %s: %w", d.dir, dataDir, err)
-		}
-		d.fanout.Store(fan, struct{}{})
+// commitShard readies shard dataDir for the record a commit is about to
+// write. A pending shard is claimed (AbortShard then leaves it alone); one
+// that is not pending is taken if its file is there (a retried commit, or a
+// shard written before the drive was last opened: complete, since its
+// WriteShard returned). Either way its change time is set (chmod), which
+// the orphan sweep relies on (sweep.go). claimed reports a claim the
+// caller ends with settleShard once the record is written, or with
+// uncommitShard when it is not.
+func (d *Drive) commitShard(dataDir string) (claimed bool, err error) {
+	pending, claimed := d.pending.claim(dataDir)
+	if pending && !claimed {
+		return false, fmt.Errorf("drive %s: commit shard %s: still being written, or being committed: %w", d.dir, dataDir, ErrNotFound)
 	}
-	d.sweepMu.RLock() // the orphan sweep never removes a file renamed in after it looked
-	err = d.fs.Rename(d.tmpPath(tmpID), d.shardPath(dataDir))
+	d.sweepMu.RLock() // the orphan sweep never removes a file touched after it looked
+	err = d.fs.Chmod(d.shardPath(dataDir), filePerm)
 	d.sweepMu.RUnlock()
-	if errors.Is(err, os.ErrNotExist) {
-		if _, serr := d.fs.Stat(d.shardPath(dataDir)); serr == nil && tmpID == dataDir {
-			return false, nil // already committed by an earlier attempt
-		}
-		return false, fmt.Errorf("drive %s: commit shard %s: no temporary shard: %w", d.dir, dataDir, ErrNotFound)
-	}
 	if err != nil {
+		if claimed {
+			d.uncommitShard(dataDir)
+		}
+		if errors.Is(err, os.ErrNotExist) {
+			return false, fmt.Errorf("drive %s: commit shard %s: no such shard: %w", d.dir, dataDir, ErrNotFound)
+		}
 		return false, fmt.Errorf("drive %s: commit shard %s: %w", d.dir, dataDir, err)
 	}
-	if err := syncDir(d.fs, dst); err != nil {
+	return claimed, nil
+}
+
+// uncommitShard gives back a shard commitShard claimed, whose record was
+// not written: pending again, for a retried commit or AbortShard.
+func (d *Drive) uncommitShard(dataDir string) {
+	d.pending.move(dataDir, shardClaimed, shardWritten)
+}
+
+// settleShard ends the claim of a shard whose record was written.
+func (d *Drive) settleShard(dataDir string) { d.pending.settle(dataDir) }
+
+// commitShardAs renames pending shard tmpID to dataDir durably (renaming
+// over a committed file of that name: a corrupt copy) and claims it;
+// RestoreVersion writes under unique temporary names, so that two repairs
+// of the same shard never touch each other's files. The caller ends the
+// claim with settleShard(tmpID) once the record is written, or puts the
+// file back with uncommitShardAs.
+func (d *Drive) commitShardAs(tmpID, dataDir string) error {
+	if _, ok := d.pending.claim(tmpID); !ok {
+		return fmt.Errorf("drive %s: commit shard %s: no written pending shard %s: %w", d.dir, dataDir, tmpID, ErrNotFound)
+	}
+	if err := d.ensureFanout(dataDir); err != nil {
+		d.uncommitShard(tmpID)
+		return fmt.Errorf("drive %s: commit shard %s: %w", d.dir, dataDir, err)
+	}
+	d.sweepMu.RLock() // the orphan sweep never removes a file renamed in after it looked
+	err := d.fs.Rename(d.shardPath(tmpID), d.shardPath(dataDir))
+	d.sweepMu.RUnlock()
+	if err != nil {
+		d.uncommitShard(tmpID)
+		if errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("drive %s: commit shard %s: no shard %s: %w", d.dir, dataDir, tmpID, ErrNotFound)
+		}
+		return fmt.Errorf("drive %s: commit shard %s: %w", d.dir, dataDir, err)
+	}
+	dir := d.shardDir(dataDir)
+	if err := d.folderSyncs.sync(dir, func() error { return syncDir(d.fs, dir) }); err != nil {
 		// The rename happened but may not be durable: put it back so the
 		// caller's error leaves nothing half-committed.
 		d.uncommitShardAs(tmpID, dataDir)
-		return false, fmt.Errorf("drive %s: commit shard %s: %w", d.dir, dataDir, err)
+		return fmt.Errorf("drive %s: commit shard %s: %w", d.dir, dataDir, err)
 	}
-	return true, nil
+	return nil
 }
 
-// uncommitShard moves a committed shard whose record was not written back
-// to tmp/, so that a retried CommitVersion finds it. Best effort.
-func (d *Drive) uncommitShard(dataDir string) { d.uncommitShardAs(dataDir, dataDir) }
-
-// uncommitShardAs moves committed shard dataDir back to tmp/tmpID.
+// uncommitShardAs moves shard dataDir, renamed by commitShardAs but whose
+// record was not written, back to its pending name tmpID. Best effort.
 func (d *Drive) uncommitShardAs(tmpID, dataDir string) {
-	if err := d.fs.Rename(d.shardPath(dataDir), d.tmpPath(tmpID)); err != nil {
-		d.log.Warn("move uncommitted shard back to tmp", "data_dir", dataDir, "err", err)
+	if err := d.fs.Rename(d.shardPath(dataDir), d.shardPath(tmpID)); err != nil {
+		d.log.Warn("move uncommitted shard back to its pending name", "data_dir", dataDir, "pending", tmpID, "err", err)
 	}
+	d.uncommitShard(tmpID)
 }
 
 // removeShard deletes a committed shard no record references any more.

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+	"time"
 
 	"github.com/strata-io/strata/dataplane/drive"
 	"github.com/strata-io/strata/dataplane/drive/drivetest"
@@ -23,15 +24,23 @@ func shardFile(d *drive.Drive, dataDir string) string {
 	return filepath.Join(d.Path(), "shards", dataDir[:2], dataDir)
 }
 
-func tmpFiles(t *testing.T, d *drive.Drive) []string {
+// shardFiles lists the names of every file in the drive's shards/ fan-out
+// folders and in tmp/: shards pending or committed, and leftovers.
+func shardFiles(t *testing.T, d *drive.Drive) []string {
 	t.Helper()
-	ents, err := os.ReadDir(filepath.Join(d.Path(), "tmp"))
+	var names []string
+	dirs, err := filepath.Glob(filepath.Join(d.Path(), "shards", "*"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var names []string
-	for _, e := range ents {
-		names = append(names, e.Name())
+	for _, dir := range append(dirs, filepath.Join(d.Path(), "tmp")) {
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range ents {
+			names = append(names, e.Name())
+		}
 	}
 	return names
 }
@@ -108,8 +117,8 @@ func TestWriteCommitRead(t *testing.T) {
 	if err := d.CommitVersion(ctx, fi); err != nil {
 		t.Fatal(err)
 	}
-	if len(tmpFiles(t, d)) != 0 {
-		t.Fatalf("tmp not empty after commit: %v", tmpFiles(t, d))
+	if got := shardFiles(t, d); !reflect.DeepEqual(got, []string{fi.DataDir}) || !exists(t, shardFile(d, fi.DataDir)) {
+		t.Fatalf("files after commit: %v, want only %s in its fan-out folder", got, fi.DataDir)
 	}
 	got, err := d.ReadVersion(ctx, fi.Bucket, fi.Key, drive.Ref{})
 	if err != nil || !reflect.DeepEqual(got, fi) {
@@ -224,8 +233,10 @@ func TestCommitOrdering(t *testing.T) {
 			if loser.DataDir != "" && exists(t, shardFile(d, loser.DataDir)) {
 				t.Errorf("loser's shard %s not removed", loser.DataDir)
 			}
-			if len(tmpFiles(t, d)) != 0 {
-				t.Errorf("tmp not empty: %v", tmpFiles(t, d))
+			for _, f := range shardFiles(t, d) {
+				if f != got.DataDir {
+					t.Errorf("file %s left beside the winner's", f)
+				}
 			}
 		})
 	}
@@ -274,8 +285,11 @@ func TestWriteShardFaults(t *testing.T) {
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("WriteShard = %v, want %v", err, tc.want)
 			}
-			if left := tmpFiles(t, d); len(left) != 0 {
-				t.Fatalf("temporary files left: %v", left)
+			if left := shardFiles(t, d); len(left) != 0 {
+				t.Fatalf("files left: %v", left)
+			}
+			if err := d.AbortShard(ctx, "shard01"); !errors.Is(err, drive.ErrNotFound) {
+				t.Fatalf("AbortShard after the failed write = %v, want ErrNotFound", err)
 			}
 			ffs.Reset()
 			// The same id can be written again after the failure.
@@ -294,8 +308,8 @@ func TestWriteShardContextCancel(t *testing.T) {
 	if _, err := d.WriteShard(ctx, "cancelled", r); !errors.Is(err, context.Canceled) {
 		t.Fatalf("WriteShard = %v, want context.Canceled", err)
 	}
-	if left := tmpFiles(t, d); len(left) != 0 {
-		t.Fatalf("temporary files left: %v", left)
+	if left := shardFiles(t, d); len(left) != 0 {
+		t.Fatalf("files left: %v", left)
 	}
 }
 
@@ -313,6 +327,57 @@ func (c *cancelAfter) Read(p []byte) (int, error) {
 	return c.r.Read(p)
 }
 
+// TestShardBeingWritten: while WriteShard runs, its half-written file
+// cannot be committed, aborted, read or swept, nor written again; once it
+// returned, it can be committed. A committed shard cannot be aborted.
+func TestShardBeingWritten(t *testing.T) {
+	d := drivetest.NewDrive(t, nil)
+	ctx := context.Background()
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		_, err := d.WriteShard(ctx, "busy01", pr)
+		done <- err
+	}()
+	if _, err := pw.Write(pattern(5000)); err != nil { // the write has begun
+		t.Fatal(err)
+	}
+	fi := drive.FileInfo{Bucket: "b", Key: "k", VersionID: "v", ModTime: 1, DataDir: "busy01"}
+	if err := d.CommitVersion(ctx, fi); !errors.Is(err, drive.ErrNotFound) {
+		t.Fatalf("commit of a shard being written = %v, want ErrNotFound", err)
+	}
+	if err := d.AbortShard(ctx, "busy01"); !errors.Is(err, drive.ErrNotFound) {
+		t.Fatalf("abort of a shard being written = %v, want ErrNotFound", err)
+	}
+	if _, err := d.OpenShard(ctx, "busy01", 0, -1); !errors.Is(err, drive.ErrNotFound) {
+		t.Fatalf("open of a shard being written = %v, want ErrNotFound", err)
+	}
+	if _, err := d.WriteShard(ctx, "busy01", strings.NewReader("x")); !errors.Is(err, os.ErrExist) {
+		t.Fatalf("second write of a shard being written = %v, want ErrExist", err)
+	}
+	time.Sleep(20 * time.Millisecond) // past the coarse ctime clock
+	if st, err := d.SweepOrphans(ctx, 0); err != nil || st.Removed != 0 || st.Pending != 1 {
+		t.Fatalf("sweep during the write = %+v, %v; want it kept as pending", st, err)
+	}
+	if _, err := pw.Write(pattern(3000)); err != nil {
+		t.Fatal(err)
+	}
+	_ = pw.Close()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if err := d.CommitVersion(ctx, fi); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.AbortShard(ctx, "busy01"); !errors.Is(err, drive.ErrNotFound) {
+		t.Fatalf("abort of a committed shard = %v, want ErrNotFound", err)
+	}
+	want := append(pattern(5000), pattern(3000)...)
+	if got := readShard(t, d, "busy01", 0, -1); !bytes.Equal(got, want) {
+		t.Fatalf("shard reads back %d bytes, want %d", len(got), len(want))
+	}
+}
+
 func TestWriteShardExclusive(t *testing.T) {
 	d := drivetest.NewDrive(t, nil)
 	ctx := context.Background()
@@ -324,20 +389,20 @@ func TestWriteShardExclusive(t *testing.T) {
 	}
 }
 
-func TestCommitRenameFailureKeepsIndex(t *testing.T) {
+func TestCommitTouchFailureKeepsIndex(t *testing.T) {
 	ffs := drivetest.NewFaultFS(nil)
 	d := drivetest.NewDrive(t, ffs)
 	ctx := context.Background()
 	old := drive.FileInfo{Bucket: "b", Key: "k", VersionID: "old", ModTime: 1, DataDir: "old1"}
 	put(t, d, old, []byte("old data"))
 
-	ffs.FailRename(func(oldpath, _ string) bool { return strings.Contains(oldpath, "new1") })
+	ffs.FailChmod(func(name string) bool { return strings.HasSuffix(name, "/new1") })
 	if _, err := d.WriteShard(ctx, "new1", strings.NewReader("new data")); err != nil {
 		t.Fatal(err)
 	}
 	nu := drive.FileInfo{Bucket: "b", Key: "k", VersionID: "new", ModTime: 2, DataDir: "new1"}
 	if err := d.CommitVersion(ctx, nu); !errors.Is(err, drivetest.ErrInjected) {
-		t.Fatalf("CommitVersion = %v, want injected rename error", err)
+		t.Fatalf("CommitVersion = %v, want injected chmod error", err)
 	}
 	got, err := d.ReadVersion(ctx, "b", "k", drive.Ref{})
 	if err != nil || got.VersionID != "old" {
@@ -346,47 +411,54 @@ func TestCommitRenameFailureKeepsIndex(t *testing.T) {
 	if string(readShard(t, d, "old1", 0, -1)) != "old data" {
 		t.Fatal("old version unreadable")
 	}
-	// The temporary shard is still there for the caller to abort.
+	// The shard is still pending, for the caller to abort.
+	if _, err := d.OpenShard(ctx, "new1", 0, -1); !errors.Is(err, drive.ErrNotFound) {
+		t.Fatalf("shard of a failed commit readable: %v", err)
+	}
 	if err := d.AbortShard(ctx, "new1"); err != nil {
 		t.Fatal(err)
 	}
 	if err := d.AbortShard(ctx, "new1"); !errors.Is(err, drive.ErrNotFound) {
 		t.Fatalf("second AbortShard = %v, want ErrNotFound", err)
 	}
+	if exists(t, shardFile(d, "new1")) {
+		t.Fatal("aborted shard file left")
+	}
 }
 
-func TestCommitDirSyncFailureKeepsIndex(t *testing.T) {
+// TestWriteShardDirSyncFailure: a shard is written in its fan-out folder,
+// which is fsync'd (and shards/ when the folder is new) before WriteShard
+// returns; a failed folder fsync fails the write and leaves nothing.
+func TestWriteShardDirSyncFailure(t *testing.T) {
 	cases := []struct {
 		name string
 		dir  func(d *drive.Drive) string // the folder whose fsync fails
 	}{
 		{"shards root after creating the fan-out folder", func(d *drive.Drive) string { return filepath.Join(d.Path(), "shards") }},
-		{"fan-out folder after the rename", func(d *drive.Drive) string { return filepath.Join(d.Path(), "shards", "zz") }},
+		{"fan-out folder after the write", func(d *drive.Drive) string { return filepath.Join(d.Path(), "shards", "zz") }},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			ffs := drivetest.NewFaultFS(nil)
 			d := drivetest.NewDrive(t, ffs)
 			ctx := context.Background()
-			if _, err := d.WriteShard(ctx, "zz01", strings.NewReader("data")); err != nil {
-				t.Fatal(err)
-			}
 			dir := tc.dir(d)
 			ffs.FailSync(1, func(name string) bool { return name == dir })
+			if _, err := d.WriteShard(ctx, "zz01", strings.NewReader("data")); !errors.Is(err, drivetest.ErrInjected) {
+				t.Fatalf("WriteShard = %v, want injected fsync error", err)
+			}
+			if left := shardFiles(t, d); len(left) != 0 {
+				t.Fatalf("files left: %v", left)
+			}
 			fi := drive.FileInfo{Bucket: "b", Key: "k", VersionID: "v", ModTime: 1, DataDir: "zz01"}
-			if err := d.CommitVersion(ctx, fi); !errors.Is(err, drivetest.ErrInjected) {
-				t.Fatalf("CommitVersion = %v, want injected fsync error", err)
+			if err := d.CommitVersion(ctx, fi); !errors.Is(err, drive.ErrNotFound) {
+				t.Fatalf("commit of the failed write = %v, want ErrNotFound", err)
 			}
 			if _, err := d.ReadVersion(ctx, "b", "k", drive.Ref{}); !errors.Is(err, drive.ErrNotFound) {
 				t.Fatalf("record visible after failed commit: %v", err)
 			}
-			if _, err := d.OpenShard(ctx, "zz01", 0, -1); !errors.Is(err, drive.ErrNotFound) {
-				t.Fatalf("shard visible after failed commit: %v", err)
-			}
-			// Nothing half-committed: a retry succeeds.
-			if err := d.CommitVersion(ctx, fi); err != nil {
-				t.Fatalf("retry: %v", err)
-			}
+			// Nothing half-done: the write can be done again.
+			put(t, d, fi, []byte("data"))
 			if string(readShard(t, d, "zz01", 0, -1)) != "data" {
 				t.Fatal("shard unreadable after retry")
 			}
@@ -403,8 +475,8 @@ func TestAbortShard(t *testing.T) {
 	if err := d.AbortShard(ctx, "ab01"); err != nil {
 		t.Fatal(err)
 	}
-	if len(tmpFiles(t, d)) != 0 {
-		t.Fatal("AbortShard left the file")
+	if left := shardFiles(t, d); len(left) != 0 {
+		t.Fatalf("AbortShard left %v", left)
 	}
 	if err := d.CommitVersion(ctx, drive.FileInfo{Bucket: "b", Key: "k", VersionID: "v", ModTime: 1, DataDir: "ab01"}); !errors.Is(err, drive.ErrNotFound) {
 		t.Fatalf("commit of aborted shard = %v", err)
@@ -414,18 +486,45 @@ func TestAbortShard(t *testing.T) {
 	}
 }
 
-func TestOpenEmptiesTmp(t *testing.T) {
+// TestUncommittedShardsAfterReopen: a shard written and not committed
+// when the drive closed is no longer pending once it reopens: AbortShard
+// leaves it, a commit may still take it (its write completed), and the
+// orphan sweep removes it otherwise. Open still empties tmp/.
+func TestUncommittedShardsAfterReopen(t *testing.T) {
 	d := drivetest.NewDrive(t, nil)
 	ctx := context.Background()
-	if _, err := d.WriteShard(ctx, "orphan", strings.NewReader("x")); err != nil {
+	for _, id := range []string{"orphan1", "late01"} {
+		if _, err := d.WriteShard(ctx, id, strings.NewReader("x of "+id)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(d.Path(), "tmp", "left"), []byte("x"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if err := d.Close(); err != nil {
 		t.Fatal(err)
 	}
 	d2 := drivetest.Open(t, d.Path(), nil)
-	if left := tmpFiles(t, d2); len(left) != 0 {
-		t.Fatalf("tmp after reopen: %v", left)
+	if exists(t, filepath.Join(d.Path(), "tmp", "left")) {
+		t.Fatal("tmp/ not emptied by Open")
+	}
+	if err := d2.AbortShard(ctx, "orphan1"); !errors.Is(err, drive.ErrNotFound) {
+		t.Fatalf("AbortShard after reopen = %v, want ErrNotFound", err)
+	}
+	fi := drive.FileInfo{Bucket: "b", Key: "k", VersionID: "v", ModTime: 1, DataDir: "late01"}
+	if err := d2.CommitVersion(ctx, fi); err != nil {
+		t.Fatalf("commit after reopen: %v", err)
+	}
+	time.Sleep(20 * time.Millisecond) // past the coarse ctime clock
+	st, err := d2.SweepOrphans(ctx, 0)
+	if err != nil || st.Removed != 1 {
+		t.Fatalf("sweep = %+v, %v; want orphan1 removed", st, err)
+	}
+	if got := shardFiles(t, d2); !reflect.DeepEqual(got, []string{"late01"}) {
+		t.Fatalf("files after the sweep: %v, want [late01]", got)
+	}
+	if string(readShard(t, d2, "late01", 0, -1)) != "x of late01" {
+		t.Fatal("shard committed after reopen reads back wrong")
 	}
 }
 

@@ -15,8 +15,9 @@ import (
 // Orphan shard files.
 //
 // A shard file in shards/ that no index record names is never read again,
-// and nothing else frees it: a crash between a commit's rename and its
-// record leaves one, as do deletes and overwrites whose removal of the old
+// and nothing else frees it: a shard written but never committed before
+// a crash or restart leaves one (or a crash between a commit's start and
+// its record), as do deletes and overwrites whose removal of the old
 // file failed (a hidden or unreadable folder), and a reset index leaves
 // every file of the drive so (integrity.go). SweepOrphans removes them.
 //
@@ -26,31 +27,34 @@ import (
 // moves part files from the upload's records to the version's without
 // touching the files: two reads could miss a part in both.
 //
+// Shards being written, or written and not committed yet, are in shards/
+// too: the walk skips every shard the drive holds as pending (pending.go),
+// so it never removes one however old it is.
+//
 // The snapshot is older than the walk of shards/ that follows it, so a file
 // the walk finds unreferenced may have been committed since, or be
-// committed in a moment: commits rename tmp/<id> to shards/ first and write
-// the record after (the durability protocol in doc.go). A rename sets the
-// file's change time (ctime: Linux updates it on rename, and never sets it
-// back; the modification time stays that of the write in tmp/). So a file
-// is removed only when its ctime is older than the snapshot's start minus
-// minAge:
-//   - a file renamed after the snapshot started has a later ctime: kept,
-//     whatever minAge;
-//   - a file renamed before it and not in it belongs to a commit whose
+// committed in a moment: a commit first sets its file's change time (ctime,
+// with a chmod; a repair renames its file into place, which sets it too)
+// and writes the record after (the durability protocol in doc.go); the
+// kernel never sets a ctime back. So a file is removed only when its ctime
+// is older than the snapshot's start minus minAge:
+//   - a file a commit touched after the snapshot started has a later
+//     ctime: kept, whatever minAge;
+//   - a file touched before it and not in it belongs to a commit whose
 //     record was not written yet when the snapshot began; minAge must
-//     exceed the longest time a commit takes between its rename and its
-//     record (a retried commit that finds its file already in place
-//     included: seconds; the data plane's default minimum is an hour), and
-//     a wall-clock step forward by more than minAge during such a commit
-//     defeats it. The kernel stamps ctime from a coarse clock, a few
-//     milliseconds behind time.Now: with a minAge of 0 (tests) a file
-//     renamed just after the start may pass for older.
+//     exceed the longest time a commit takes between touching its file
+//     and its record (a retried commit included: seconds; the data
+//     plane's default minimum is an hour), and a wall-clock step forward
+//     by more than minAge during such a commit defeats it. The kernel
+//     stamps ctime from a coarse clock, a few milliseconds behind
+//     time.Now: with a minAge of 0 (tests) a file touched just after the
+//     start may pass for older.
 //
-// A data plane repair may rename a rebuilt file over an orphan of the same
-// name just before writing the record that names it: the sweep re-reads a
-// file's ctime and removes it while holding sweepMu, which commits hold
-// (shared) around their rename into shards/, so it never removes a file
-// renamed in after it looked.
+// The sweep re-reads a file's ctime and removes it while holding sweepMu,
+// which commits hold (shared) while they touch or rename their file, so it
+// never removes a file touched after it looked (a repair may rename a
+// rebuilt file over an orphan of the same name just before writing the
+// record that names it).
 //
 // A sweep never runs on an index it cannot trust: not while the drive is
 // closed or offline (damaged index), nor before the index was checked since
@@ -73,6 +77,7 @@ type SweepStats struct {
 	Referenced int           // distinct shard files the index refers to
 	Examined   int           // shard files found in shards/ (valid names in their fan-out folder)
 	Young      int           // unreferenced files kept: changed less than minAge before the sweep
+	Pending    int           // unreferenced files kept: being written or not committed yet
 	Removed    int           // unreferenced files removed
 	Bytes      int64         // size of the removed files
 	Ignored    int           // other entries of shards/ (bad names, folders, links): left alone
@@ -86,8 +91,8 @@ const sweepCheckEvery = 1024
 // SweepOrphans removes the shard files in shards/ that no index record
 // refers to and whose change time is older than minAge before the sweep
 // began (see the top of sweep.go for why that makes it safe under
-// concurrent commits). Temporary shards (tmp/, emptied by Open), folders,
-// and names that are not valid shard ids are left alone.
+// concurrent commits). Pending shards (written and not committed since
+// Open), folders, and names that are not valid shard ids are left alone.
 //
 // It returns ErrClosed once the drive is closed, ErrCorrupt while its index
 // is damaged (or if the sweep finds damage), and ErrSweepSkipped while the
@@ -254,6 +259,10 @@ func (d *Drive) sweepShards(ctx context.Context, refs *nameSet, cutoff time.Time
 			if refs.has(name) {
 				continue
 			}
+			if d.pending.has(name) {
+				st.Pending++
+				continue
+			}
 			size, removed, young, err := d.removeOrphan(filepath.Join(dir, name), cutoff, resets)
 			if err != nil {
 				return err
@@ -272,8 +281,8 @@ func (d *Drive) sweepShards(ctx context.Context, refs *nameSet, cutoff time.Time
 
 // removeOrphan removes the unreferenced shard file at path if it changed
 // before cutoff (removed, with its size), or reports it changed since
-// (young). It holds sweepMu, so no commit renames a file to path
-// meanwhile; it refuses to go on once the index is damaged or was reset
+// (young). It holds sweepMu, so no commit touches or renames a file to
+// path meanwhile; it refuses to go on once the index is damaged or was reset
 // since the snapshot (resets: IndexResets then), or the drive closed.
 func (d *Drive) removeOrphan(path string, cutoff time.Time, resets int) (size int64, removed, young bool, err error) {
 	d.sweepMu.Lock()

@@ -16,8 +16,9 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// orphan writes a shard file and moves it into shards/ without a record:
-// what a crash between a commit's rename and its record leaves.
+// orphan writes a shard file and touches it as a commit does, without a
+// record, and forgets it was pending:
+// what a crash between a commit's touch and its record leaves.
 func orphan(t testing.TB, d *Drive, id string, size int) string {
 	t.Helper()
 	if _, err := d.WriteShard(context.Background(), id, bytes.NewReader(bytes.Repeat([]byte{'o'}, size))); err != nil {
@@ -26,6 +27,7 @@ func orphan(t testing.TB, d *Drive, id string, size int) string {
 	if _, err := d.commitShard(id); err != nil {
 		t.Fatal(err)
 	}
+	d.settleShard(id) // as after a restart: the pending set is gone
 	return d.shardPath(id)
 }
 
@@ -47,7 +49,7 @@ func present(t testing.TB, paths ...string) []string {
 
 // TestSweepOrphans: the files the index refers to (a single-part version,
 // the parts of a multipart version, the part of an upload in progress)
-// survive a sweep, as do temporary shards and entries that are not shard
+// survive a sweep, as do pending shards and entries that are not shard
 // files; unreferenced shard files go, but only once older than minAge.
 func TestSweepOrphans(t *testing.T) {
 	d := openT(t, t.TempDir())
@@ -65,13 +67,13 @@ func TestSweepOrphans(t *testing.T) {
 		t.Fatalf("part left out by the completion still there: %v", got)
 	}
 	orphans := []string{orphan(t, d, "lost1", 100), orphan(t, d, "fedcba9876543210fedcba9876543210", 23)}
-	// Left alone: a temporary shard, a folder, a file with a name that is
+	// Left alone: a pending shard, a folder, a file with a name that is
 	// no shard id, one outside its fan-out folder, one in shards/ itself.
 	if _, err := d.WriteShard(ctx, "pending", strings.NewReader("tmp")); err != nil {
 		t.Fatal(err)
 	}
 	root := filepath.Join(d.dir, shardsDir)
-	others := []string{d.tmpPath("pending"), filepath.Join(root, "lo", "sub"), filepath.Join(root, "lo", "lo.bak"),
+	others := []string{d.shardPath("pending"), filepath.Join(root, "lo", "sub"), filepath.Join(root, "lo", "lo.bak"),
 		filepath.Join(root, "lo", "zzz"), filepath.Join(root, "stray")}
 	if err := os.Mkdir(others[1], 0o750); err != nil {
 		t.Fatal(err)
@@ -88,7 +90,7 @@ func TestSweepOrphans(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := SweepStats{Referenced: 5, Examined: 7, Young: 2, Ignored: 4, Took: st.Took}
+	want := SweepStats{Referenced: 5, Examined: 8, Young: 2, Pending: 1, Ignored: 4, Took: st.Took}
 	if st != want {
 		t.Fatalf("sweep with minAge 1h: %+v, want %+v", st, want)
 	}
@@ -100,7 +102,7 @@ func TestSweepOrphans(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want = SweepStats{Referenced: 5, Examined: 7, Removed: 2, Bytes: 123, Ignored: 4, Took: st.Took}
+	want = SweepStats{Referenced: 5, Examined: 8, Pending: 1, Removed: 2, Bytes: 123, Ignored: 4, Took: st.Took}
 	if st != want {
 		t.Fatalf("sweep: %+v, want %+v", st, want)
 	}
@@ -121,31 +123,41 @@ func TestSweepOrphans(t *testing.T) {
 		}
 		_ = rc.Close()
 	}
-	if st, err := d.SweepOrphans(ctx, 0); err != nil || st.Removed != 0 || st.Examined != 5 {
+	if st, err := d.SweepOrphans(ctx, 0); err != nil || st.Removed != 0 || st.Examined != 6 || st.Pending != 1 {
 		t.Fatalf("second sweep: %+v, %v", st, err)
 	}
 }
 
-// TestSweepRenameSetsChangeTime pins what the sweep relies on: a rename
-// updates the file's change time, not its modification time.
-func TestSweepRenameSetsChangeTime(t *testing.T) {
-	dir := t.TempDir()
-	from, to := filepath.Join(dir, "a"), filepath.Join(dir, "b")
-	if err := os.WriteFile(from, []byte("x"), 0o640); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(50 * time.Millisecond)
-	before := time.Now()
-	if err := os.Rename(from, to); err != nil {
-		t.Fatal(err)
-	}
-	fi, err := os.Stat(to)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The ctime clock is coarse (a few ms): allow 10 ms.
-	if ct := changeTime(fi); ct.Before(before.Add(-10 * time.Millisecond)) {
-		t.Fatalf("change time %v after a rename at %v (mtime %v)", ct, before, fi.ModTime())
+// TestSweepTouchSetsChangeTime pins what the sweep relies on: a chmod (a
+// commit's touch) and a rename (a repair's) update the file's change
+// time, not its modification time.
+func TestSweepTouchSetsChangeTime(t *testing.T) {
+	for _, op := range []string{"chmod", "rename"} {
+		dir := t.TempDir()
+		from, to := filepath.Join(dir, "a"), filepath.Join(dir, "b")
+		if err := os.WriteFile(from, []byte("x"), filePerm); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(50 * time.Millisecond)
+		before := time.Now()
+		var err error
+		if op == "chmod" {
+			to = from
+			err = OSFS{}.Chmod(from, filePerm) // the same mode, as commits do
+		} else {
+			err = os.Rename(from, to)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		fi, err := os.Stat(to)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The ctime clock is coarse (a few ms): allow 10 ms.
+		if ct := changeTime(fi); ct.Before(before.Add(-10 * time.Millisecond)) {
+			t.Fatalf("change time %v after a %s at %v (mtime %v)", ct, op, before, fi.ModTime())
+		}
 	}
 }
 

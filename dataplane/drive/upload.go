@@ -203,7 +203,7 @@ func (d *Drive) CommitPart(ctx context.Context, u Upload, p Part) error {
 	if err := d.live(ctx); err != nil {
 		return err
 	}
-	moved, err := d.commitShard(p.DataDir)
+	claimed, err := d.commitShard(p.DataDir)
 	if err != nil {
 		return err
 	}
@@ -234,10 +234,14 @@ func (d *Drive) CommitPart(ctx context.Context, u Upload, p Part) error {
 		}
 		return ub.Put(pk, js)
 	})
-	if err != nil {
-		if moved {
+	if claimed {
+		if err == nil {
+			d.settleShard(p.DataDir)
+		} else {
 			d.uncommitShard(p.DataDir)
 		}
+	}
+	if err != nil {
 		return fmt.Errorf("drive %s: commit part %d of %s/%s: %w", d.dir, p.Number, u.Bucket, u.Key, dbErr(err))
 	}
 	if drop != "" {

@@ -25,6 +25,7 @@ type FaultFS struct {
 	failSync  int // fail the Sync call with this number (1-based); 0: none
 	syncMatch func(name string) bool
 	rename    func(oldpath, newpath string) bool
+	chmod     func(name string) bool
 	open      func(name string, flag int) bool
 	tear      func(name string) bool
 	noDirect  bool
@@ -57,6 +58,14 @@ func (f *FaultFS) FailRename(match func(oldpath, newpath string) bool) {
 	f.rename = match
 }
 
+// FailChmod makes every Chmod of a name for which match returns true fail
+// with ErrInjected, leaving the file untouched.
+func (f *FaultFS) FailChmod(match func(name string) bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.chmod = match
+}
+
 // FailOpen makes every OpenFile for which match returns true fail with
 // ErrInjected.
 func (f *FaultFS) FailOpen(match func(name string, flag int) bool) {
@@ -86,7 +95,7 @@ func (f *FaultFS) RefuseDirect() {
 func (f *FaultFS) Reset() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.syncs, f.failSync, f.syncMatch, f.rename, f.open, f.tear, f.noDirect = 0, 0, nil, nil, nil, nil, false
+	f.syncs, f.failSync, f.syncMatch, f.rename, f.chmod, f.open, f.tear, f.noDirect = 0, 0, nil, nil, nil, nil, nil, false
 }
 
 // shouldFailSync counts a Sync of name and reports whether it must fail.
@@ -129,6 +138,17 @@ func (f *FaultFS) Rename(oldpath, newpath string) error {
 		return &os.LinkError{Op: "rename", Old: oldpath, New: newpath, Err: ErrInjected}
 	}
 	return f.inner.Rename(oldpath, newpath)
+}
+
+// Chmod changes name's mode on the inner FS, unless a chmod fault matches.
+func (f *FaultFS) Chmod(name string, mode fs.FileMode) error {
+	f.mu.Lock()
+	fail := f.chmod != nil && f.chmod(name)
+	f.mu.Unlock()
+	if fail {
+		return &fs.PathError{Op: "chmod", Path: name, Err: ErrInjected}
+	}
+	return f.inner.Chmod(name, mode)
 }
 
 // Remove removes name on the inner FS.
