@@ -79,7 +79,7 @@ func TestLockLease(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A writer takes the lock and never releases it.
-	lk, _, err := e.store.lockKey(ctxb, rt, "b", "k", false)
+	lk, _, err := e.store.lockKey(ctxb, rt, "b", "k", false, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

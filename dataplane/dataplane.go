@@ -191,6 +191,7 @@ type Store struct {
 	codecs codecs
 	topo   atomic.Pointer[topoCache] // derived from the latest placement epoch
 	locks  lockTable                 // leases of the per-key write locks on the local drives
+	early  atomic.Int64              // writes whose lock came with their shard writes (earlyLock; tests)
 
 	maxBody int64 // the longest body of unknown size accepted: MaxPartSize (tests lower it)
 

@@ -30,7 +30,7 @@ func (s *Store) DeleteObject(ctx context.Context, bucket, key string, opts Delet
 		}
 		return s.deleteVersion(ctx, rt, ref, opts.VersionID)
 	}
-	lk, v, err := s.lockKey(ctx, rt, bucket, key, false)
+	lk, v, err := s.lockKey(ctx, rt, bucket, key, false, nil)
 	if err != nil {
 		return DeleteResult{}, err
 	}
@@ -53,7 +53,7 @@ func (s *Store) DeleteObject(ctx context.Context, bucket, key string, opts Delet
 // deleteVersion removes the version ref names from every drive that
 // answers, under the key's write lock.
 func (s *Store) deleteVersion(ctx context.Context, rt route, ref drive.Ref, versionID string) (DeleteResult, error) {
-	lk, v, err := s.lockKey(ctx, rt, rt.bucket, rt.key, false)
+	lk, v, err := s.lockKey(ctx, rt, rt.bucket, rt.key, false, nil)
 	if err != nil {
 		return DeleteResult{}, err
 	}
@@ -132,7 +132,7 @@ func (s *Store) updateTags(ctx context.Context, bucket, key, versionID string, u
 	if err != nil {
 		return ObjectInfo{}, err
 	}
-	lk, v, err := s.lockKey(ctx, rt, bucket, key, false)
+	lk, v, err := s.lockKey(ctx, rt, bucket, key, false, nil)
 	if err != nil {
 		return ObjectInfo{}, err
 	}

@@ -447,7 +447,7 @@ func (s *Store) GetObject(ctx context.Context, bucket, key string, opts GetOptio
 		// null version drive by drive, the old version can drop below K
 		// shards before the new one reaches K, and neither shows. Wait for
 		// the writer by taking the key's lock, and read again under it.
-		lk, lv, lerr := s.lockKey(ctx, rt, bucket, key, false)
+		lk, lv, lerr := s.lockKey(ctx, rt, bucket, key, false, nil)
 		if lerr != nil {
 			return nil, lerr
 		}

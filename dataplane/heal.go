@@ -297,7 +297,7 @@ func (s *Store) rebuildShard(ctx context.Context, rb shardRebuild, pace *pacer) 
 // underLock runs fn under the key's write lock once it has checked that
 // version g still exists: errHealStale if not.
 func (s *Store) underLock(ctx context.Context, rt route, g *versionGroup, fn func(context.Context) error) error {
-	lk, _, err := s.lockKey(ctx, rt, rt.bucket, rt.key, false)
+	lk, _, err := s.lockKey(ctx, rt, rt.bucket, rt.key, false, nil)
 	if err != nil {
 		return err
 	}

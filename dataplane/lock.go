@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"strings"
 	"sync"
@@ -21,7 +22,12 @@ import (
 // under it, checks its conditions (If-Match, If-None-Match), picks a ModTime
 // newer than every version it saw, commits, and releases. The body of a PUT
 // or the parts of an upload are written before, outside the lock, so the
-// lock is held for two round trips.
+// lock is held for two round trips. A streamed PUT asks for the lock with
+// its shard writes instead (earlyLock: each drive takes the lease and reads
+// the key's versions when its shard is stored, in the reply of that call);
+// when a majority granted it, the lock costs the PUT no round trip of its
+// own, else its leases are released and the lock is taken in rounds as
+// below.
 //
 // The lock is dsync-style: each PG drive's node keeps a lease table in
 // memory, and a writer holds the key when a majority of the PG's K+M
@@ -40,7 +46,8 @@ import (
 // other nodes, but two coordinators that disagree on which node is alive
 // (a partition, a node coming back) would both think they hold the key. The
 // cost here is one extra round trip for writes (the lock replaces the
-// probe, the release is not waited for). Leases live in memory: a node
+// probe, the release is not waited for; a streamed PUT's early lock rides
+// on its shard writes). Leases live in memory: a node
 // that restarts within a lease forgets it, and a lease that expires while
 // its holder is still committing (a commit slower than LockTTL) lets a
 // second writer in; both need a fault on top of a race, and the outcome is
@@ -62,6 +69,7 @@ type lockTable struct {
 	mu     sync.Mutex
 	m      map[lockName]lease
 	sweeps int                      // acquisitions since the last sweep of expired leases
+	asked  int                      // acquire calls so far (tests)
 	down   func(nodeID string) bool // Config.Down: a dead writer's leases are free
 }
 
@@ -85,6 +93,7 @@ func (t *lockTable) acquire(name lockName, owner string, ttl time.Duration) bool
 	if t.m == nil {
 		t.m = map[lockName]lease{}
 	}
+	t.asked++
 	if l, ok := t.m[name]; ok && l.owner != owner && now.Before(l.expires) && !t.ownerDown(l.owner) {
 		return false
 	}
@@ -161,6 +170,38 @@ type lockAnswer struct {
 	kv      drive.KeyVersions
 }
 
+// earlyLock is the key's lock asked of each drive at the end of a streamed
+// PUT's shard write (shardLockWriter), so that the lock costs the write no
+// round trip of its own: when a majority granted it, lockKey takes the
+// view from those answers instead of asking again. It is filled by
+// writeStream; answers[i] is nil when drive i gave none (its write failed,
+// or its node predates early locks).
+type earlyLock struct {
+	bucket, key, owner string
+	answers            []*lockAnswer
+}
+
+// release releases, in the background, the leases the drives granted.
+func (el *earlyLock) release(s *Store, rt route) {
+	if el == nil || el.answers == nil {
+		return
+	}
+	l := &keyLock{s: s, rt: rt, bucket: el.bucket, key: el.key, owner: el.owner, granted: make([]bool, len(rt.drives))}
+	for i, a := range el.answers {
+		l.granted[i] = a != nil && a.granted
+	}
+	l.release()
+}
+
+// shardLockWriter is a shardStore that can take a key's lock at the end
+// of a successful WriteShard: WriteShardLock is WriteShard, then LockKey
+// of bucket/key for owner. The answer is nil when the drive took no lock
+// (the lock step failed, or the drive's node predates it); the write's
+// outcome is err alone.
+type shardLockWriter interface {
+	WriteShardLock(ctx context.Context, dataDir string, r io.Reader, bucket, key, owner string, ttl time.Duration) (int64, *lockAnswer, error)
+}
+
 // unlock releases the lease of drive i (granted after the lock was decided).
 func (l *keyLock) unlock(i int) {
 	ctx, cancel := context.WithTimeout(context.Background(), l.s.cfg.MetaTimeout)
@@ -182,11 +223,13 @@ func (l *keyLock) releaseNow() {
 }
 
 // lockKey takes the write lock of bucket/key (see the top of this file)
-// and returns it with the key's view read under it. conditional selects
+// and returns it with the key's view read under it: from early, the lock
+// a streamed PUT's drives took at the end of their shard writes, when a
+// majority granted it, else in rounds of LockKey calls. conditional selects
 // the wait: LockWait then ErrConditionalConflict, or MetaTimeout then a
 // *QuorumError. Fewer than a write quorum of drives answering is a
 // *QuorumError at once.
-func (s *Store) lockKey(ctx context.Context, rt route, bucket, key string, conditional bool) (*keyLock, *keyView, error) {
+func (s *Store) lockKey(ctx context.Context, rt route, bucket, key string, conditional bool, early *earlyLock) (*keyLock, *keyView, error) {
 	n := len(rt.drives)
 	need := writeQuorum(rt.k, rt.m)
 	majority := n/2 + 1
@@ -195,6 +238,12 @@ func (s *Store) lockKey(ctx context.Context, rt route, bucket, key string, condi
 		wait = s.cfg.LockWait
 	}
 	deadline := time.Now().Add(wait)
+	if l, v, ok := s.earlyView(ctx, rt, early); ok {
+		return l, v, nil
+	}
+	// No early lock, or no majority for it: its leases are released and
+	// the lock is taken here, under a new owner.
+	early.release(s, rt)
 	l := &keyLock{s: s, rt: rt, bucket: bucket, key: key, owner: newOwner(s.cfg.NodeID)}
 	backoff := time.Millisecond
 	for {
@@ -260,6 +309,36 @@ func (s *Store) lockKey(ctx context.Context, rt route, bucket, key string, condi
 			return nil, nil, ctx.Err()
 		}
 	}
+}
+
+// earlyView is the lock and view of an early lock (earlyLock) that a
+// majority of the PG's drives granted, with a write quorum of them
+// answering; ok is false otherwise.
+func (s *Store) earlyView(ctx context.Context, rt route, early *earlyLock) (*keyLock, *keyView, bool) {
+	if early == nil || early.answers == nil {
+		return nil, nil, false
+	}
+	n := len(rt.drives)
+	l := &keyLock{s: s, rt: rt, bucket: early.bucket, key: early.key, owner: early.owner, granted: make([]bool, n)}
+	answers := make([]keyAnswer, n)
+	reached := make([]bool, n)
+	for i, a := range early.answers {
+		reached[i] = a != nil
+		l.granted[i] = a != nil && a.granted
+		answers[i] = keyAnswer{drive: i, ok: l.granted[i]}
+		if a != nil {
+			answers[i].kv = a.kv
+		}
+	}
+	if count(reached) < writeQuorum(rt.k, rt.m) || count(l.granted) < n/2+1 {
+		return nil, nil, false
+	}
+	answers, reached = s.readAlts(ctx, rt, early.bucket, early.key, answers, reached)
+	v := s.newKeyView(rt, answers)
+	v.reachable = reached
+	l.released = make([]atomic.Bool, n)
+	s.early.Add(1)
+	return l, v, true
 }
 
 // readAlts appends the answers of rt's alts about bucket/key to answers

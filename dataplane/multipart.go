@@ -318,7 +318,7 @@ func (s *Store) UploadPart(ctx context.Context, bucket, key, uploadID string, nu
 	if err != nil {
 		return PartInfo{}, err
 	}
-	dw, err := s.writeBody(ctx, rt, cd, r, size, u.ChecksumAlgo, false)
+	dw, err := s.writeBody(ctx, rt, cd, r, size, u.ChecksumAlgo, false, nil)
 	if err != nil {
 		return PartInfo{}, err
 	}
@@ -475,7 +475,7 @@ func (s *Store) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 		return ObjectInfo{}, err
 	}
 	cond := conditions{ifMatch: opts.IfMatch, ifNoneMatch: opts.IfNoneMatch}
-	lk, v, err := s.lockKey(ctx, rt, bucket, key, cond.any())
+	lk, v, err := s.lockKey(ctx, rt, bucket, key, cond.any(), nil)
 	if err != nil {
 		return ObjectInfo{}, err
 	}

@@ -62,7 +62,8 @@ func (s *Store) PutObject(ctx context.Context, bucket, key string, r io.Reader, 
 	if err != nil {
 		return ObjectInfo{}, err
 	}
-	dw, err := s.writeBody(ctx, rt, cd, r, size, algo, true)
+	early := &earlyLock{bucket: bucket, key: key, owner: newOwner(s.cfg.NodeID)}
+	dw, err := s.writeBody(ctx, rt, cd, r, size, algo, true, early)
 	if err != nil {
 		return ObjectInfo{}, err
 	}
@@ -151,7 +152,8 @@ func (v *keyView) newModTime() int64 {
 // that were not committed are removed.
 func (s *Store) commitWrite(ctx context.Context, rt route, fi drive.FileInfo, dw *dataWrite, cond conditions) (ObjectInfo, error) {
 	need := writeQuorum(rt.k, rt.m)
-	lk, v, err := s.lockKey(ctx, rt, fi.Bucket, fi.Key, cond.any())
+	lk, v, err := s.lockKey(ctx, rt, fi.Bucket, fi.Key, cond.any(), dw.early)
+	dw.early = nil // lockKey took its leases over, or released them
 	if err != nil {
 		s.discard(ctx, rt, dw)
 		return ObjectInfo{}, err
@@ -219,9 +221,10 @@ func (v *keyView) nullFreed() Freed {
 // dataWrite is a body written to the PG's drives, not committed yet.
 type dataWrite struct {
 	lay     layout
-	inline  [][]byte // inline: each drive's shard bytes (nil when streamed)
-	dataDir string   // streamed: the temporary shard file id on every drive
-	stored  []bool   // streamed: the drives holding the fsync'd temporary shard
+	inline  [][]byte   // inline: each drive's shard bytes (nil when streamed)
+	dataDir string     // streamed: the temporary shard file id on every drive
+	stored  []bool     // streamed: the drives holding the fsync'd temporary shard
+	early   *earlyLock // streamed PUT: the key's lock the drives took at the end of their writes
 	md5     []byte
 	sum     []byte // digest of the checksum algorithm
 }
@@ -243,10 +246,14 @@ func (dw *dataWrite) verify(md5want []byte, declared string) error {
 }
 
 // discard removes the temporary shards of a body that will not be
-// committed.
+// committed, and releases its early lock (before lockKey took it over).
 func (s *Store) discard(ctx context.Context, rt route, dw *dataWrite) {
 	if dw != nil && dw.dataDir != "" {
 		s.abortShards(ctx, rt, dw.dataDir, dw.stored)
+	}
+	if dw != nil {
+		dw.early.release(s, rt)
+		dw.early = nil
 	}
 }
 
@@ -254,8 +261,9 @@ func (s *Store) discard(ctx context.Context, rt route, dw *dataWrite) {
 // more than MaxPartSize) and writes it to the PG's drives: inline (in
 // memory, for the commit to carry) when allowed and the body is at most
 // InlineMax, else streamed to temporary shard files. It computes the MD5
-// and the checksum of algo on the way.
-func (s *Store) writeBody(ctx context.Context, rt route, cd *codec, r io.Reader, size int64, algo string, allowInline bool) (*dataWrite, error) {
+// and the checksum of algo on the way. early (nil: none) is the key's
+// lock a streamed write asks the drives for at the end of their writes.
+func (s *Store) writeBody(ctx context.Context, rt route, cd *codec, r io.Reader, size int64, algo string, allowInline bool, early *earlyLock) (*dataWrite, error) {
 	body := &bodyReader{r: r, md5: md5.New(), sum: newChecksumHash(algo), size: size, limit: s.maxBody}
 	if size < 0 && allowInline {
 		// Unknown length: an object that ends within InlineMax is inline.
@@ -275,7 +283,7 @@ func (s *Store) writeBody(ctx context.Context, rt route, cd *codec, r io.Reader,
 	if allowInline && size >= 0 && size <= rt.inlineMax {
 		return s.writeInline(ctx, rt, cd, lay, body)
 	}
-	return s.writeStream(ctx, rt, cd, lay, body)
+	return s.writeStream(ctx, rt, cd, lay, body, early)
 }
 
 // bodyReader reads the request body block by block, hashing it on the way.
@@ -625,16 +633,19 @@ wait:
 
 // shardResult is the outcome of one drive's WriteShard.
 type shardResult struct {
-	n   int64
-	err error
+	n    int64
+	err  error
+	lock *lockAnswer // the early lock's answer (shardLockWriter); nil: none
 }
 
 // writeStream streams a body to one temporary shard file per drive: one
 // WriteShard per drive, fed block by block from putInFlight rotating block
 // buffers. It returns once every drive has fsync'd its file or failed, with
 // the drives that hold it; fewer than a write quorum is a *QuorumError
-// (and nothing is left behind).
-func (s *Store) writeStream(ctx context.Context, rt route, cd *codec, lay layout, body *bodyReader) (*dataWrite, error) {
+// (and nothing is left behind). With early, each drive that can
+// (shardLockWriter) takes the key's lock at the end of its write; the
+// answers go to dw.early, and on failure the leases are released.
+func (s *Store) writeStream(ctx context.Context, rt route, cd *codec, lay layout, body *bodyReader, early *earlyLock) (*dataWrite, error) {
 	n := rt.k + rt.m
 	need := writeQuorum(rt.k, rt.m)
 	dataDir := newDataDir()
@@ -656,8 +667,15 @@ func (s *Store) writeStream(ctx context.Context, rt route, cd *codec, lay layout
 		go func() {
 			defer writers.Done()
 			defer stop()
-			nw, err := d.store.WriteShard(dctx, dataDir, f)
-			results[i] = shardResult{n: nw, err: err}
+			var nw int64
+			var la *lockAnswer
+			var err error
+			if lw, ok := d.store.(shardLockWriter); ok && early != nil {
+				nw, la, err = lw.WriteShardLock(dctx, dataDir, f, early.bucket, early.key, early.owner, s.cfg.LockTTL)
+			} else {
+				nw, err = d.store.WriteShard(dctx, dataDir, f)
+			}
+			results[i] = shardResult{n: nw, err: err, lock: la}
 			if err != nil {
 				failed.Add(1)
 				f.failed.Store(true)
@@ -687,6 +705,7 @@ func (s *Store) writeStream(ctx context.Context, rt route, cd *codec, lay layout
 		writers.Wait()
 		releaseBufs()
 		s.abortShards(ctx, rt, dataDir, nil)
+		earlyAnswers(early, results).release(s, rt)
 		return nil, cause
 	}
 
@@ -760,11 +779,26 @@ func (s *Store) writeStream(ctx context.Context, rt route, cd *codec, lay layout
 		dw.stored[i] = true
 		nstored++
 	}
+	dw.early = earlyAnswers(early, results)
 	if nstored < need {
 		s.abortShards(ctx, rt, dataDir, nil)
+		dw.early.release(s, rt)
 		return nil, &QuorumError{Op: "put", Have: nstored, Need: need}
 	}
 	return dw, nil
+}
+
+// earlyAnswers records the drives' answers to early (nil: none asked) and
+// returns it.
+func earlyAnswers(early *earlyLock, results []shardResult) *earlyLock {
+	if early == nil {
+		return nil
+	}
+	early.answers = make([]*lockAnswer, len(results))
+	for i, r := range results {
+		early.answers[i] = r.lock
+	}
+	return early
 }
 
 // commitAll commits fi (with Shard set per drive, and that drive's inline

@@ -771,7 +771,7 @@ func (s *Store) moveUpload(ctx context.Context, bucket, key, uploadID string) er
 			abort()
 			continue
 		}
-		lk, _, err := s.lockKey(ctx, rt, bucket, key, false)
+		lk, _, err := s.lockKey(ctx, rt, bucket, key, false, nil)
 		if err != nil {
 			abort()
 			errs = append(errs, err)

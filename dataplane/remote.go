@@ -90,6 +90,20 @@ func (l localStore) LockKey(ctx context.Context, bucket, key, owner string, ttl 
 	return l.s.lockLocal(ctx, l.localDrive, l.id, bucket, key, owner, ttl)
 }
 
+// WriteShardLock is WriteShard, then LockKey (shardLockWriter).
+func (l localStore) WriteShardLock(ctx context.Context, dataDir string, r io.Reader, bucket, key, owner string, ttl time.Duration) (int64, *lockAnswer, error) {
+	n, err := l.localDrive.WriteShard(ctx, dataDir, r)
+	if err != nil {
+		return n, nil, err
+	}
+	granted, kv, err := l.s.lockLocal(ctx, l.localDrive, l.id, bucket, key, owner, ttl)
+	if err != nil {
+		l.s.log.Debug("lock after shard write failed", "drive", l.id, "bucket", bucket, "key", key, "err", err)
+		return n, nil, nil
+	}
+	return n, &lockAnswer{granted: granted, kv: kv}, nil
+}
+
 func (l localStore) VerifyShard(ctx context.Context, dataDir string, lay layout, from, to int64) error {
 	return verifyShard(ctx, l.localDrive, dataDir, lay, from, to)
 }
@@ -124,7 +138,7 @@ func (s *Store) lockLocal(ctx context.Context, d localDrive, id, bucket, key, ow
 
 // rpc methods served by every node for its local drives.
 const (
-	methodWriteShard    = "dp.write_shard"    // hdr wireReq{Drive,DataDir}, body shard stream -> hdr wireN
+	methodWriteShard    = "dp.write_shard"    // hdr wireReq{Drive,DataDir[,Bucket,Key,Owner,TTL]}, body shard stream -> hdr wireN[, body frame(wireLock, Target's Inline) of the lock taken after the write]
 	methodAbortShard    = "dp.abort_shard"    // hdr wireReq{Drive,DataDir}
 	methodCommit        = "dp.commit"         // hdr wireReq{Drive[,Owner]}, body frame(FileInfo without Inline, Inline); reply hdr "unlocked" when Owner's lock was released
 	methodReadVersions  = "dp.read_versions"  // hdr wireReq{Drive,Bucket,Key,Ref,Limit} -> body frame(KeyVersions, Target's Inline)
@@ -431,16 +445,40 @@ func finish(resp *rpc.Response) error {
 }
 
 func (r *remoteDrive) WriteShard(ctx context.Context, dataDir string, body io.Reader) (int64, error) {
-	resp, err := r.call(ctx, methodWriteShard, wireReq{DataDir: dataDir}, body)
+	n, _, err := r.writeShard(ctx, wireReq{DataDir: dataDir}, body)
+	return n, err
+}
+
+// WriteShardLock is WriteShard, then LockKey, in one call
+// (shardLockWriter). A node that predates it ignores the lock fields and
+// replies without a lock: the answer is then nil.
+func (r *remoteDrive) WriteShardLock(ctx context.Context, dataDir string, body io.Reader, bucket, key, owner string, ttl time.Duration) (int64, *lockAnswer, error) {
+	return r.writeShard(ctx, wireReq{DataDir: dataDir, Bucket: bucket, Key: key, Owner: owner, TTL: ttl}, body)
+}
+
+// writeShard sends dp.write_shard and reads its reply: the bytes stored
+// and, when the node took a lock after the write, its answer.
+func (r *remoteDrive) writeShard(ctx context.Context, req wireReq, body io.Reader) (int64, *lockAnswer, error) {
+	resp, err := r.call(ctx, methodWriteShard, req, body)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	var out wireN
 	if err := json.Unmarshal(resp.Header, &out); err != nil {
 		_ = finish(resp)
-		return 0, fmt.Errorf("dataplane: %s reply: %w", methodWriteShard, err)
+		return 0, nil, fmt.Errorf("dataplane: %s reply: %w", methodWriteShard, err)
 	}
-	return out.N, finish(resp)
+	b, err := replyBody(resp, nil)
+	if err != nil || len(b) == 0 {
+		return out.N, nil, err
+	}
+	var w wireLockReply
+	raw, err := decodeFrame(b, &w)
+	if err != nil {
+		return out.N, nil, fmt.Errorf("dataplane: %s reply: %w", methodWriteShard, err)
+	}
+	restoreInline(&w.Versions, w.HasInline, raw)
+	return out.N, &lockAnswer{granted: w.Granted, kv: w.Versions}, nil
 }
 
 func (r *remoteDrive) AbortShard(ctx context.Context, dataDir string) error {
@@ -704,12 +742,30 @@ func (s *Store) handleWriteShard(ctx context.Context, req *rpc.Request) ([]byte,
 	if !validDataDir(w.DataDir) {
 		return nil, nil, badRequest("invalid data dir %q", w.DataDir)
 	}
+	if w.Owner != "" && (w.TTL <= 0 || w.TTL > maxLockTTL) {
+		return nil, nil, badRequest("lock with ttl %v", w.TTL)
+	}
 	n, err := d.WriteShard(ctx, w.DataDir, req.Body)
 	if err != nil {
 		return nil, nil, toRPCError(err)
 	}
 	hdr, err := json.Marshal(wireN{N: n})
-	return hdr, nil, err
+	if err != nil || w.Owner == "" {
+		return hdr, nil, err
+	}
+	// The writer asks for the key's lock too (shardLockWriter): a lock
+	// that cannot be taken is no answer, not a failed write.
+	granted, kv, err := s.lockLocal(ctx, d, w.Drive, w.Bucket, w.Key, w.Owner, w.TTL)
+	if err != nil {
+		s.log.Debug("lock after shard write failed", "drive", w.Drive, "bucket", w.Bucket, "key", w.Key, "err", err)
+		return hdr, nil, nil
+	}
+	reply := &wireLockReply{wireLock: wireLock{Granted: granted, Versions: kv}}
+	body, err := encodeVersions(reply, &reply.Versions)
+	if err != nil {
+		return nil, nil, err
+	}
+	return hdr, bodyReply(body), nil
 }
 
 func (s *Store) handleAbortShard(ctx context.Context, req *rpc.Request) ([]byte, io.ReadCloser, error) {
