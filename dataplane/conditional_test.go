@@ -67,10 +67,10 @@ func TestConditionalPut(t *testing.T) {
 	}
 }
 
-// TestLockLease: a key locked by a writer that died is refused to
-// conditional writers (ErrConditionalConflict after LockWait) until the
-// lease expires.
-func TestLockLease(t *testing.T) {
+// shortLeaseEnv is an EC 2+2 env whose locks wait 100 ms (conditional
+// writers) and whose leases last 500 ms, with the route of b/k.
+func shortLeaseEnv(t *testing.T) (*testEnv, route) {
+	t.Helper()
 	e := newEnv(t, 2, 2)
 	e.store.cfg.LockWait = 100 * time.Millisecond
 	e.store.cfg.LockTTL = 500 * time.Millisecond
@@ -78,6 +78,14 @@ func TestLockLease(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return e, rt
+}
+
+// TestLockLease: a key locked by a writer that died is refused to
+// conditional writers (ErrConditionalConflict after LockWait) until the
+// lease expires.
+func TestLockLease(t *testing.T) {
+	e, rt := shortLeaseEnv(t)
 	// A writer takes the lock and never releases it.
 	lk, _, err := e.store.lockKey(ctxb, rt, "b", "k", false, nil)
 	if err != nil {

@@ -59,19 +59,13 @@ func TestEarlyLock(t *testing.T) {
 // unconditional one waits for the lease); when the other writer holds
 // only a minority, the early lock wins.
 func TestEarlyLockRefused(t *testing.T) {
-	e := newEnv(t, 2, 2)
-	e.store.cfg.LockWait = 100 * time.Millisecond
-	e.store.cfg.LockTTL = 500 * time.Millisecond
-	rt, err := e.store.route("b", "k")
-	if err != nil {
-		t.Fatal(err)
-	}
+	e, rt := shortLeaseEnv(t)
 	data := randBytes(8, 2<<20)
 	if _, _, err := e.store.lockKey(ctxb, rt, "b", "k", false, nil); err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	_, err = e.store.PutObject(ctxb, "b", "k", bytes.NewReader(data), int64(len(data)), PutOptions{IfNoneMatch: "*"})
+	_, err := e.store.PutObject(ctxb, "b", "k", bytes.NewReader(data), int64(len(data)), PutOptions{IfNoneMatch: "*"})
 	if !errors.Is(err, ErrConditionalConflict) {
 		t.Fatalf("conditional streamed PUT on a locked key: %v", err)
 	}

@@ -41,21 +41,11 @@ func BenchmarkWriteShardCPU(b *testing.B) {
 			d := drivetest.NewDrive(b, ffs)
 			ctx := context.Background()
 			var seq atomic.Int64
-			b.SetParallelism(16)
-			b.SetBytes(int64(len(data)))
-			cpu0 := processCPU(b)
-			b.ResetTimer()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					id := fmt.Sprintf("shard%09d", seq.Add(1))
-					if _, err := d.WriteShard(ctx, id, bytes.NewReader(data)); err != nil {
-						b.Error(err)
-						return
-					}
-				}
+			shardCPU(b, 16, len(data), func() error {
+				id := fmt.Sprintf("shard%09d", seq.Add(1))
+				_, err := d.WriteShard(ctx, id, bytes.NewReader(data))
+				return err
 			})
-			b.StopTimer()
-			b.ReportMetric(float64((processCPU(b)-cpu0).Microseconds())/float64(b.N), "cpu-us/shard")
 		})
 	}
 }
@@ -70,21 +60,28 @@ func BenchmarkPutShardCPU(b *testing.B) {
 	data := bytes.Repeat([]byte("0123456789abcdefg"), 174767/17+1)[:174767]
 	d := drivetest.NewDrive(b, nil)
 	ctx := context.Background()
-	b.SetParallelism(4)
-	b.SetBytes(int64(len(data)))
+	shardCPU(b, 4, len(data), func() error {
+		var r [16]byte
+		_, _ = rand.Read(r[:])
+		r[0] = 0xaa
+		id := hex.EncodeToString(r[:])
+		if _, err := d.WriteShard(ctx, id, bytes.NewReader(data)); err != nil {
+			return err
+		}
+		return d.CommitVersion(ctx, drive.FileInfo{Bucket: "b", Key: id, VersionID: "v", ModTime: 1, DataDir: id})
+	})
+}
+
+// shardCPU runs one b.N loop of shard (of size bytes) from parallelism
+// writers per core and reports the process CPU per call (cpu-us/shard).
+func shardCPU(b *testing.B, parallelism, size int, shard func() error) {
+	b.SetParallelism(parallelism)
+	b.SetBytes(int64(size))
 	cpu0 := processCPU(b)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			var r [16]byte
-			_, _ = rand.Read(r[:])
-			r[0] = 0xaa
-			id := hex.EncodeToString(r[:])
-			if _, err := d.WriteShard(ctx, id, bytes.NewReader(data)); err != nil {
-				b.Error(err)
-				return
-			}
-			if err := d.CommitVersion(ctx, drive.FileInfo{Bucket: "b", Key: id, VersionID: "v", ModTime: 1, DataDir: id}); err != nil {
+			if err := shard(); err != nil {
 				b.Error(err)
 				return
 			}
