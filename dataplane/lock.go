@@ -181,16 +181,20 @@ type earlyLock struct {
 	answers            []*lockAnswer
 }
 
-// release releases, in the background, the leases the drives granted.
-func (el *earlyLock) release(s *Store, rt route) {
-	if el == nil || el.answers == nil {
-		return
-	}
+// keyLock is the lock the drives granted (granted[i]: drive i did).
+func (el *earlyLock) keyLock(s *Store, rt route) *keyLock {
 	l := &keyLock{s: s, rt: rt, bucket: el.bucket, key: el.key, owner: el.owner, granted: make([]bool, len(rt.drives))}
 	for i, a := range el.answers {
 		l.granted[i] = a != nil && a.granted
 	}
-	l.release()
+	return l
+}
+
+// release releases, in the background, the leases the drives granted.
+func (el *earlyLock) release(s *Store, rt route) {
+	if el != nil && el.answers != nil {
+		el.keyLock(s, rt).release()
+	}
 }
 
 // shardLockWriter is a shardStore that can take a key's lock at the end
@@ -319,12 +323,11 @@ func (s *Store) earlyView(ctx context.Context, rt route, early *earlyLock) (*key
 		return nil, nil, false
 	}
 	n := len(rt.drives)
-	l := &keyLock{s: s, rt: rt, bucket: early.bucket, key: early.key, owner: early.owner, granted: make([]bool, n)}
+	l := early.keyLock(s, rt)
 	answers := make([]keyAnswer, n)
 	reached := make([]bool, n)
 	for i, a := range early.answers {
 		reached[i] = a != nil
-		l.granted[i] = a != nil && a.granted
 		answers[i] = keyAnswer{drive: i, ok: l.granted[i]}
 		if a != nil {
 			answers[i].kv = a.kv

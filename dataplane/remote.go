@@ -472,13 +472,8 @@ func (r *remoteDrive) writeShard(ctx context.Context, req wireReq, body io.Reade
 	if err != nil || len(b) == 0 {
 		return out.N, nil, err
 	}
-	var w wireLockReply
-	raw, err := decodeFrame(b, &w)
-	if err != nil {
-		return out.N, nil, fmt.Errorf("dataplane: %s reply: %w", methodWriteShard, err)
-	}
-	restoreInline(&w.Versions, w.HasInline, raw)
-	return out.N, &lockAnswer{granted: w.Granted, kv: w.Versions}, nil
+	la, err := decodeLockReply(b, methodWriteShard)
+	return out.N, la, err
 }
 
 func (r *remoteDrive) AbortShard(ctx context.Context, dataDir string) error {
@@ -632,13 +627,33 @@ func (r *remoteDrive) LockKey(ctx context.Context, bucket, key, owner string, tt
 	if err != nil {
 		return false, drive.KeyVersions{}, err
 	}
+	la, err := decodeLockReply(b, methodLockKey)
+	if err != nil {
+		return false, drive.KeyVersions{}, err
+	}
+	return la.granted, la.kv, nil
+}
+
+// lockReply encodes a lock's answer as dp.lock_key (and dp.write_shard
+// with an owner) reply: frame(wireLock, Target's Inline).
+func lockReply(granted bool, kv drive.KeyVersions) (io.ReadCloser, error) {
+	reply := &wireLockReply{wireLock: wireLock{Granted: granted, Versions: kv}}
+	body, err := encodeVersions(reply, &reply.Versions)
+	if err != nil {
+		return nil, err
+	}
+	return bodyReply(body), nil
+}
+
+// decodeLockReply decodes what lockReply encoded, the reply of method.
+func decodeLockReply(b []byte, method string) (*lockAnswer, error) {
 	var w wireLockReply
 	raw, err := decodeFrame(b, &w)
 	if err != nil {
-		return false, drive.KeyVersions{}, fmt.Errorf("dataplane: %s reply: %w", methodLockKey, err)
+		return nil, fmt.Errorf("dataplane: %s reply: %w", method, err)
 	}
 	restoreInline(&w.Versions, w.HasInline, raw)
-	return w.Granted, w.Versions, nil
+	return &lockAnswer{granted: w.Granted, kv: w.Versions}, nil
 }
 
 func (r *remoteDrive) UnlockKey(ctx context.Context, bucket, key, owner string) error {
@@ -760,12 +775,8 @@ func (s *Store) handleWriteShard(ctx context.Context, req *rpc.Request) ([]byte,
 		s.log.Debug("lock after shard write failed", "drive", w.Drive, "bucket", w.Bucket, "key", w.Key, "err", err)
 		return hdr, nil, nil
 	}
-	reply := &wireLockReply{wireLock: wireLock{Granted: granted, Versions: kv}}
-	body, err := encodeVersions(reply, &reply.Versions)
-	if err != nil {
-		return nil, nil, err
-	}
-	return hdr, bodyReply(body), nil
+	body, err := lockReply(granted, kv)
+	return hdr, body, err
 }
 
 func (s *Store) handleAbortShard(ctx context.Context, req *rpc.Request) ([]byte, io.ReadCloser, error) {
@@ -971,12 +982,8 @@ func (s *Store) handleLockKey(ctx context.Context, req *rpc.Request) ([]byte, io
 	if err != nil {
 		return nil, nil, toRPCError(err)
 	}
-	reply := &wireLockReply{wireLock: wireLock{Granted: granted, Versions: kv}}
-	body, err := encodeVersions(reply, &reply.Versions)
-	if err != nil {
-		return nil, nil, err
-	}
-	return nil, bodyReply(body), nil
+	body, err := lockReply(granted, kv)
+	return nil, body, err
 }
 
 func (s *Store) handleUnlockKey(_ context.Context, req *rpc.Request) ([]byte, io.ReadCloser, error) {

@@ -361,14 +361,9 @@ func (d *Drive) CommitVersion(ctx context.Context, fi FileInfo) error {
 		}
 		return kb.Put(vk, val)
 	})
+	d.endClaim(fi.DataDir, claimed, err)
 	if err != nil {
-		if claimed {
-			d.uncommitShard(fi.DataDir)
-		}
 		return fmt.Errorf("drive %s: commit %s/%s: %w", d.dir, fi.Bucket, fi.Key, dbErr(err))
-	}
-	if claimed {
-		d.settleShard(fi.DataDir)
 	}
 	for _, dd := range drop {
 		d.removeShard(dd)

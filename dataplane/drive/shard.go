@@ -83,8 +83,7 @@ func (d *Drive) WriteShard(ctx context.Context, dataDir string, r io.Reader) (in
 		err = cerr
 	}
 	if err == nil {
-		dir := d.shardDir(dataDir)
-		err = d.folderSyncs.sync(dir, func() error { return syncDir(d.fs, dir) })
+		err = d.syncShardDir(dataDir)
 	}
 	if err != nil {
 		if rerr := d.fs.Remove(path); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
@@ -95,6 +94,13 @@ func (d *Drive) WriteShard(ctx context.Context, dataDir string, r io.Reader) (in
 	}
 	d.pending.move(dataDir, shardWriting, shardWritten)
 	return n, nil
+}
+
+// syncShardDir fsyncs the fan-out folder of dataDir, sharing the fsync
+// with the writes in flight there (folderSyncs).
+func (d *Drive) syncShardDir(dataDir string) error {
+	dir := d.shardDir(dataDir)
+	return d.folderSyncs.sync(dir, func() error { return syncDir(d.fs, dir) })
 }
 
 // ensureFanout creates the fan-out folder of dataDir, durably (fsyncing
@@ -335,6 +341,19 @@ func (d *Drive) uncommitShard(dataDir string) {
 // settleShard ends the claim of a shard whose record was written.
 func (d *Drive) settleShard(dataDir string) { d.pending.settle(dataDir) }
 
+// endClaim ends commitShard's claim (if claimed) once the record's
+// transaction is over: settled when it committed (err nil), given back
+// otherwise.
+func (d *Drive) endClaim(dataDir string, claimed bool, err error) {
+	switch {
+	case !claimed:
+	case err == nil:
+		d.settleShard(dataDir)
+	default:
+		d.uncommitShard(dataDir)
+	}
+}
+
 // commitShardAs renames pending shard tmpID to dataDir durably (renaming
 // over a committed file of that name: a corrupt copy) and claims it;
 // RestoreVersion writes under unique temporary names, so that two repairs
@@ -359,8 +378,7 @@ func (d *Drive) commitShardAs(tmpID, dataDir string) error {
 		}
 		return fmt.Errorf("drive %s: commit shard %s: %w", d.dir, dataDir, err)
 	}
-	dir := d.shardDir(dataDir)
-	if err := d.folderSyncs.sync(dir, func() error { return syncDir(d.fs, dir) }); err != nil {
+	if err := d.syncShardDir(dataDir); err != nil {
 		// The rename happened but may not be durable: put it back so the
 		// caller's error leaves nothing half-committed.
 		d.uncommitShardAs(tmpID, dataDir)

@@ -234,13 +234,7 @@ func (d *Drive) CommitPart(ctx context.Context, u Upload, p Part) error {
 		}
 		return ub.Put(pk, js)
 	})
-	if claimed {
-		if err == nil {
-			d.settleShard(p.DataDir)
-		} else {
-			d.uncommitShard(p.DataDir)
-		}
-	}
+	d.endClaim(p.DataDir, claimed, err)
 	if err != nil {
 		return fmt.Errorf("drive %s: commit part %d of %s/%s: %w", d.dir, p.Number, u.Bucket, u.Key, dbErr(err))
 	}
